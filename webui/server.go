@@ -1,0 +1,271 @@
+package webui
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"crypto/tls"
+	"embed"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// Defaults for ListenAndServe.
+const (
+	DefaultHost = "127.0.0.1"
+	DefaultPort = 8089
+)
+
+// ContentSecurityPolicy is sent with every response. The UI ships no inline
+// script or style, so it holds.
+const ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"connect-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+
+//go:embed static
+var staticFS embed.FS
+
+// Options configure a Server. Only Controller is required.
+type Options struct {
+	Controller Controller
+
+	// Auth is "user:password" for HTTP basic auth on every route but the
+	// static assets. Empty: no auth.
+	Auth string
+	// TLSCert and TLSKey are PEM file paths; both set: Serve speaks HTTPS.
+	TLSCert, TLSKey string
+
+	Logger *zap.Logger // nil: no logging
+
+	// Name is used in download file names (Locust uses the locustfile);
+	// default "golocust".
+	Name    string
+	Version string // shown in the page footer
+
+	// FullHistoryCSV is the path of the --csv-full-history file, served at
+	// /stats/requests_full_history/csv. Empty: 404 as in Locust.
+	FullHistoryCSV string
+	// Report writes the HTML report for GET /stats/report. Nil: 404 and no
+	// link in the UI.
+	Report func(w io.Writer) error
+	// Metrics serves GET /metrics (behind the same auth). Nil: 404.
+	Metrics http.Handler
+
+	// Now is the clock; nil: time.Now.
+	Now func() time.Time
+}
+
+// Server is the web UI: an http.Handler plus helpers to serve it.
+type Server struct {
+	o        Options
+	log      *zap.Logger
+	user     [32]byte // sha256 of the expected user, for constant-time compare
+	pass     [32]byte
+	auth     bool
+	handler  http.Handler
+	statsMu  sync.Mutex
+	cache    []byte
+	cacheExp time.Time
+}
+
+// New checks the options and builds the handler.
+func New(o Options) (*Server, error) {
+	if o.Controller == nil {
+		return nil, errors.New("webui: Options.Controller is required")
+	}
+	if (o.TLSCert == "") != (o.TLSKey == "") {
+		return nil, errors.New("webui: set both the TLS certificate and the TLS key, or neither")
+	}
+	if o.Logger == nil {
+		o.Logger = zap.NewNop()
+	}
+	if o.Name == "" {
+		o.Name = "golocust"
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	s := &Server{o: o, log: o.Logger}
+	if o.Auth != "" {
+		user, pass, ok := strings.Cut(o.Auth, ":")
+		if !ok || user == "" {
+			return nil, errors.New("webui: web auth must be given as user:password")
+		}
+		s.user, s.pass, s.auth = sha256.Sum256([]byte(user)), sha256.Sum256([]byte(pass)), true
+	}
+	s.handler = s.routes()
+	return s, nil
+}
+
+// ServeHTTP serves the UI and the API.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	static, _ := fs.Sub(staticFS, "static")
+	assets := http.StripPrefix("/assets/", http.FileServerFS(static))
+	mux.Handle("GET /assets/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/") { // no directory listings
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Cache-Control", "no-cache")
+		assets.ServeHTTP(w, r)
+	}))
+	mux.HandleFunc("GET /{$}", s.index)
+	mux.HandleFunc("POST /swarm", s.swarm)
+	mux.HandleFunc("POST /stop", s.stop)
+	mux.HandleFunc("POST /stats/reset", s.reset)
+	mux.HandleFunc("GET /stats/requests", s.requests)
+	mux.HandleFunc("GET /stats/requests/csv", s.requestsCSV)
+	mux.HandleFunc("GET /stats/requests/json", s.requestsJSON)
+	mux.HandleFunc("GET /stats/requests_full_history/csv", s.fullHistoryCSV)
+	mux.HandleFunc("GET /stats/failures/csv", s.failuresCSV)
+	mux.HandleFunc("GET /stats/history", s.history)
+	mux.HandleFunc("GET /stats/report", s.report)
+	mux.HandleFunc("GET /exceptions", s.exceptions)
+	mux.HandleFunc("GET /exceptions/csv", s.exceptionsCSV)
+	mux.HandleFunc("GET /tasks", s.tasks)
+	mux.HandleFunc("GET /logs", s.logs)
+	mux.HandleFunc("GET /worker-count", s.workerCount)
+	mux.HandleFunc("GET /ui/config", s.config)
+	mux.HandleFunc("GET /metrics", s.metrics)
+
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusForbidden, map[string]any{"success": false, "message": "cross-origin request refused"})
+	}))
+	return securityHeaders(cop.Handler(s.authenticate(mux)))
+}
+
+// securityHeaders adds the CSP and nosniff to every response.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", ContentSecurityPolicy)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "no-referrer")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// authenticate asks for basic auth on every route but /assets/.
+func (s *Server) authenticate(next http.Handler) http.Handler {
+	if !s.auth {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/assets/") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		user, pass, ok := r.BasicAuth()
+		if ok {
+			u, p := sha256.Sum256([]byte(user)), sha256.Sum256([]byte(pass))
+			// Compare both halves every time: no early exit on the user.
+			okUser := subtle.ConstantTimeCompare(u[:], s.user[:])
+			okPass := subtle.ConstantTimeCompare(p[:], s.pass[:])
+			if okUser&okPass == 1 {
+				next.ServeHTTP(w, r)
+				return
+			}
+		}
+		w.Header().Set("WWW-Authenticate", `Basic realm="golocust", charset="UTF-8"`)
+		writeJSON(w, http.StatusUnauthorized, map[string]any{"success": false, "message": "authentication required"})
+	})
+}
+
+// InsecureBindWarning returns a warning to print when the UI listens on a
+// non-loopback host without auth, or "" when there is nothing to warn about.
+func InsecureBindWarning(host string, auth bool) string {
+	if auth || isLoopback(host) {
+		return ""
+	}
+	return "the web UI listens on " + host + " without --web-auth: anyone who can reach this address can start load tests from this machine"
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// ListenAndServe listens on host:port (host "" is DefaultHost, port 0 an
+// ephemeral port) and serves until ctx ends. It logs the URL, and a warning
+// when the host is not loopback and auth is off.
+func (s *Server) ListenAndServe(ctx context.Context, host string, port int) error {
+	if host == "" {
+		host = DefaultHost
+	}
+	if msg := InsecureBindWarning(host, s.auth); msg != "" {
+		s.log.Warn(msg)
+	}
+	var lc net.ListenConfig
+	l, err := lc.Listen(ctx, "tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+	if err != nil {
+		return fmt.Errorf("webui: listen on %s:%d: %w (is another program using the port? choose one with --web-port)", host, port, err)
+	}
+	return s.Serve(ctx, l)
+}
+
+// URL is the address to open for a listener of this server.
+func (s *Server) URL(l net.Listener) string {
+	scheme := "http"
+	if s.o.TLSCert != "" {
+		scheme = "https"
+	}
+	return scheme + "://" + l.Addr().String()
+}
+
+// Serve serves on l until ctx ends, then shuts down gracefully (at most 5 s)
+// and returns nil. It serves HTTPS when TLS files are set. It closes l.
+func (s *Server) Serve(ctx context.Context, l net.Listener) error {
+	hs := &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          zap.NewStdLog(s.log),
+	}
+	if s.o.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(s.o.TLSCert, s.o.TLSKey)
+		if err != nil {
+			_ = l.Close()
+			return fmt.Errorf("webui: load TLS certificate %s and key %s: %w", s.o.TLSCert, s.o.TLSKey, err)
+		}
+		hs.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		l = tls.NewListener(l, hs.TLSConfig)
+	}
+	s.log.Info("starting web interface", zap.String("url", s.URL(l)))
+	done := make(chan error, 1)
+	go func() { done <- hs.Serve(l) }()
+	select {
+	case err := <-done:
+		return fmt.Errorf("webui: serve: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := hs.Shutdown(sctx)
+	if err != nil {
+		_ = hs.Close()
+	}
+	<-done
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("webui: shutdown: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,278 @@
+package user
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/golocust/golocust/taskset"
+)
+
+// TaskShare is one task's share in a class's task ratio (see
+// taskset.Set.Ratio).
+type TaskShare = taskset.Share
+
+// Spawner is the non-generic face of a user class, what the runner uses.
+// Class[U] implements it.
+type Spawner interface {
+	ClassName() string
+	ClassWeight() int
+	ClassFixedCount() int
+	ClassHost() string
+	// Filter applies --tags/--exclude-tags; the error names the class when
+	// it has no task left.
+	Filter(include, exclude []string) (Spawner, error)
+	TaskRatio() []TaskShare
+	// Run runs one user until it ends: graceful stop (env.Stopping),
+	// ErrStopUser, ErrStopTest, a closed Gate, or ctx cancelled (hard
+	// stop: the running task's ctx is cancelled and in-flight HTTP
+	// requests are cut off).
+	Run(ctx context.Context, env *Env)
+}
+
+// Starter is implemented by user types (*U) that need to run something
+// once before their first task, such as a login.
+type Starter interface {
+	OnStart(ctx context.Context) error
+}
+
+// Stopper is implemented by user types (*U) that need to run something
+// when the user ends (after a successful OnStart).
+type Stopper interface {
+	OnStop(ctx context.Context) error
+}
+
+// Class describes a user type U: every spawned user gets its own zero U
+// (embedded HTTP and Base are bound to the user's Env before OnStart).
+type Class[U any] struct {
+	Name       string       // default: U's type name
+	Weight     int          // share among weighted classes; 0 means 1
+	FixedCount int          // > 0: exactly this many users, spawned before weighted ones
+	Host       string       // default host; the run's -H wins
+	Wait       taskset.Wait // after each task; nil = Constant(0)
+	Tags       []string     // apply to every task
+	Tasks      *taskset.Set[U]
+}
+
+var _ Spawner = Class[struct{}]{}
+
+// ClassName implements Spawner.
+func (c Class[U]) ClassName() string {
+	if c.Name != "" {
+		return c.Name
+	}
+	return reflect.TypeFor[U]().Name()
+}
+
+// ClassWeight implements Spawner.
+func (c Class[U]) ClassWeight() int {
+	if c.Weight == 0 {
+		return 1
+	}
+	return c.Weight
+}
+
+// ClassFixedCount implements Spawner.
+func (c Class[U]) ClassFixedCount() int { return c.FixedCount }
+
+// ClassHost implements Spawner.
+func (c Class[U]) ClassHost() string { return c.Host }
+
+// Filter implements Spawner: the class with only the tasks selected by the
+// tags (the class's Tags count as tags of every task).
+func (c Class[U]) Filter(include, exclude []string) (Spawner, error) {
+	if c.Tasks.Len() == 0 {
+		return nil, fmt.Errorf("user class %q has no tasks", c.ClassName())
+	}
+	set := c.Tasks
+	if len(c.Tags) > 0 {
+		set = set.WithTags(c.Tags...)
+	}
+	f, ok := set.Filter(include, exclude)
+	if !ok {
+		return nil, fmt.Errorf("user class %q had no tasks left after filtering by tags (include %q, exclude %q)",
+			c.ClassName(), include, exclude)
+	}
+	c.Tasks = f
+	c.Tags = nil // carried by the set now
+	return c, nil
+}
+
+// TaskRatio implements Spawner.
+func (c Class[U]) TaskRatio() []TaskShare { return c.Tasks.Ratio() }
+
+type httpBinder interface{ bindHTTP(env *Env) (*HTTP, error) }
+
+type action uint8
+
+const (
+	actWait action = iota
+	actNow
+	actInterrupt
+	actStop
+)
+
+// Run implements Spawner: it runs one user of the class until it ends.
+func (c Class[U]) Run(ctx context.Context, env *Env) {
+	if env == nil {
+		env = &Env{}
+	}
+	log := env.Logger
+	if log == nil {
+		log = zap.NewNop()
+	}
+	rnd := env.Rand
+	if rnd == nil {
+		rnd = rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
+	}
+	if c.Tasks.Len() == 0 {
+		log.Error("user class has no tasks", zap.String("class", c.ClassName()))
+		return
+	}
+	u := new(U)
+	if b, ok := any(u).(httpBinder); ok {
+		h, err := b.bindHTTP(env)
+		if err != nil {
+			err = fmt.Errorf("user class %q: %w", c.ClassName(), err)
+			log.Error("cannot start user", zap.Error(err))
+			if env.StopTest != nil {
+				env.StopTest(err)
+			}
+			return
+		}
+		defer h.close()
+		defer h.start(ctx)()
+	}
+	if b, ok := any(u).(baseBinder); ok {
+		b.bindBase(env)
+	}
+
+	if s, ok := any(u).(Starter); ok {
+		start := time.Now()
+		err := call(env, log, "OnStart", func() error { return s.OnStart(ctx) })
+		if act := c.outcome(ctx, env, log, "OnStart", time.Since(start), err); act == actStop || err != nil {
+			return
+		}
+	}
+	if s, ok := any(u).(Stopper); ok {
+		defer func() {
+			start := time.Now()
+			err := call(env, log, "OnStop", func() error { return s.OnStop(ctx) })
+			c.outcome(ctx, env, log, "OnStop", time.Since(start), err)
+		}()
+	}
+	c.loop(ctx, env, log, rnd, u)
+}
+
+func (c Class[U]) loop(ctx context.Context, env *Env, log *zap.Logger, rnd *rand.Rand, u *U) {
+	picker := c.Tasks.NewPicker(rnd, c.Wait)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	stopping := env.Stopping
+	var intended time.Time
+	for {
+		select {
+		case <-stopping:
+			return
+		case <-ctx.Done():
+			return
+		default:
+		}
+		if env.Gate != nil {
+			it, ok := env.Gate.Next(ctx)
+			if !ok {
+				return
+			}
+			intended = it
+			select {
+			case <-stopping:
+				return
+			case <-ctx.Done():
+				return
+			default:
+			}
+		}
+		t := picker.Next()
+		w := picker.Waiter()
+		start := time.Now()
+		if intended.IsZero() {
+			_, paced := w.(taskset.Pacer)
+			env.corrected, env.lag = paced && env.Gate == nil, 0
+		} else {
+			env.corrected, env.lag = true, max(0, start.Sub(intended))
+		}
+		err := runTask(env, log, t, u, ctx)
+		end := time.Now()
+		intended = time.Time{}
+		act := actWait
+		if err != nil {
+			act = c.outcome(ctx, env, log, t.Name, end.Sub(start), err)
+		}
+		env.corrected, env.lag = false, 0
+		switch {
+		case act == actStop:
+			return
+		case env.Gate != nil:
+			if act == actInterrupt {
+				picker.Interrupt()
+			}
+			continue
+		}
+		pause := w.Pause(start, end)
+		if act == actInterrupt {
+			picker.Interrupt()
+			continue
+		}
+		if p, ok := w.(taskset.Pacer); ok {
+			intended = p.Intended()
+		}
+		if act == actNow || pause <= 0 {
+			continue
+		}
+		timer.Reset(pause)
+		select {
+		case <-timer.C:
+		case <-stopping:
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// outcome records a task's (or hook's) error once and tells the loop what
+// to do next.
+func (c Class[U]) outcome(ctx context.Context, env *Env, log *zap.Logger, name string, d time.Duration, err error) action {
+	var re *RequestError
+	var pe *panicError
+	switch {
+	case err == nil:
+		return actWait
+	case errors.Is(err, taskset.ErrRescheduleNow):
+		return actNow
+	case errors.Is(err, taskset.ErrInterrupt):
+		return actInterrupt
+	case errors.Is(err, ErrStopUser):
+		return actStop
+	case errors.Is(err, ErrStopTest):
+		log.Info("a task stopped the test", zap.String("class", c.ClassName()), zap.String("task", name), zap.Error(err))
+		if env.StopTest != nil {
+			env.StopTest(err)
+		}
+		return actStop
+	case errors.As(err, &pe):
+		return actWait // recorded as an exception already
+	case errors.As(err, &re):
+		return actWait // recorded as a failed request already
+	case ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
+		return actStop // the hard stop, not a failure of the task
+	}
+	Record(env, TaskMethod, name, d, 0, err)
+	return actWait
+}

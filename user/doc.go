@@ -1,0 +1,55 @@
+// Package user is the user contract of golocust: a user class (Class) is a
+// Go struct type U with a task set; every spawned user gets its own U and
+// runs in its own goroutine, picking tasks, recording what they do into the
+// stats, and waiting between them.
+//
+// # The user loop
+//
+// Class.Run binds an embedded HTTP and Base to the user's Env, calls
+// OnStart(ctx) when *U has it, then repeats: (Env.Gate, when set), pick a
+// task, run it, record its outcome, wait. It calls OnStop(ctx) when the
+// user ends after a successful OnStart.
+//
+// Stopping: when Env.Stopping is closed no new task starts and a waiting
+// user leaves at once; the running task finishes (graceful stop). When the
+// ctx passed to Run is cancelled (hard stop, after the stop timeout) the
+// running task's ctx is cancelled too, and the user's HTTP connections are
+// closed so that a request in flight ends at once. A task that ignores its
+// ctx still holds its user until it returns; Run returns after it.
+//
+// # What is recorded, once
+//
+//   - Each HTTP call (and each Record/Measure call) is one sample, failed
+//     or not. The *RequestError they return is marked as recorded: a task
+//     returning it (wrapped or not) is not counted again.
+//   - A task that returns any other error records one failure entry with
+//     Method "task" (TaskMethod) and the task's name as Name, timed over the
+//     task; OnStart and OnStop errors likewise under the names "OnStart"
+//     and "OnStop". An error in OnStart ends the user (as in Locust).
+//   - A panic is recovered and recorded as an exception (stats
+//     RecordException) with a stack free of goroutine ids and argument
+//     values, so the same panic in many users groups into one; the user
+//     waits and carries on.
+//   - ErrStopUser, ErrStopTest, taskset.ErrRescheduleNow and
+//     taskset.ErrInterrupt are control flow, not recorded; neither are
+//     context errors after the user's ctx is cancelled.
+//   - A request cut off by a hard stop is recorded as a failure (ErrCutOff)
+//     because the target may have counted it; a request whose ctx is done
+//     before it is sent is neither sent nor recorded.
+//
+// # Coordinated omission
+//
+// When an iteration has an intended start (a Gate returned one, or the
+// waiter is a taskset.Pacer such as ConstantPacing or ConstantThroughput),
+// every sample recorded during it carries Corrected = Duration + lag, where
+// lag = actual start - intended start (>= 0). For the first request of a
+// task this equals its end minus the intended start; later requests of the
+// same task are not charged with the earlier ones' time.
+//
+// # Wait strategies
+//
+// Between, Constant, ConstantPacing and ConstantThroughput match Locust's;
+// any taskset.Wait works (see taskset.WaitFunc). Pacing is per user, with
+// no catch-up after an overrun. With an Env.Gate the gate schedules
+// iterations and the wait strategy is not applied.
+package user

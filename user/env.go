@@ -1,0 +1,119 @@
+package user
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/golocust/golocust/stats"
+)
+
+// ErrStopUser, returned by a task or OnStart (possibly wrapped), ends this
+// user: OnStop runs and the user is gone; the runner does not replace it.
+var ErrStopUser = errors.New("user: stop user")
+
+// ErrStopTest, returned by a task or OnStart (possibly wrapped), stops the
+// whole test: the user calls Env.StopTest with the error and ends.
+var ErrStopTest = errors.New("user: stop test")
+
+// TaskMethod is the stats Method of the failure entry recorded for a task
+// (or OnStart/OnStop hook) that returns an error not already recorded by the
+// HTTP client, Measure or Record. The entry's Name is the task's name.
+const TaskMethod = "task"
+
+// IterationGate lets a load model decide when each iteration (one task
+// pick) runs. Next blocks until the user may pick its next task. ok=false
+// ends the user. A non-zero intended time is when the iteration should have
+// started: every sample recorded during it then also carries a
+// coordinated-omission corrected latency. nil Env.Gate is the closed model.
+type IterationGate interface {
+	Next(ctx context.Context) (intended time.Time, ok bool)
+}
+
+// Env is what one running user gets from the runner. The runner fills the
+// exported fields; the user package keeps per-user state in the unexported
+// ones. An Env belongs to one user and must not be shared.
+type Env struct {
+	ID     int    // per-process user id
+	Class  string // the user class's name
+	Host   string // effective host: the run's -H, else the class's Host
+	Stats  *stats.Registry
+	Logger *zap.Logger // nil: no logging
+	// Stopping is closed on a graceful stop: no new task starts, and a
+	// waiting user leaves at once. nil: never.
+	Stopping <-chan struct{}
+	// StopTest is called when a task returns ErrStopTest (may be nil).
+	StopTest func(reason error)
+	// Rand is the user's random source, not shared with other goroutines.
+	// nil: the user makes its own.
+	Rand *rand.Rand
+	// Gate, when non-nil, is called before every task pick (open model,
+	// iteration limits). With a Gate the class's wait strategy is not
+	// applied: the gate schedules the iterations.
+	Gate IterationGate
+	// Seq is the class-wide sequence number of this user (unique across
+	// the cluster in distributed mode), for partitioning test data.
+	Seq int64
+
+	// lag is how late the current iteration started after its intended
+	// start; valid when corrected is set.
+	lag       time.Duration
+	corrected bool
+}
+
+// Record records one timed call of a custom protocol into env's stats: a
+// failure when err is non-nil. When the current iteration has an intended
+// start (arrival rate, pacing), the sample also carries the corrected
+// latency d + (actual start - intended start).
+func Record(env *Env, method, name string, d time.Duration, size int64, err error) {
+	if env == nil || env.Stats == nil {
+		return
+	}
+	s := stats.Sample{Method: method, Name: name, Duration: d, Size: size, Err: err}
+	if env.corrected {
+		s.Corrected = d + env.lag
+	}
+	env.Stats.Record(s)
+}
+
+// Measure times fn and records it as one call of a custom protocol (see
+// Record). It returns fn's error wrapped in a *RequestError, which a task
+// can return without it being counted a second time; nil on success.
+func Measure(env *Env, method, name string, fn func() (size int64, err error)) error {
+	start := time.Now()
+	size, err := fn()
+	d := time.Since(start)
+	Record(env, method, name, d, size, err)
+	if err != nil {
+		return &RequestError{Method: method, Name: name, Err: err}
+	}
+	return nil
+}
+
+// RequestError is a failure already recorded in the stats (by the HTTP
+// client, Measure or Record's callers). A task returning it, wrapped or
+// not, is not counted again.
+type RequestError struct {
+	Method, Name string
+	Err          error // the recorded error; its text is the stats' error text
+}
+
+func (e *RequestError) Error() string { return e.Method + " " + e.Name + ": " + e.Err.Error() }
+func (e *RequestError) Unwrap() error { return e.Err }
+
+// Base gives a user type access to its Env. Embed it by value:
+//
+//	type Worker struct{ user.Base }
+//
+// user.HTTP embeds it already.
+type Base struct{ env *Env }
+
+// Env returns the user's Env (nil before the user runs).
+func (b *Base) Env() *Env { return b.env }
+
+func (b *Base) bindBase(env *Env) { b.env = env }
+
+type baseBinder interface{ bindBase(*Env) }

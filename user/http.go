@@ -1,0 +1,628 @@
+package user
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// DefaultTimeout bounds every HTTP call (dial, send, response) unless
+// Timeout or an earlier ctx deadline says otherwise.
+const DefaultTimeout = 60 * time.Second
+
+// HTTP is an HTTP/1.1 client for one user, built on fasthttp's request and
+// response types. Embed it by value in a user type; the user package binds
+// it to the user's Env (and its host) before OnStart:
+//
+//	type Shopper struct{ user.HTTP }
+//
+// Each user keeps one keep-alive connection per host, its own cookie jar
+// (per host; cookies are sent on every path of the host, Domain and Path
+// attributes are ignored, an Expires in the past deletes), and its own
+// reusable request and response buffers: Response.Body is valid until the
+// user's next call. Redirects are not followed. Every call is recorded in
+// the user's stats: method, name (default: the path and query as given,
+// like Locust), duration, response body size and error. A status >= 400
+// and connection errors are failures; nothing panics.
+//
+// On a hard stop (the user's ctx cancelled) the user's connections are
+// closed, so an in-flight request ends at once; it is recorded as a
+// failure, because the target may have seen it. A request is not sent when
+// its ctx is already done (and then not recorded).
+//
+// An HTTP value is used by its own user's goroutine only.
+type HTTP struct {
+	Base
+	// TLSConfig is used for https hosts; nil verifies certificates with
+	// the system roots. Set it in OnStart, before the first request.
+	TLSConfig *tls.Config
+
+	c *client
+}
+
+type client struct {
+	env     *Env
+	ctx     context.Context // the user's ctx: hard stop
+	main    *hostConn
+	others  map[string]*hostConn
+	req     fasthttp.Request
+	resp    Response
+	cookie  fasthttp.Cookie
+	uri     []byte
+	prefix  string // path of the host URL, prepended to relative paths
+	mu      sync.Mutex
+	aborted bool
+	h       *HTTP
+}
+
+// hostConn is one keep-alive connection to one host, with its cookies.
+type hostConn struct {
+	addr       string // host:port to dial
+	hostHeader string
+	tls        bool
+	serverName string
+	auth       string // Authorization header from the URL's user info
+	conn       net.Conn
+	br         *bufio.Reader
+	bw         *bufio.Writer
+	jar        []cookieKV
+}
+
+type cookieKV struct{ name, value string }
+
+func (h *HTTP) bindHTTP(env *Env) (*HTTP, error) {
+	h.Base.bindBase(env)
+	if env.Host == "" {
+		return nil, errors.New("no host: set -H/--host or the class's Host")
+	}
+	hc, prefix, err := parseHost(env.Host)
+	if err != nil {
+		return nil, err
+	}
+	h.c = &client{env: env, main: hc, prefix: prefix, h: h}
+	h.c.resp.c = h.c
+	return h, nil
+}
+
+// parseHost parses a base URL such as http://127.0.0.1:8080/api.
+func parseHost(raw string) (*hostConn, string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, "", fmt.Errorf("host %q: %w", raw, err)
+	}
+	hc := &hostConn{hostHeader: u.Host, serverName: u.Hostname()}
+	switch u.Scheme {
+	case "http":
+	case "https":
+		hc.tls = true
+	default:
+		return nil, "", fmt.Errorf("host %q: scheme must be http or https", raw)
+	}
+	if u.Host == "" {
+		return nil, "", fmt.Errorf("host %q: no host name", raw)
+	}
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if hc.tls {
+			port = "443"
+		}
+	}
+	hc.addr = net.JoinHostPort(u.Hostname(), port)
+	if u.User != nil {
+		p, _ := u.User.Password()
+		hc.auth = "Basic " + base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+p))
+	}
+	return hc, strings.TrimSuffix(u.EscapedPath(), "/"), nil
+}
+
+// start ties the client to the user's run: a cancelled ctx closes its
+// connections.
+func (h *HTTP) start(ctx context.Context) func() bool {
+	h.c.ctx = ctx
+	return context.AfterFunc(ctx, h.abort)
+}
+
+func (h *HTTP) abort() {
+	c := h.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.aborted = true
+	// Close without forgetting: the user's goroutine owns hc.conn and
+	// drops it when its read or write fails.
+	if c.main.conn != nil {
+		_ = c.main.conn.Close()
+	}
+	for _, hc := range c.others {
+		if hc.conn != nil {
+			_ = hc.conn.Close()
+		}
+	}
+}
+
+func (h *HTTP) close() {
+	c := h.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closeAllLocked()
+}
+
+func (c *client) closeAllLocked() {
+	closeConn(c.main)
+	for _, hc := range c.others {
+		closeConn(hc)
+	}
+}
+
+func closeConn(hc *hostConn) {
+	if hc.conn != nil {
+		_ = hc.conn.Close()
+		hc.conn = nil
+	}
+}
+
+// Option is a per-call option of the HTTP client.
+type Option struct {
+	kind  optKind
+	a, b  string
+	v     any
+	body  []byte
+	form  url.Values
+	d     time.Duration
+	check func(*Response) error
+}
+
+type optKind uint8
+
+const (
+	optName optKind = iota + 1
+	optHeader
+	optJSON
+	optForm
+	optBody
+	optTimeout
+	optCheck
+)
+
+// Name sets the stats name of the call, to group URLs such as /item?id=7
+// under /item.
+func Name(name string) Option { return Option{kind: optName, a: name} }
+
+// Header sets a request header.
+func Header(key, value string) Option { return Option{kind: optHeader, a: key, b: value} }
+
+// JSON sends v encoded as JSON, with Content-Type application/json.
+func JSON(v any) Option { return Option{kind: optJSON, v: v} }
+
+// Form sends v URL-encoded, with Content-Type
+// application/x-www-form-urlencoded.
+func Form(v url.Values) Option { return Option{kind: optForm, form: v} }
+
+// Body sends b as the request body (set a Content-Type with Header).
+func Body(b []byte) Option { return Option{kind: optBody, body: b} }
+
+// Timeout bounds the call (connect, send and response); default
+// DefaultTimeout. An earlier deadline of the call's ctx wins.
+func Timeout(d time.Duration) Option { return Option{kind: optTimeout, d: d} }
+
+// Check decides the call's verdict from the response, like Locust's
+// catch_response: nil is a success whatever the status, an error is a
+// failure recorded with the error's text. Without Check a status >= 400 is
+// a failure; Response.StatusError gives that default verdict. Check is
+// not called when no response arrived (connection errors).
+func Check(fn func(*Response) error) Option { return Option{kind: optCheck, check: fn} }
+
+// Response is the outcome of one call. It belongs to the user and is
+// reused: it and its Body are valid until the user's next call.
+type Response struct {
+	StatusCode int
+	Body       []byte
+	Method     string
+	Name       string // the stats name
+	Duration   time.Duration
+	// Raw is the fasthttp response, for headers and anything else.
+	Raw fasthttp.Response
+	err error
+	c   *client
+}
+
+// Err returns nil on success, else the failure, a *RequestError when it
+// was recorded in the stats (returning it from a task does not count it
+// again).
+func (r *Response) Err() error { return r.err }
+
+// Header returns the value of a response header.
+func (r *Response) Header(key string) string { return string(r.Raw.Header.Peek(key)) }
+
+// JSON decodes the body into v.
+func (r *Response) JSON(v any) error { return json.Unmarshal(r.Body, v) }
+
+// StatusError returns the default verdict for the status: nil below 400,
+// else an error such as "HTTP 503 Service Unavailable".
+func (r *Response) StatusError() error {
+	if r.StatusCode < 400 {
+		return nil
+	}
+	return statusError(r.StatusCode)
+}
+
+// StatusErr is the failure of a response with status >= 400.
+type StatusErr int
+
+func (e StatusErr) Error() string {
+	return "HTTP " + strconv.Itoa(int(e)) + " " + fasthttp.StatusMessage(int(e))
+}
+
+func statusError(code int) error { return StatusErr(code) }
+
+// ConnError is a failed connection or exchange, with a stable text for the
+// failures table ("connection refused", "connection reset by peer",
+// "timeout after 60s", ...).
+type ConnError struct {
+	Text string
+	Err  error
+}
+
+func (e *ConnError) Error() string { return e.Text }
+func (e *ConnError) Unwrap() error { return e.Err }
+
+// ErrCutOff is the failure recorded for a request in flight when the user
+// was stopped hard (the stop timeout passed).
+var ErrCutOff = errors.New("request cut off by stop")
+
+var errNotRunning = errors.New("user.HTTP used outside a running user")
+
+// Get sends a GET request. path is relative to the user's host (an
+// absolute http(s) URL may name another host).
+func (h *HTTP) Get(ctx context.Context, path string, opts ...Option) *Response {
+	return h.Do(ctx, fasthttp.MethodGet, path, opts...)
+}
+
+// Post sends a POST request.
+func (h *HTTP) Post(ctx context.Context, path string, opts ...Option) *Response {
+	return h.Do(ctx, fasthttp.MethodPost, path, opts...)
+}
+
+// Put sends a PUT request.
+func (h *HTTP) Put(ctx context.Context, path string, opts ...Option) *Response {
+	return h.Do(ctx, fasthttp.MethodPut, path, opts...)
+}
+
+// Patch sends a PATCH request.
+func (h *HTTP) Patch(ctx context.Context, path string, opts ...Option) *Response {
+	return h.Do(ctx, fasthttp.MethodPatch, path, opts...)
+}
+
+// Delete sends a DELETE request.
+func (h *HTTP) Delete(ctx context.Context, path string, opts ...Option) *Response {
+	return h.Do(ctx, fasthttp.MethodDelete, path, opts...)
+}
+
+// Head sends a HEAD request.
+func (h *HTTP) Head(ctx context.Context, path string, opts ...Option) *Response {
+	return h.Do(ctx, fasthttp.MethodHead, path, opts...)
+}
+
+// Do sends a request with any method and records it.
+func (h *HTTP) Do(ctx context.Context, method, path string, opts ...Option) *Response {
+	c := h.c
+	if c == nil || c.ctx == nil {
+		return &Response{Method: method, Name: path, err: errNotRunning}
+	}
+	r := &c.resp
+	r.StatusCode, r.Body, r.Method, r.Name, r.Duration, r.err = 0, nil, method, "", 0, nil
+
+	var check func(*Response) error
+	timeout := DefaultTimeout
+	req := &c.req
+	req.Reset()
+	req.Header.SetMethod(method)
+
+	// Target and name.
+	hc := c.main
+	name := path
+	if strings.HasPrefix(path, "http://") || strings.HasPrefix(path, "https://") {
+		var rel string
+		var err error
+		hc, rel, err = c.hostFor(path)
+		if err != nil {
+			r.Name = path
+			r.err = err
+			return r
+		}
+		name = rel
+		c.uri = append(c.uri[:0], rel...)
+	} else {
+		c.uri = append(append(c.uri[:0], c.prefix...), path...)
+		if c.prefix != "" {
+			name = string(c.uri)
+		}
+	}
+	req.Header.SetRequestURIBytes(c.uri)
+	req.Header.SetHost(hc.hostHeader)
+	req.Header.SetUserAgent("golocust")
+	if hc.auth != "" {
+		req.Header.Set(fasthttp.HeaderAuthorization, hc.auth)
+	}
+	for i := range hc.jar {
+		req.Header.SetCookie(hc.jar[i].name, hc.jar[i].value)
+	}
+	for i := range opts {
+		o := &opts[i]
+		switch o.kind {
+		case optName:
+			name = o.a
+		case optHeader:
+			req.Header.Set(o.a, o.b)
+		case optJSON:
+			b, err := json.Marshal(o.v)
+			if err != nil {
+				r.Name = name
+				r.err = fmt.Errorf("%s %s: encoding the JSON body: %w", method, name, err)
+				return r
+			}
+			req.Header.SetContentType("application/json")
+			req.SetBodyRaw(b)
+		case optForm:
+			req.Header.SetContentType("application/x-www-form-urlencoded")
+			req.SetBodyString(o.form.Encode())
+		case optBody:
+			req.SetBodyRaw(o.body)
+		case optTimeout:
+			timeout = o.d
+		case optCheck:
+			check = o.check
+		}
+	}
+	r.Name = name
+	if err := ctx.Err(); err != nil {
+		r.err = err // not sent, not recorded
+		return r
+	}
+	deadline := time.Now().Add(timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	raw := &r.Raw
+	raw.Reset()
+	raw.SkipBody = method == fasthttp.MethodHead
+
+	start := time.Now()
+	sent, err := c.exchange(hc, req, raw, deadline)
+	r.Duration = time.Since(start)
+	var cause error
+	var size int64
+	switch {
+	case err != nil && !sent && (c.ctx.Err() != nil || ctx.Err() != nil):
+		r.err = errors.Join(ctx.Err(), c.ctx.Err(), err) // never left: not recorded
+		return r
+	case err != nil:
+		cause = c.classify(err, timeout, deadline)
+	default:
+		c.storeCookies(hc, raw)
+		r.StatusCode = raw.StatusCode()
+		r.Body = raw.Body()
+		size = int64(len(r.Body))
+		if check != nil {
+			cause = check(r)
+		} else if r.StatusCode >= 400 {
+			cause = statusError(r.StatusCode)
+		}
+	}
+	Record(c.env, method, name, r.Duration, size, cause)
+	if cause != nil {
+		r.err = &RequestError{Method: method, Name: name, Err: cause}
+	}
+	return r
+}
+
+// exchange sends req on hc's connection (dialling when needed) and reads
+// the response. sent reports whether the request was written completely.
+// A reused connection that the server closed while idle (EOF before any
+// response byte) is redialled once.
+func (c *client) exchange(hc *hostConn, req *fasthttp.Request, resp *fasthttp.Response, deadline time.Time) (sent bool, err error) {
+	for attempt := 0; ; attempt++ {
+		reused := hc.conn != nil
+		if !reused {
+			if err := c.dial(hc, deadline); err != nil {
+				return false, err
+			}
+		}
+		conn := hc.conn
+		if err := conn.SetDeadline(deadline); err != nil {
+			c.drop(hc)
+			return false, err
+		}
+		if err := req.Write(hc.bw); err != nil {
+			c.drop(hc)
+			if reused && attempt == 0 && isStale(err) {
+				continue
+			}
+			return false, err
+		}
+		if err := hc.bw.Flush(); err != nil {
+			c.drop(hc)
+			if reused && attempt == 0 && isStale(err) {
+				continue
+			}
+			return false, err
+		}
+		if err := resp.Read(hc.br); err != nil {
+			c.drop(hc)
+			if reused && attempt == 0 && errors.Is(err, io.EOF) {
+				resp.Reset()
+				resp.SkipBody = req.Header.IsHead()
+				continue
+			}
+			return true, err
+		}
+		if resp.ConnectionClose() || req.Header.ConnectionClose() {
+			c.drop(hc)
+		}
+		return true, nil
+	}
+}
+
+func isStale(err error) bool {
+	return errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF)
+}
+
+func (c *client) dial(hc *hostConn, deadline time.Time) error {
+	d := net.Dialer{Deadline: deadline}
+	conn, err := d.DialContext(c.ctx, "tcp", hc.addr)
+	if err != nil {
+		return err
+	}
+	if hc.tls {
+		cfg := c.h.TLSConfig
+		if cfg == nil {
+			cfg = &tls.Config{}
+		}
+		if cfg.ServerName == "" {
+			cfg = cfg.Clone()
+			cfg.ServerName = hc.serverName
+		}
+		tc := tls.Client(conn, cfg)
+		_ = tc.SetDeadline(deadline)
+		if err := tc.HandshakeContext(c.ctx); err != nil {
+			_ = conn.Close()
+			return err
+		}
+		conn = tc
+	}
+	c.mu.Lock()
+	if c.aborted {
+		c.mu.Unlock()
+		_ = conn.Close()
+		return net.ErrClosed
+	}
+	hc.conn = conn
+	c.mu.Unlock()
+	if hc.br == nil {
+		hc.br = bufio.NewReaderSize(conn, 4096)
+		hc.bw = bufio.NewWriterSize(conn, 4096)
+	} else {
+		hc.br.Reset(conn)
+		hc.bw.Reset(conn)
+	}
+	return nil
+}
+
+func (c *client) drop(hc *hostConn) {
+	c.mu.Lock()
+	closeConn(hc)
+	c.mu.Unlock()
+}
+
+// classify turns a transport error into the failure recorded.
+func (c *client) classify(err error, timeout time.Duration, deadline time.Time) error {
+	var ne net.Error
+	switch {
+	case c.ctx.Err() != nil:
+		return &ConnError{Text: ErrCutOff.Error(), Err: errors.Join(ErrCutOff, err)}
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return &ConnError{Text: "connection refused", Err: err}
+	case errors.Is(err, syscall.ECONNRESET):
+		return &ConnError{Text: "connection reset by peer", Err: err}
+	case errors.Is(err, syscall.EPIPE):
+		return &ConnError{Text: "broken pipe", Err: err}
+	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
+		return &ConnError{Text: "host unreachable", Err: err}
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, fasthttp.ErrTimeout),
+		errors.As(err, &ne) && ne.Timeout(), !time.Now().Before(deadline):
+		return &ConnError{Text: "timeout after " + timeout.String(), Err: err}
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return &ConnError{Text: "server closed the connection", Err: err}
+	}
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		return &ConnError{Text: "DNS lookup failed: " + dnsErr.Err, Err: err}
+	}
+	return &ConnError{Text: err.Error(), Err: err}
+}
+
+// hostFor returns the connection for an absolute URL and its path+query.
+func (c *client) hostFor(rawURL string) (*hostConn, string, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, "", fmt.Errorf("URL %q: %w", rawURL, err)
+	}
+	rel := u.RequestURI()
+	key := u.Scheme + "://" + u.Host
+	if (u.Scheme == "https") == c.main.tls && u.Host == c.main.hostHeader {
+		return c.main, rel, nil
+	}
+	if hc := c.others[key]; hc != nil {
+		return hc, rel, nil
+	}
+	hc, _, err := parseHost(key)
+	if err != nil {
+		return nil, "", err
+	}
+	c.mu.Lock()
+	if c.others == nil {
+		c.others = make(map[string]*hostConn)
+	}
+	c.others[key] = hc
+	c.mu.Unlock()
+	return hc, rel, nil
+}
+
+// storeCookies updates hc's jar from the response's Set-Cookie headers.
+// Known cookies with unchanged values cost no allocation.
+func (c *client) storeCookies(hc *hostConn, resp *fasthttp.Response) {
+	for _, value := range resp.Header.Cookies() {
+		ck := &c.cookie
+		ck.Reset()
+		if ck.ParseBytes(value) != nil {
+			continue
+		}
+		name, val := ck.Key(), ck.Value()
+		exp := ck.Expire()
+		deleted := exp != fasthttp.CookieExpireUnlimited && !exp.IsZero() && exp.Before(time.Now())
+		for i := range hc.jar {
+			if hc.jar[i].name != string(name) {
+				continue
+			}
+			switch {
+			case deleted:
+				hc.jar = append(hc.jar[:i], hc.jar[i+1:]...)
+			case hc.jar[i].value != string(val):
+				hc.jar[i].value = string(val)
+			}
+			deleted = true // handled
+			break
+		}
+		if !deleted {
+			hc.jar = append(hc.jar, cookieKV{string(name), string(val)})
+		}
+	}
+}
+
+// Cookie returns the value of a cookie kept for the user's host ("" when
+// there is none).
+func (h *HTTP) Cookie(name string) string {
+	if h.c == nil {
+		return ""
+	}
+	for _, kv := range h.c.main.jar {
+		if kv.name == name {
+			return kv.value
+		}
+	}
+	return ""
+}

@@ -49,6 +49,14 @@ func (s *smooth) next() int {
 	return best
 }
 
+// drop takes class i out of the rotation.
+func (s *smooth) drop(i int) {
+	if s.w[i] > 0 {
+		s.total -= s.w[i]
+		s.w[i] = 0
+	}
+}
+
 func checkClasses(weights, fixed []int) {
 	if len(weights) != len(fixed) {
 		panic(fmt.Sprintf("runner: %d weights but %d fixed counts", len(weights), len(fixed)))
@@ -248,4 +256,12 @@ func Distribute(targets []int, w int) [][]int {
 		offset = (offset + extra) % w
 	}
 	return out
+}
+
+func sum(xs []int) int {
+	s := 0
+	for _, x := range xs {
+		s += x
+	}
+	return s
 }

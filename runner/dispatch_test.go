@@ -89,14 +89,6 @@ func TestTargets(t *testing.T) {
 	}
 }
 
-func sum(xs []int) int {
-	s := 0
-	for _, x := range xs {
-		s += x
-	}
-	return s
-}
-
 func TestTargetsProperties(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(1, 2))
 	for range 2000 {

@@ -1,0 +1,385 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/golocust/golocust/stats"
+	"github.com/golocust/golocust/user"
+)
+
+// State is a runner's (or, later, a worker node's) run state, with Locust's
+// strings.
+type State string
+
+// Run states. Workers also use StateCleanup and StateMissing.
+const (
+	StateReady    State = "ready"
+	StateSpawning State = "spawning"
+	StateRunning  State = "running"
+	StateCleanup  State = "cleanup"
+	StateStopping State = "stopping"
+	StateStopped  State = "stopped"
+	StateMissing  State = "missing"
+)
+
+// DefaultStopGrace is how long Stop waits, after cancelling the users'
+// contexts, for users that do not return at once.
+const DefaultStopGrace = time.Second
+
+// ErrQuit is returned by Start after Quit.
+var ErrQuit = errors.New("runner: the runner has quit")
+
+// Options configure a runner.
+type Options struct {
+	Classes  []user.Spawner
+	Registry *stats.Registry // nil: a new registry
+	Logger   *zap.Logger     // nil: no logging
+	Host     string          // the run's host (-H); overrides each class's Host
+	// StopTimeout is how long running tasks may go on after a stop (or a
+	// ramp-down) before their context is cancelled; 0 cancels at once.
+	// Waiting users leave at once either way.
+	StopTimeout time.Duration
+	// StopGrace bounds the wait, after the hard cancel, for users that
+	// ignore their context (0: DefaultStopGrace). Stop then returns and
+	// logs how many users did not stop.
+	StopGrace time.Duration
+	// ResetStats resets the Registry each time spawning completes.
+	ResetStats bool
+	// Tags and ExcludeTags filter every class's tasks. A class with no task
+	// left is dropped with a warning; NewLocal fails if no class is left.
+	Tags, ExcludeTags []string
+	// OnTestStart runs when a test starts (Start from ready or stopped,
+	// not on a change of the user count); an error aborts the Start.
+	// OnTestStop runs once the users of a test are gone; its error is
+	// logged.
+	OnTestStart, OnTestStop func(ctx context.Context) error
+	// Seed seeds every user's Env.Rand (user i gets a stream derived from
+	// Seed and i); 0 picks a random seed.
+	Seed uint64
+	// Gate is handed to every user as Env.Gate (nil: the closed model).
+	Gate user.IterationGate
+}
+
+// Local runs users in this process.
+//
+// Start begins a test or changes its user count; users are spawned (or
+// stopped, newest first) at the spawn rate by a ramp goroutine that Start
+// and Stop replace and wait for. Start, Stop and Quit are serialised; the
+// getters may be called at any time from any goroutine.
+type Local struct {
+	o       Options
+	log     *zap.Logger
+	reg     *stats.Registry
+	classes []user.Spawner
+	weights []int
+	fixed   []int
+	isFixed []bool
+	pool    *userPool
+
+	ctl      sync.Mutex // serialises Start, Stop and Quit
+	quit     bool
+	ctx      context.Context // cancelled by Quit; passed to the hooks
+	cancel   context.CancelFunc
+	stopTest chan error
+	done     chan struct{}
+
+	mu         sync.Mutex // guards the fields below
+	state      State
+	gen        uint64 // ramp generation
+	rampCancel context.CancelFunc
+	rampDone   chan struct{}
+}
+
+// NewLocal checks the options and returns a runner in state ready.
+func NewLocal(o Options) (*Local, error) {
+	if len(o.Classes) == 0 {
+		return nil, errors.New("runner: no user classes given")
+	}
+	if o.StopTimeout < 0 {
+		return nil, fmt.Errorf("runner: negative stop timeout %v", o.StopTimeout)
+	}
+	log := o.Logger
+	if log == nil {
+		log = zap.NewNop()
+	}
+	reg := o.Registry
+	if reg == nil {
+		reg = stats.NewRegistry(stats.Options{})
+	}
+	if o.StopGrace <= 0 {
+		o.StopGrace = DefaultStopGrace
+	}
+	if o.Seed == 0 {
+		o.Seed = rand.Uint64() | 1
+	}
+	l := &Local{
+		o:        o,
+		log:      log,
+		reg:      reg,
+		stopTest: make(chan error, 1),
+		done:     make(chan struct{}),
+		state:    StateReady,
+	}
+	seen := map[string]bool{}
+	for _, c := range o.Classes {
+		if c == nil {
+			return nil, errors.New("runner: nil user class")
+		}
+		name := c.ClassName()
+		if seen[name] {
+			return nil, fmt.Errorf("runner: two user classes are named %q; give each a distinct Name", name)
+		}
+		seen[name] = true
+		if len(o.Tags) > 0 || len(o.ExcludeTags) > 0 {
+			f, err := c.Filter(o.Tags, o.ExcludeTags)
+			if err != nil {
+				log.Warn("user class dropped: no task left after tag filtering", zap.String("class", name), zap.Error(err))
+				continue
+			}
+			c = f
+		}
+		if c.ClassFixedCount() < 0 || c.ClassWeight() < 0 {
+			return nil, fmt.Errorf("runner: user class %q has a negative weight or fixed count", name)
+		}
+		l.classes = append(l.classes, c)
+		l.weights = append(l.weights, c.ClassWeight())
+		l.fixed = append(l.fixed, c.ClassFixedCount())
+		l.isFixed = append(l.isFixed, c.ClassFixedCount() > 0)
+	}
+	if len(l.classes) == 0 {
+		return nil, fmt.Errorf("runner: no user class has a task left after filtering by tags %v, excluding %v", o.Tags, o.ExcludeTags)
+	}
+	l.ctx, l.cancel = context.WithCancel(context.Background())
+	l.pool = newUserPool(poolConfig{
+		classes:     l.classes,
+		host:        o.Host,
+		stats:       reg,
+		log:         log,
+		gate:        o.Gate,
+		stopTest:    l.signalStopTest,
+		seed:        o.Seed,
+		stopTimeout: o.StopTimeout,
+	})
+	return l, nil
+}
+
+func (l *Local) signalStopTest(reason error) {
+	if reason == nil {
+		reason = user.ErrStopTest
+	}
+	select {
+	case l.stopTest <- reason:
+		l.log.Info("a user asked to stop the test", zap.Error(reason))
+	default:
+	}
+}
+
+// Start starts a test with users users spawned at spawnRate users per
+// second, or, while a test runs, changes its user count: up by spawning,
+// down by stopping the newest users first, at spawnRate either way. The
+// ramp runs in the background; State is spawning until it completes, then
+// running. A fresh test (from ready or stopped) clears the stats and runs
+// OnTestStart first.
+func (l *Local) Start(users int, spawnRate float64) error {
+	if users < 0 {
+		return fmt.Errorf("runner: negative user count %d", users)
+	}
+	if !(spawnRate > 0) || math.IsInf(spawnRate, 0) {
+		return fmt.Errorf("runner: spawn rate must be a positive number, got %v", spawnRate)
+	}
+	l.ctl.Lock()
+	defer l.ctl.Unlock()
+	if l.quit {
+		return ErrQuit
+	}
+	targets := Targets(l.weights, l.fixed, users)
+	if got := sum(targets); got < users {
+		l.log.Warn("only fixed-count user classes: running fewer users than asked", zap.Int("asked", users), zap.Int("users", got))
+	}
+
+	l.mu.Lock()
+	fresh := l.state == StateReady || l.state == StateStopped
+	l.mu.Unlock()
+	if fresh {
+		select { // a stop request of an earlier test
+		case <-l.stopTest:
+		default:
+		}
+		l.reg.Reset()
+		if l.o.OnTestStart != nil {
+			if err := l.o.OnTestStart(l.ctx); err != nil {
+				return fmt.Errorf("runner: test start hook: %w", err)
+			}
+		}
+	}
+	l.waitRamp()
+
+	tr := newTransition(l.pool.counts(), targets, l.weights, l.isFixed)
+	ctx, cancel := context.WithCancel(l.ctx)
+	done := make(chan struct{})
+	l.mu.Lock()
+	l.state = StateSpawning
+	l.gen++
+	gen := l.gen
+	l.rampCancel, l.rampDone = cancel, done
+	l.mu.Unlock()
+	l.log.Info("ramping", zap.Int("users", users), zap.Float64("spawn_rate", spawnRate))
+	go l.ramp(ctx, tr, spawnRate, gen, done)
+	return nil
+}
+
+// waitRamp cancels the running ramp, if any, and waits for it to return.
+func (l *Local) waitRamp() {
+	l.mu.Lock()
+	cancel, done := l.rampCancel, l.rampDone
+	l.rampCancel, l.rampDone = nil, nil
+	l.mu.Unlock()
+	if cancel != nil {
+		cancel()
+		<-done
+	}
+}
+
+// ramp applies tr in steps of max(1, floor(rate)) changes, a step every
+// step/rate seconds from the first (so the time the changes take is not
+// added), with no sleep after the last step.
+func (l *Local) ramp(ctx context.Context, tr *transition, rate float64, gen uint64, done chan struct{}) {
+	defer close(done)
+	perStep := int(min(math.Floor(rate), 1<<30))
+	perStep = max(1, perStep)
+	interval := time.Duration(float64(perStep) / rate * float64(time.Second))
+	next := time.Now()
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		for k := 0; k < perStep; k++ {
+			if !tr.step(l.pool) {
+				break
+			}
+		}
+		if tr.done() {
+			break
+		}
+		next = next.Add(interval)
+		if timer == nil {
+			timer = time.NewTimer(time.Until(next))
+		} else {
+			timer.Reset(time.Until(next))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		}
+	}
+	l.mu.Lock()
+	current := l.gen == gen && l.state == StateSpawning
+	if current {
+		l.state = StateRunning
+	}
+	l.mu.Unlock()
+	if !current {
+		return
+	}
+	l.log.Info("all users spawned", zap.Any("classes", l.ClassCounts()), zap.Int("users", l.UserCount()))
+	if l.o.ResetStats {
+		l.log.Info("resetting stats")
+		l.reg.Reset()
+	}
+}
+
+// Stop stops the test: the ramp ends, every user's Env.Stopping closes,
+// running tasks get StopTimeout to finish, then the users' contexts are
+// cancelled and Stop waits at most StopGrace more (logging how many users
+// ignored it). OnTestStop runs, and the state becomes stopped. Stop
+// returns at once when no test runs.
+func (l *Local) Stop() {
+	l.ctl.Lock()
+	defer l.ctl.Unlock()
+	l.stopLocked()
+}
+
+func (l *Local) stopLocked() {
+	l.mu.Lock()
+	if l.state != StateSpawning && l.state != StateRunning {
+		l.mu.Unlock()
+		return
+	}
+	l.state = StateStopping
+	l.mu.Unlock()
+	l.waitRamp()
+	if n := l.pool.stopAll(l.o.StopTimeout, l.o.StopGrace); n > 0 {
+		l.log.Warn("users did not stop after their context was cancelled; they are left running", zap.Int("users", n))
+	}
+	if l.o.OnTestStop != nil {
+		if err := l.o.OnTestStop(l.ctx); err != nil {
+			l.log.Error("test stop hook failed", zap.Error(err))
+		}
+	}
+	l.mu.Lock()
+	l.state = StateStopped
+	l.mu.Unlock()
+	l.log.Info("test stopped")
+}
+
+// Quit stops the test (as Stop) and ends the runner for good: Done closes,
+// and Start fails with ErrQuit.
+func (l *Local) Quit() {
+	l.ctl.Lock()
+	defer l.ctl.Unlock()
+	if l.quit {
+		return
+	}
+	l.stopLocked()
+	l.quit = true
+	l.cancel()
+	close(l.done)
+}
+
+// State returns the run state.
+func (l *Local) State() State {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.state
+}
+
+// UserCount returns the number of live users (users told to stop, or that
+// ended by themselves, are not counted).
+func (l *Local) UserCount() int { return l.pool.total() }
+
+// ClassCounts returns the live users per class name (every class, zeros
+// included).
+func (l *Local) ClassCounts() map[string]int {
+	counts := l.pool.counts()
+	out := make(map[string]int, len(counts))
+	for i, c := range l.classes {
+		out[c.ClassName()] = counts[i]
+	}
+	return out
+}
+
+// Classes returns the user classes that run (after tag filtering), in order.
+func (l *Local) Classes() []user.Spawner { return append([]user.Spawner(nil), l.classes...) }
+
+// Registry returns the stats registry the users record into.
+func (l *Local) Registry() *stats.Registry { return l.reg }
+
+// StopTest delivers the reason of the first user that returned
+// user.ErrStopTest during a test. The runner does not stop by itself: the
+// owner decides (headless: Quit; web UI: Stop).
+func (l *Local) StopTest() <-chan error { return l.stopTest }
+
+// Done is closed when Quit has finished.
+func (l *Local) Done() <-chan struct{} { return l.done }

@@ -1,0 +1,96 @@
+package runner
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/golocust/golocust/stats"
+	"github.com/golocust/golocust/taskset"
+	"github.com/golocust/golocust/user"
+)
+
+type shopper struct{ user.HTTP }
+
+func (s *shopper) Browse(ctx context.Context) error {
+	return s.Get(ctx, "/item?id=7", user.Name("/item")).Err()
+}
+
+func (s *shopper) Leave(ctx context.Context) error {
+	if s.Env().Seq == 0 {
+		return user.ErrStopTest
+	}
+	return nil
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// A real user class against a counting server on 127.0.0.1: the stats
+// count exactly the requests the server saw, across a ramp up, a ramp down
+// and a graceful stop.
+func TestRealUsersAgainstLocalServer(t *testing.T) {
+	var served atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		served.Add(1)
+		_, _ = w.Write([]byte("ok"))
+	}))
+	defer srv.Close()
+
+	reg := stats.NewRegistry(stats.Options{})
+	browse := user.Class[shopper]{
+		Name:  "Shopper",
+		Wait:  user.Constant(5 * time.Millisecond),
+		Tasks: taskset.Weighted(taskset.Task[shopper]{Run: (*shopper).Browse}),
+	}
+	l := newLocal(t, Options{Classes: []user.Spawner{browse}, Registry: reg, Host: srv.URL, StopTimeout: 5 * time.Second})
+	require.NoError(t, l.Start(6, 100))
+	waitFor(t, "running", func() bool { return l.State() == StateRunning })
+	waitFor(t, "requests", func() bool { return served.Load() >= 100 })
+	require.NoError(t, l.Start(2, 100))
+	waitFor(t, "ramp-down", func() bool { return l.State() == StateRunning && l.UserCount() == 2 })
+	l.Stop()
+	l.Quit()
+
+	snap := reg.Snapshot()
+	require.Len(t, snap.Entries, 1)
+	e := snap.Entries[0]
+	assert.Equal(t, "GET", e.Method)
+	assert.Equal(t, "/item", e.Name)
+	assert.Zero(t, e.NumFailures)
+	assert.Equal(t, served.Load(), e.NumRequests, "stats count what the server saw")
+}
+
+func TestRealUserStopsTheTest(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	leave := user.Class[shopper]{
+		Name:  "Leaver",
+		Wait:  user.Constant(10 * time.Millisecond),
+		Tasks: taskset.Weighted(taskset.Task[shopper]{Run: (*shopper).Leave}),
+	}
+	l := newLocal(t, Options{Classes: []user.Spawner{leave}, Host: srv.URL})
+	defer l.Quit()
+	require.NoError(t, l.Start(3, 100))
+	select {
+	case err := <-l.StopTest():
+		assert.ErrorIs(t, err, user.ErrStopTest)
+	case <-time.After(10 * time.Second):
+		t.Fatal("no StopTest signal")
+	}
+	waitFor(t, "the leaver gone", func() bool { return l.UserCount() == 2 })
+}

@@ -1,36 +1,144 @@
 package stats
 
-import "time"
+import (
+	"time"
 
-// Percentile returns the p-quantile (p in [0,1]) of the service times.
-func (e *Entry) Percentile(p float64) time.Duration { return 0 }
+	"github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// histPercentile returns the p-quantile of h in microseconds as a duration,
+// or -1 when h is empty.
+func histPercentile(h *hdrhistogram.Histogram, p float64) time.Duration {
+	if h == nil || h.TotalCount() == 0 {
+		return -1
+	}
+	return time.Duration(h.ValueAtQuantile(p*100)) * time.Microsecond
+}
+
+func (e *Entry) clamp(d time.Duration) time.Duration {
+	if d < e.Min {
+		return e.Min
+	}
+	if d > e.Max {
+		return e.Max
+	}
+	return d
+}
+
+// Percentile returns the p-quantile (p in [0,1]) of the service times from
+// the histogram, clamped to [Min, Max], so that it never exceeds the exact
+// maximum; 0 when there were no requests.
+func (e *Entry) Percentile(p float64) time.Duration {
+	d := histPercentile(e.Hist, p)
+	if d < 0 {
+		return 0
+	}
+	return e.clamp(d)
+}
 
 // Median returns the 50th percentile.
 func (e *Entry) Median() time.Duration { return e.Percentile(0.5) }
 
-// Avg returns the average service time.
-func (e *Entry) Avg() time.Duration { return 0 }
+// Avg returns the exact average service time (0 without requests).
+func (e *Entry) Avg() time.Duration {
+	if e.NumRequests == 0 {
+		return 0
+	}
+	return e.TotalTime / time.Duration(e.NumRequests)
+}
+
+// avgMs is the exact average in milliseconds, as a float.
+func (e *Entry) avgMs() float64 {
+	if e.NumRequests == 0 {
+		return 0
+	}
+	return float64(e.TotalTime) / float64(time.Millisecond) / float64(e.NumRequests)
+}
 
 // AvgSize returns the average response size in bytes.
-func (e *Entry) AvgSize() float64 { return 0 }
+func (e *Entry) AvgSize() float64 {
+	if e.NumRequests == 0 {
+		return 0
+	}
+	return float64(e.TotalBytes) / float64(e.NumRequests)
+}
 
-// FailRatio returns failures / requests.
-func (e *Entry) FailRatio() float64 { return 0 }
+// FailRatio returns failures / requests (1 when there are failures but no
+// requests, as in Locust).
+func (e *Entry) FailRatio() float64 {
+	if e.NumRequests == 0 {
+		if e.NumFailures == 0 {
+			return 0
+		}
+		return 1
+	}
+	return float64(e.NumFailures) / float64(e.NumRequests)
+}
 
-// TotalRPS returns requests per second over the whole run.
-func (e *Entry) TotalRPS() float64 { return 0 }
+// TotalRPS returns requests per second between Start and LastRequest.
+// (The renderers divide every row by the snapshot's span, as Locust does.)
+func (e *Entry) TotalRPS() float64 { return perSec(e.NumRequests, e.Start, e.LastRequest) }
 
-// TotalFailPerSec returns failures per second over the whole run.
-func (e *Entry) TotalFailPerSec() float64 { return 0 }
+// TotalFailPerSec returns failures per second between Start and
+// LastRequest.
+func (e *Entry) TotalFailPerSec() float64 { return perSec(e.NumFailures, e.Start, e.LastRequest) }
 
-// CurrentRPS returns the requests per second of the current window.
-func (e *Entry) CurrentRPS(now time.Time) float64 { return 0 }
+func perSec(n int64, start, last time.Time) float64 {
+	if start.IsZero() || last.IsZero() {
+		return 0
+	}
+	d := last.Sub(start).Seconds()
+	if d <= 0 {
+		return 0
+	}
+	return float64(n) / d
+}
 
-// CurrentFailPerSec returns the failures per second of the current window.
-func (e *Entry) CurrentFailPerSec(now time.Time) float64 { return 0 }
+// CurrentRPS returns the requests per second of the current window,
+// Locust's rule: the average of the per-second counts over the unix seconds
+// [max(now-12, Start), now-2), which leaves out the two most recent,
+// possibly incomplete, seconds.
+func (e *Entry) CurrentRPS(now time.Time) float64 { return windowAvg(e.ReqPerSec, e.Start, now) }
 
-// CurrentPercentile returns a percentile of the current window.
-func (e *Entry) CurrentPercentile(p float64) time.Duration { return 0 }
+// CurrentFailPerSec returns the failures per second of the current window
+// (same rule as CurrentRPS).
+func (e *Entry) CurrentFailPerSec(now time.Time) float64 {
+	return windowAvg(e.FailPerSec, e.Start, now)
+}
 
-// CorrectedPercentile returns a percentile of the corrected latencies.
-func (e *Entry) CorrectedPercentile(p float64) time.Duration { return 0 }
+func windowAvg(m map[int64]int64, start, now time.Time) float64 {
+	t := now.Unix()
+	from := t - 12
+	if s := start.Unix(); !start.IsZero() && s > from {
+		from = s
+	}
+	to := t - 2
+	if to <= from {
+		return 0
+	}
+	var sum int64
+	for s := from; s < to; s++ {
+		sum += m[s]
+	}
+	return float64(sum) / float64(to-from)
+}
+
+// CurrentPercentile returns a percentile of the last ~10 s (clamped to
+// [Min, Max]); 0 when nothing was recorded in the window.
+func (e *Entry) CurrentPercentile(p float64) time.Duration {
+	d := histPercentile(e.Current, p)
+	if d < 0 {
+		return 0
+	}
+	return e.clamp(d)
+}
+
+// CorrectedPercentile returns a percentile of the latencies measured from
+// the intended start (coordinated omission); 0 when no sample had one.
+func (e *Entry) CorrectedPercentile(p float64) time.Duration {
+	d := histPercentile(e.CorrectedHist, p)
+	if d < 0 {
+		return 0
+	}
+	return d
+}

@@ -1,39 +1,475 @@
 package stats
 
-import "time"
+import (
+	"math/rand/v2"
+	"runtime"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
 
-// Registry collects samples. It is safe for concurrent use.
+	"github.com/HdrHistogram/hdrhistogram-go"
+)
+
+const (
+	secRing           = 20               // per-second counts kept by a stripe between folds
+	keepSeconds       = 20               // per-second counts kept by the registry
+	winSlots          = 12               // per-second histogram slices for the current window
+	currentWindow     = 10               // seconds of the "current" percentiles
+	maxStripesLimit   = 8                // upper bound on stripes per name
+	idleFree          = 30 * time.Second // a stripe idle this long gives back its dense counts
+	maxErrorsPerEntry = 100              // distinct error texts per name; more fold into otherErrors
+	maxExceptions     = 1000             // distinct stacks; more fold into otherExceptions
+	otherErrors       = "other errors (distinct error cap reached)"
+	otherExceptions   = "other exceptions (distinct stack cap reached)"
+)
+
+type key struct{ method, name string }
+
+// Registry collects samples and turns them into Snapshots. It is safe for
+// concurrent use.
+//
+// Record takes no registry-wide lock: names are looked up in a
+// copy-on-write map behind an atomic pointer (a mutex guards only the
+// insertion of new names), and each name records into one of a few
+// independently locked stripes, added lazily when recorders collide.
+// Snapshot folds the stripes into each name's cumulative state and computes
+// the Aggregated row by merging the names.
 type Registry struct {
-	opts Options
+	now        func() time.Time
+	warn       func(string)
+	maxNames   int
+	maxStripes int32
+
+	names    atomic.Pointer[map[key]*entry]
+	insertMu sync.Mutex // guards inserting into names and count
+	count    int        // distinct names below the cap (guarded by insertMu)
+	full     atomic.Bool
+	warned   atomic.Bool
+
+	start  atomic.Int64 // unix nanos of creation or the last Reset / TakeDelta
+	errors atomic.Int64 // failures + exceptions since start
+
+	excMu      sync.Mutex
+	exceptions map[string]*Exception
+
+	totMu    sync.Mutex // guards the Aggregated cache
+	totSig   uint64
+	totHist  *hdrhistogram.Histogram
+	totCorr  *hdrhistogram.Histogram
+	totCount int
 }
 
 // NewRegistry returns an empty Registry.
-func NewRegistry(o Options) *Registry { return &Registry{opts: o} }
+func NewRegistry(o Options) *Registry {
+	r := &Registry{now: o.Now, warn: o.Warn, maxNames: o.MaxNames}
+	if r.now == nil {
+		r.now = time.Now
+	}
+	if r.warn == nil {
+		r.warn = func(string) {}
+	}
+	if r.maxNames <= 0 {
+		r.maxNames = DefaultMaxNames
+	}
+	r.maxStripes = int32(min(max(2*runtime.GOMAXPROCS(0), 2), maxStripesLimit))
+	m := map[key]*entry{}
+	r.names.Store(&m)
+	r.exceptions = map[string]*Exception{}
+	r.start.Store(r.now().UnixNano())
+	return r
+}
 
-// Record adds one sample.
-func (r *Registry) Record(s Sample) {}
+// Record adds one sample. A sample with a non-nil Err counts as a request
+// and as a failure, and is grouped in the errors by (method, name,
+// Err.Error()). Durations above 1 h are clamped to 1 h in the histograms
+// (not in Min, Max and the average).
+func (r *Registry) Record(s Sample) {
+	now := r.now().UnixNano()
+	e := r.lookup(s.Method, s.Name)
+	e.record(&s, now, r.maxStripes)
+	if s.Err != nil {
+		r.errors.Add(1)
+		e.recordError(s.Err.Error(), now)
+	}
+}
 
-// RecordException adds one exception, grouped by stack.
-func (r *Registry) RecordException(msg, stack string) {}
+func (r *Registry) lookup(method, name string) *entry {
+	if e := (*r.names.Load())[key{method, name}]; e != nil {
+		return e
+	}
+	return r.lookupSlow(method, name)
+}
 
-// Snapshot returns a cumulative copy of the registry.
-func (r *Registry) Snapshot() *Snapshot { return &Snapshot{Total: &Entry{Name: AggregatedName}} }
+func (r *Registry) lookupSlow(method, name string) *entry {
+	if r.full.Load() {
+		if e := (*r.names.Load())[key{method, OtherName}]; e != nil {
+			return e
+		}
+	}
+	r.insertMu.Lock()
+	defer r.insertMu.Unlock()
+	m := *r.names.Load()
+	if e := m[key{method, name}]; e != nil {
+		return e
+	}
+	if r.count >= r.maxNames {
+		if !r.warned.Swap(true) {
+			r.warn("stats: more than " + itoa(int64(r.maxNames)) + " distinct request names; further names are counted under \"" +
+				OtherName + "\" (group dynamic URLs with a name, or raise the cap)")
+		}
+		r.full.Store(true)
+		name = OtherName
+		if e := m[key{method, name}]; e != nil {
+			return e
+		}
+	} else {
+		r.count++
+	}
+	e := newEntry(method, name, r.now().UnixNano())
+	n := make(map[key]*entry, len(m)+1)
+	for k, v := range m {
+		n[k] = v
+	}
+	n[key{method, name}] = e
+	r.names.Store(&n)
+	return e
+}
 
-// TakeDelta returns everything recorded since the previous TakeDelta and
-// zeroes the registry.
-func (r *Registry) TakeDelta() *Snapshot { return &Snapshot{Total: &Entry{Name: AggregatedName}} }
+// RecordException adds one exception (a recovered panic, say), grouped by
+// its stack.
+func (r *Registry) RecordException(msg, stack string) {
+	r.errors.Add(1)
+	r.addException(&Exception{Message: msg, Traceback: stack, Count: 1})
+}
 
-// Merge adds a delta or a snapshot exactly.
-func (r *Registry) Merge(d *Snapshot) {}
-
-// Reset clears all statistics and restarts the clock.
-func (r *Registry) Reset() {}
+func (r *Registry) addException(x *Exception) {
+	r.excMu.Lock()
+	defer r.excMu.Unlock()
+	tb := x.Traceback
+	if _, ok := r.exceptions[tb]; !ok && len(r.exceptions) >= maxExceptions {
+		tb = otherExceptions
+	}
+	have := r.exceptions[tb]
+	if have == nil {
+		have = &Exception{Message: x.Message, Traceback: tb}
+		r.exceptions[tb] = have
+	}
+	have.Count += x.Count
+	for _, n := range x.Nodes {
+		i := sort.SearchStrings(have.Nodes, n)
+		if i == len(have.Nodes) || have.Nodes[i] != n {
+			have.Nodes = append(have.Nodes, "")
+			copy(have.Nodes[i+1:], have.Nodes[i:])
+			have.Nodes[i] = n
+		}
+	}
+}
 
 // NumErrors returns the number of failed requests and exceptions since the
-// start or the last Reset.
-func (r *Registry) NumErrors() int64 { return 0 }
+// registry was created or last Reset (merged ones included).
+func (r *Registry) NumErrors() int64 { return r.errors.Load() }
 
-// HasFailures reports whether NumErrors > 0.
-func (r *Registry) HasFailures() bool { return false }
+// HasFailures reports whether any request failed or any exception was
+// recorded since the registry was created or last Reset.
+func (r *Registry) HasFailures() bool { return r.errors.Load() > 0 }
 
-var _ = time.Now
+func (r *Registry) entries() []*entry {
+	m := *r.names.Load()
+	es := make([]*entry, 0, len(m))
+	for _, e := range m {
+		es = append(es, e)
+	}
+	sort.Slice(es, func(i, j int) bool {
+		if es[i].name != es[j].name {
+			return es[i].name < es[j].name
+		}
+		return es[i].method < es[j].method
+	})
+	return es
+}
+
+// Snapshot returns a cumulative copy of the registry: every name (sorted by
+// name, then method), the Aggregated total, the current window, errors and
+// exceptions. Entries with no requests (after a Reset) are included.
+//
+// Snapshot also closes the registry's per-second slices of the current
+// window, as Locust's per-second cache does: call it at least every few
+// seconds (the console, CSV and web loops do) for a current window that is
+// accurate to the second.
+func (r *Registry) Snapshot() *Snapshot {
+	now := r.now()
+	nowNs := now.UnixNano()
+	s := &Snapshot{Start: time.Unix(0, r.start.Load())}
+	tot := &Entry{Method: "", Name: AggregatedName, Start: s.Start}
+	var totCur *hdrhistogram.Histogram
+	var sig uint64
+	es := r.entries()
+	s.Entries = make([]*Entry, 0, len(es))
+	for _, e := range es {
+		e.mu.Lock()
+		e.fold(nowNs)
+		e.prune(nowNs)
+		out := e.output(nowNs, true)
+		sig += e.version
+		addTotals(tot, out)
+		if out.Current != nil {
+			if totCur == nil {
+				totCur = newHist()
+			}
+			for _, sl := range e.win {
+				if sl.h != nil && inWindow(sl.sec, nowNs) {
+					sl.h.MergeInto(totCur)
+				}
+			}
+		}
+		e.mu.Unlock()
+		s.Entries = append(s.Entries, out)
+		s.Errors = e.appendErrors(s.Errors)
+	}
+	tot.Current = totCur
+	tot.Hist, tot.CorrectedHist = r.totalHists(es, sig)
+	if tot.LastRequest.After(s.LastRequest) {
+		s.LastRequest = tot.LastRequest
+	}
+	s.Total = tot
+	sortErrors(s.Errors)
+	s.Exceptions = r.copyExceptions()
+	return s
+}
+
+// totalHists returns the Aggregated histograms, reusing the previous ones
+// when no name changed since.
+func (r *Registry) totalHists(es []*entry, sig uint64) (*hdrhistogram.Histogram, *hdrhistogram.Histogram) {
+	r.totMu.Lock()
+	defer r.totMu.Unlock()
+	if r.totHist != nil && r.totSig == sig && r.totCount == len(es) {
+		return r.totHist, r.totCorr
+	}
+	h := newHist()
+	var c *hdrhistogram.Histogram
+	for _, e := range es {
+		e.mu.Lock()
+		if e.hist != nil {
+			e.hist.MergeInto(h)
+		}
+		if e.corr != nil && e.corr.TotalCount() > 0 {
+			if c == nil {
+				c = newHist()
+			}
+			e.corr.MergeInto(c)
+		}
+		e.mu.Unlock()
+	}
+	r.totSig, r.totCount, r.totHist, r.totCorr = sig, len(es), h, c
+	return h, c
+}
+
+func addTotals(tot, e *Entry) {
+	if e.NumRequests > 0 {
+		if tot.NumRequests == 0 || e.Min < tot.Min {
+			tot.Min = e.Min
+		}
+		if e.Max > tot.Max {
+			tot.Max = e.Max
+		}
+	}
+	tot.NumRequests += e.NumRequests
+	tot.NumFailures += e.NumFailures
+	tot.TotalTime += e.TotalTime
+	tot.TotalBytes += e.TotalBytes
+	if e.LastRequest.After(tot.LastRequest) {
+		tot.LastRequest = e.LastRequest
+	}
+	tot.ReqPerSec = addSeconds(tot.ReqPerSec, e.ReqPerSec)
+	tot.FailPerSec = addSeconds(tot.FailPerSec, e.FailPerSec)
+}
+
+func addSeconds(dst, src map[int64]int64) map[int64]int64 {
+	if len(src) == 0 {
+		return dst
+	}
+	if dst == nil {
+		dst = make(map[int64]int64, len(src))
+	}
+	for k, v := range src {
+		dst[k] += v
+	}
+	return dst
+}
+
+func (r *Registry) copyExceptions() []*Exception {
+	r.excMu.Lock()
+	xs := make([]*Exception, 0, len(r.exceptions))
+	for _, x := range r.exceptions {
+		c := *x
+		c.Nodes = append([]string(nil), x.Nodes...)
+		xs = append(xs, &c)
+	}
+	r.excMu.Unlock()
+	sort.SliceStable(xs, func(i, j int) bool {
+		if xs[i].Count != xs[j].Count {
+			return xs[i].Count > xs[j].Count
+		}
+		return xs[i].Traceback < xs[j].Traceback
+	})
+	return xs
+}
+
+func sortErrors(es []*Error) {
+	sort.SliceStable(es, func(i, j int) bool {
+		a, b := es[i], es[j]
+		if a.Occurrences != b.Occurrences {
+			return a.Occurrences > b.Occurrences
+		}
+		if a.Name != b.Name {
+			return a.Name < b.Name
+		}
+		if a.Method != b.Method {
+			return a.Method < b.Method
+		}
+		return a.Message < b.Message
+	})
+}
+
+// TakeDelta returns everything recorded (or merged) since the previous
+// TakeDelta — the names that saw requests, their histograms and per-second
+// counts, errors and exceptions — and zeroes the registry, as a Locust
+// worker does after each report. The names stay known (and keep counting
+// against the cap). Current is nil in a delta; Start is when the delta
+// began.
+func (r *Registry) TakeDelta() *Snapshot {
+	now := r.now()
+	nowNs := now.UnixNano()
+	s := &Snapshot{Start: time.Unix(0, r.start.Swap(nowNs))}
+	tot := &Entry{Name: AggregatedName, Start: s.Start, Hist: newHist()}
+	for _, e := range r.entries() {
+		e.mu.Lock()
+		e.fold(nowNs)
+		if e.n > 0 || e.fails > 0 {
+			out := e.output(nowNs, false)
+			addTotals(tot, out)
+			if e.hist != nil {
+				e.hist.MergeInto(tot.Hist)
+			}
+			if out.CorrectedHist != nil {
+				if tot.CorrectedHist == nil {
+					tot.CorrectedHist = newHist()
+				}
+				e.corr.MergeInto(tot.CorrectedHist)
+			}
+			s.Entries = append(s.Entries, out)
+		}
+		e.zero(nowNs)
+		e.mu.Unlock()
+		s.Errors = e.takeErrors(s.Errors)
+	}
+	if tot.LastRequest.After(s.LastRequest) {
+		s.LastRequest = tot.LastRequest
+	}
+	s.Total = tot
+	sortErrors(s.Errors)
+	r.excMu.Lock()
+	exc := r.exceptions
+	r.exceptions = map[string]*Exception{}
+	r.excMu.Unlock()
+	for _, x := range exc {
+		s.Exceptions = append(s.Exceptions, x)
+	}
+	sort.SliceStable(s.Exceptions, func(i, j int) bool {
+		if s.Exceptions[i].Count != s.Exceptions[j].Count {
+			return s.Exceptions[i].Count > s.Exceptions[j].Count
+		}
+		return s.Exceptions[i].Traceback < s.Exceptions[j].Traceback
+	})
+	r.totMu.Lock()
+	r.totHist = nil
+	r.totMu.Unlock()
+	return s
+}
+
+// Merge adds a delta (or a snapshot) from another registry exactly:
+// counts, sums, min and max, histograms (service time and corrected),
+// per-second counts, errors (with first and last seen) and exceptions (with
+// their nodes). The name cap applies. The merged samples enter the current
+// window at the time of the merge. The Aggregated row of d is not read: it
+// is recomputed from the names.
+func (r *Registry) Merge(d *Snapshot) {
+	if d == nil {
+		return
+	}
+	nowNs := r.now().UnixNano()
+	for _, de := range d.Entries {
+		if de == nil {
+			continue
+		}
+		e := r.lookup(de.Method, de.Name)
+		e.mu.Lock()
+		e.fold(nowNs)
+		e.merge(de, nowNs)
+		e.mu.Unlock()
+		r.errors.Add(de.NumFailures)
+	}
+	for _, x := range d.Errors {
+		e := r.lookup(x.Method, x.Name)
+		e.mergeError(x)
+	}
+	for _, x := range d.Exceptions {
+		r.errors.Add(x.Count)
+		r.addException(x)
+	}
+}
+
+// Reset zeroes every name (they stay listed, with no requests, as in
+// Locust), and clears errors, exceptions, the current window and the
+// per-second counts; the start time becomes now.
+func (r *Registry) Reset() {
+	nowNs := r.now().UnixNano()
+	for _, e := range r.entries() {
+		e.mu.Lock()
+		e.fold(nowNs)
+		e.zero(nowNs)
+		e.mu.Unlock()
+		e.errMu.Lock()
+		e.errs = nil
+		e.errMu.Unlock()
+	}
+	r.excMu.Lock()
+	r.exceptions = map[string]*Exception{}
+	r.excMu.Unlock()
+	r.errors.Store(0)
+	r.start.Store(nowNs)
+	r.totMu.Lock()
+	r.totHist = nil
+	r.totMu.Unlock()
+}
+
+// stripeStart picks where a recorder starts probing the stripes.
+func stripeStart(n int32) int32 {
+	if n == 1 {
+		return 0
+	}
+	return int32(rand.Uint32() % uint32(n))
+}
+
+func itoa(v int64) string {
+	var b [20]byte
+	i := len(b)
+	neg := v < 0
+	if neg {
+		v = -v
+	}
+	for {
+		i--
+		b[i] = byte('0' + v%10)
+		v /= 10
+		if v == 0 {
+			break
+		}
+	}
+	if neg {
+		i--
+		b[i] = '-'
+	}
+	return string(b[i:])
+}

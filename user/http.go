@@ -215,7 +215,7 @@ func Form(v url.Values) Option { return Option{kind: optForm, form: v} }
 // Body sends b as the request body (set a Content-Type with Header).
 func Body(b []byte) Option { return Option{kind: optBody, body: b} }
 
-// Timeout bounds the call (connect, send and response); default
+// Timeout bounds the call (connect, send and response); <= 0 or absent:
 // DefaultTimeout. An earlier deadline of the call's ctx wins.
 func Timeout(d time.Duration) Option { return Option{kind: optTimeout, d: d} }
 
@@ -393,8 +393,16 @@ func (h *HTTP) Do(ctx context.Context, method, path string, opts ...Option) *Res
 		r.err = err // not sent, not recorded
 		return r
 	}
-	deadline := time.Now().Add(timeout)
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	now := time.Now()
+	deadline := now.Add(timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		if !d.After(now) {
+			r.err = context.DeadlineExceeded // not sent, not recorded
+			return r
+		}
 		deadline = d
 	}
 	raw := &r.Raw

@@ -1,0 +1,595 @@
+package user_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/golocust/golocust/taskset"
+	"github.com/golocust/golocust/user"
+)
+
+// web is a user type calling the counting target.
+type web struct {
+	user.HTTP
+	stopped *atomic.Int64
+}
+
+func (w *web) OK(ctx context.Context) error { return w.Get(ctx, "/ok?id=1").Err() }
+func (w *web) Fail(ctx context.Context) error {
+	return fmt.Errorf("wrapped: %w", w.Get(ctx, "/fail").Err())
+}
+func (w *web) Post(ctx context.Context) error {
+	return w.HTTP.Post(ctx, "/item/7", user.JSON(map[string]int{"n": 1}), user.Name("/item/[id]")).Err()
+}
+func (w *web) Slow(ctx context.Context) error { return w.Get(ctx, "/slow").Err() }
+func (w *web) OnStop(context.Context) error {
+	if w.stopped != nil {
+		w.stopped.Add(1)
+	}
+	return nil
+}
+
+func TestHTTPStatsEqualTargetCounts(t *testing.T) {
+	tg := newTarget(t)
+	c := user.Class[web]{
+		Tasks: taskset.Weighted(
+			taskset.Task[web]{Run: (*web).OK, Weight: 3},
+			taskset.Task[web]{Run: (*web).Fail},
+			taskset.Task[web]{Run: (*web).Post},
+		),
+	}
+	r := start(t, c, tg.URL, 5)
+	eventually(t, func() bool { return tg.total() >= 500 }, "target should get requests")
+	r.stop()
+	r.wait(t, 10*time.Second)
+
+	s := r.reg.Snapshot()
+	ok, fail, post := entry(s, "GET", "/ok?id=1"), entry(s, "GET", "/fail"), entry(s, "POST", "/item/[id]")
+	assert.EqualValues(t, tg.count("GET /ok"), ok.NumRequests)
+	assert.EqualValues(t, tg.count("GET /fail"), fail.NumRequests)
+	assert.EqualValues(t, tg.count("POST /item/7"), post.NumRequests)
+	assert.EqualValues(t, tg.total(), s.Total.NumRequests, methods(s))
+	assert.Zero(t, ok.NumFailures)
+	assert.Equal(t, fail.NumRequests, fail.NumFailures)
+	assert.Equal(t, int64(len("hello"))*ok.NumRequests, ok.TotalBytes)
+	assert.Equal(t, map[string]int64{"GET /fail: HTTP 503 Service Unavailable": fail.NumFailures}, errorsOf(s),
+		"an HTTP failure returned by the task is not counted again")
+	// Weights 3:1:1 per user, exact per full cycle of 5.
+	assert.InDelta(t, 3*fail.NumRequests, ok.NumRequests, 5*3)
+}
+
+func TestHardStopCutsOffInFlightRequests(t *testing.T) {
+	tg := newTarget(t)
+	var stopped atomic.Int64
+	c := user.Class[web]{Tasks: taskset.Weighted(taskset.Task[web]{Run: (*web).Slow})}
+	r := startWith(t, c, tg.URL, 3, func(w *web) { w.stopped = &stopped })
+	eventually(t, func() bool { return tg.inFlight.Load() == 3 }, "3 requests in flight")
+	r.stop()
+	// Graceful stop alone does not end a running task.
+	time.Sleep(20 * time.Millisecond)
+	assert.Equal(t, int64(3), tg.inFlight.Load())
+	r.cancel()
+	r.wait(t, 5*time.Second)
+
+	s := r.reg.Snapshot()
+	e := entry(s, "GET", "/slow")
+	assert.EqualValues(t, tg.count("GET /slow"), e.NumRequests)
+	assert.EqualValues(t, 3, e.NumFailures)
+	assert.Equal(t, map[string]int64{"GET /slow: request cut off by stop": 3}, errorsOf(s))
+	assert.EqualValues(t, 3, stopped.Load(), "OnStop runs on hard stop")
+}
+
+// startWith is start with a per-user initialiser run in OnStart.
+func startWith(t *testing.T, c user.Class[web], host string, n int, init func(*web)) *run {
+	hooked := user.Class[hooked]{Name: "web", Tasks: wrapSet(c.Tasks)}
+	initHook.Store(&init)
+	return start(t, hooked, host, n)
+}
+
+var initHook atomic.Pointer[func(*web)]
+
+type hooked struct{ web }
+
+func (h *hooked) OnStart(context.Context) error {
+	(*initHook.Load())(&h.web)
+	return nil
+}
+
+func wrapSet(s *taskset.Set[web]) *taskset.Set[hooked] {
+	var ts []taskset.Task[hooked]
+	for _, t := range s.Tasks() {
+		run := t.Run
+		ts = append(ts, taskset.Task[hooked]{Name: t.Name, Weight: t.Weight,
+			Run: func(h *hooked, ctx context.Context) error { return run(&h.web, ctx) }})
+	}
+	return taskset.Weighted(ts...)
+}
+
+type stubborn struct{}
+
+func TestTaskIgnoringItsContext(t *testing.T) {
+	started, release := make(chan struct{}), make(chan struct{})
+	var done atomic.Bool
+	c := user.Class[stubborn]{Tasks: taskset.Weighted(taskset.Task[stubborn]{Name: "ignore",
+		Run: func(_ *stubborn, ctx context.Context) error {
+			close(started)
+			<-release // ignores ctx
+			done.Store(true)
+			return ctx.Err()
+		}})}
+	r := start(t, c, "", 1)
+	<-started
+	r.stop()
+	r.cancel()
+	ended := make(chan struct{})
+	go func() { r.wg.Wait(); close(ended) }()
+	select {
+	case <-ended:
+		t.Fatal("Run returned while its task was still running")
+	case <-time.After(30 * time.Millisecond):
+	}
+	close(release)
+	r.wait(t, 5*time.Second)
+	assert.True(t, done.Load())
+	s := r.reg.Snapshot()
+	assert.Empty(t, s.Entries, "a context error after a hard stop is not a failure")
+}
+
+type waiter struct{}
+
+func TestWaitingUserLeavesAtOnceOnGracefulStop(t *testing.T) {
+	var n atomic.Int64
+	c := user.Class[waiter]{
+		Wait: user.Constant(time.Hour),
+		Tasks: taskset.Weighted(taskset.Task[waiter]{Name: "t", Run: func(_ *waiter, _ context.Context) error {
+			n.Add(1)
+			return nil
+		}}),
+	}
+	r := start(t, c, "", 20)
+	eventually(t, func() bool { return n.Load() == 20 }, "every user ran once")
+	t0 := time.Now()
+	r.stop()
+	r.wait(t, 5*time.Second)
+	assert.Less(t, time.Since(t0), 5*time.Second)
+	assert.EqualValues(t, 20, n.Load())
+}
+
+func TestWaitingUserLeavesAtOnceOnHardStop(t *testing.T) {
+	c := user.Class[waiter]{
+		Wait:  user.Between(time.Hour, 2*time.Hour),
+		Tasks: taskset.Weighted(taskset.Task[waiter]{Name: "t", Run: func(*waiter, context.Context) error { return nil }}),
+	}
+	r := start(t, c, "", 5)
+	time.Sleep(10 * time.Millisecond)
+	r.cancel()
+	r.wait(t, 5*time.Second)
+}
+
+type panicky struct{ n int }
+
+func (p *panicky) table() map[string]int { return nil }
+
+func (p *panicky) Boom(context.Context) error {
+	p.n++
+	m := p.table()
+	m["x"] = p.n // nil map write
+	return nil
+}
+
+func TestPanicsRecordedAndUserCarriesOn(t *testing.T) {
+	var runs atomic.Int64
+	c := user.Class[panicky]{Tasks: taskset.Weighted(
+		taskset.Task[panicky]{Run: (*panicky).Boom},
+		taskset.Task[panicky]{Name: "count", Run: func(p *panicky, _ context.Context) error {
+			if runs.Add(1) >= 100 {
+				return user.ErrStopUser
+			}
+			return nil
+		}},
+	)}
+	r := start(t, c, "", 3)
+	r.wait(t, 10*time.Second)
+	s := r.reg.Snapshot()
+	require.Len(t, s.Exceptions, 1, "the same panic in three users is one group")
+	x := s.Exceptions[0]
+	assert.GreaterOrEqual(t, x.Count, int64(99))
+	assert.Contains(t, x.Message, "nil map")
+	assert.Contains(t, x.Traceback, "user_test.(*panicky).Boom")
+	assert.Contains(t, x.Traceback, "user_test.go:")
+	assert.NotContains(t, x.Traceback, "goroutine")
+	assert.NotContains(t, x.Traceback, "runtime.")
+	assert.Empty(t, s.Entries, "a panic is an exception, not a failed request")
+}
+
+type erring struct {
+	user.HTTP
+	n int
+}
+
+func TestTaskErrorsRecordedOnce(t *testing.T) {
+	tg := newTarget(t)
+	c := user.Class[erring]{Tasks: taskset.Sequential(
+		taskset.Task[erring]{Name: "plain", Run: func(*erring, context.Context) error { return errors.New("out of stock") }},
+		taskset.Task[erring]{Name: "http", Run: func(e *erring, ctx context.Context) error {
+			return fmt.Errorf("checkout: %w", e.Get(ctx, "/fail").Err())
+		}},
+		taskset.Task[erring]{Name: "measure", Run: func(e *erring, _ context.Context) error {
+			return user.Measure(e.Env(), "SQL", "select", func() (int64, error) { return 0, errors.New("deadlock") })
+		}},
+		taskset.Task[erring]{Name: "resched", Run: func(*erring, context.Context) error { return taskset.ErrRescheduleNow }},
+		taskset.Task[erring]{Name: "stop", Run: func(e *erring, _ context.Context) error {
+			e.n++
+			if e.n == 10 {
+				return user.ErrStopUser
+			}
+			return nil
+		}},
+	)}
+	r := start(t, c, tg.URL, 2)
+	r.wait(t, 10*time.Second)
+	s := r.reg.Snapshot()
+	assert.Equal(t, map[string]int64{
+		"task plain: out of stock":                20,
+		"GET /fail: HTTP 503 Service Unavailable": 20,
+		"SQL select: deadlock":                    20,
+	}, errorsOf(s))
+	assert.EqualValues(t, 20, entry(s, user.TaskMethod, "plain").NumFailures)
+	assert.EqualValues(t, tg.count("GET /fail"), entry(s, "GET", "/fail").NumRequests)
+	assert.EqualValues(t, 60, s.Total.NumRequests, methods(s))
+}
+
+func TestStopTest(t *testing.T) {
+	var stopped atomic.Int64
+	c := user.Class[web]{Tasks: taskset.Weighted(taskset.Task[web]{Name: "end",
+		Run: func(*web, context.Context) error { return fmt.Errorf("enough: %w", user.ErrStopTest) }})}
+	r := startWith(t, c, "http://127.0.0.1:1", 1, func(w *web) { w.stopped = &stopped })
+	r.wait(t, 5*time.Second)
+	err, _ := r.stopErr.Load().(error)
+	require.Error(t, err)
+	assert.ErrorIs(t, err, user.ErrStopTest)
+	assert.EqualValues(t, 1, stopped.Load())
+	assert.Empty(t, r.reg.Snapshot().Entries)
+}
+
+type session struct {
+	user.HTTP
+	sid string
+	bad *atomic.Int64
+}
+
+func (s *session) OnStart(ctx context.Context) error {
+	if err := s.Post(ctx, "/login").Err(); err != nil {
+		return err
+	}
+	s.sid = s.Cookie("sid")
+	if s.sid == "" || s.Cookie("theme") != "dark" {
+		return errors.New("no session cookie")
+	}
+	return nil
+}
+
+func (s *session) Me(ctx context.Context) error {
+	return s.Get(ctx, "/me", user.Check(func(r *user.Response) error {
+		if string(r.Body) != s.sid {
+			s.bad.Add(1)
+			return fmt.Errorf("wrong session %q", r.Body)
+		}
+		return nil
+	})).Err()
+}
+
+func TestCookiesPerUser(t *testing.T) {
+	tg := newTarget(t)
+	var bad atomic.Int64
+	sids := make(chan string, 10)
+	c := user.Class[sessionHooked]{Tasks: taskset.Weighted(taskset.Task[sessionHooked]{Name: "me",
+		Run: func(s *sessionHooked, ctx context.Context) error {
+			s.bad = &bad
+			if !s.reported {
+				s.reported = true
+				sids <- s.sid
+			}
+			return s.Me(ctx)
+		}})}
+	r := start(t, c, tg.URL, 4)
+	eventually(t, func() bool { return tg.count("GET /me") >= 200 }, "users call /me")
+	r.stop()
+	r.wait(t, 10*time.Second)
+	close(sids)
+	seen := map[string]bool{}
+	for s := range sids {
+		seen[s] = true
+	}
+	assert.Len(t, seen, 4, "each user has its own session")
+	assert.Zero(t, bad.Load())
+	s := r.reg.Snapshot()
+	assert.Zero(t, s.Total.NumFailures, methods(s))
+	assert.EqualValues(t, tg.count("GET /me"), entry(s, "GET", "/me").NumRequests)
+}
+
+type sessionHooked struct {
+	session
+	reported bool
+}
+
+type client struct {
+	user.HTTP
+}
+
+// one runs f as the single task of one user, once, and returns the stats.
+func one(t *testing.T, host string, f func(c *client, ctx context.Context)) *run {
+	t.Helper()
+	c := user.Class[client]{Tasks: taskset.Weighted(taskset.Task[client]{Name: "one",
+		Run: func(c *client, ctx context.Context) error {
+			f(c, ctx)
+			return user.ErrStopUser
+		}})}
+	r := start(t, c, host, 1)
+	r.wait(t, 10*time.Second)
+	return r
+}
+
+func TestCheckVerdicts(t *testing.T) {
+	tg := newTarget(t)
+	var errs []error
+	r := one(t, tg.URL, func(c *client, ctx context.Context) {
+		errs = append(errs,
+			c.Get(ctx, "/fail", user.Check(func(*user.Response) error { return nil })).Err(),
+			c.Get(ctx, "/ok", user.Check(func(r *user.Response) error {
+				if string(r.Body) != "expected" {
+					return errors.New("unexpected body")
+				}
+				return nil
+			})).Err(),
+			c.Get(ctx, "/fail", user.Check(func(r *user.Response) error {
+				if r.StatusCode == 503 {
+					return nil // a 503 is fine here
+				}
+				return r.StatusError()
+			})).Err(),
+			c.Get(ctx, "/missing", user.Check((*user.Response).StatusError)).Err(),
+		)
+	})
+	require.Len(t, errs, 4)
+	assert.NoError(t, errs[0])
+	var re *user.RequestError
+	require.ErrorAs(t, errs[1], &re)
+	assert.Equal(t, "GET /ok: unexpected body", errs[1].Error())
+	assert.NoError(t, errs[2])
+	assert.NoError(t, errs[3]) // 200 for any other path
+	s := r.reg.Snapshot()
+	assert.Equal(t, map[string]int64{"GET /ok: unexpected body": 1}, errorsOf(s))
+	assert.EqualValues(t, 2, entry(s, "GET", "/fail").NumRequests)
+	assert.Zero(t, entry(s, "GET", "/fail").NumFailures)
+}
+
+func TestRequestOptionsAndMethods(t *testing.T) {
+	tg := newTarget(t)
+	var bodies []string
+	r := one(t, tg.URL+"/base/", func(c *client, ctx context.Context) {
+		keep := func(r *user.Response) { bodies = append(bodies, string(r.Body)) }
+		keep(c.Post(ctx, "/echo?q=1", user.JSON(map[string]string{"a": "b"}), user.Header("X-Test", "yes")))
+		keep(c.Put(ctx, "/echo", user.Form(url.Values{"k": {"v w"}})))
+		keep(c.Patch(ctx, "/echo", user.Body([]byte("raw")), user.Header("Content-Type", "text/plain"), user.Name("patch")))
+		keep(c.Delete(ctx, "/echo"))
+		keep(c.Head(ctx, "/echo"))
+		keep(c.Do(ctx, "OPTIONS", "/echo"))
+		keep(c.Get(ctx, tg.URL+"/echo?abs=1")) // absolute URL of the same host
+	})
+	assert.Equal(t, []string{
+		`POST /base/echo?q=1 application/json yes{"a":"b"}`,
+		`PUT /base/echo application/x-www-form-urlencoded k=v+w`,
+		`PATCH /base/echo text/plain raw`,
+		`DELETE /base/echo  `,
+		``,
+		`OPTIONS /base/echo  `,
+		`GET /echo?abs=1  `,
+	}, bodies)
+	s := r.reg.Snapshot()
+	for _, k := range []string{"POST /base/echo?q=1", "PUT /base/echo", "PATCH patch", "DELETE /base/echo", "HEAD /base/echo", "OPTIONS /base/echo", "GET /echo?abs=1"} {
+		m, n, _ := strings.Cut(k, " ")
+		assert.EqualValues(t, 1, entry(s, m, n).NumRequests, k)
+	}
+	assert.EqualValues(t, 7, tg.total())
+	assert.Zero(t, s.Total.NumFailures)
+}
+
+func TestConnectionErrors(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	closed := "http://" + ln.Addr().String()
+	require.NoError(t, ln.Close())
+	tg := newTarget(t)
+
+	var errs []error
+	r := one(t, closed, func(c *client, ctx context.Context) {
+		errs = append(errs, c.Get(ctx, "/x").Err(), c.Get(ctx, "/y").Err())
+	})
+	require.Len(t, errs, 2)
+	var ce *user.ConnError
+	require.ErrorAs(t, errs[0], &ce)
+	assert.Equal(t, "connection refused", ce.Text)
+	assert.Equal(t, map[string]int64{"GET /x: connection refused": 1, "GET /y: connection refused": 1}, errorsOf(r.reg.Snapshot()))
+
+	r = one(t, tg.URL, func(c *client, ctx context.Context) {
+		errs = append(errs[:0], c.Get(ctx, "/slow", user.Timeout(50*time.Millisecond)).Err())
+		tctx, cancel := context.WithTimeout(ctx, 30*time.Millisecond)
+		defer cancel()
+		errs = append(errs, c.Get(tctx, "/slow").Err())
+		errs = append(errs, c.Get(tctx, "/ok").Err()) // ctx done: not sent
+	})
+	assert.Equal(t, map[string]int64{"GET /slow: timeout after 50ms": 1, "GET /slow: timeout after 1m0s": 1}, errorsOf(r.reg.Snapshot()))
+	assert.ErrorIs(t, errs[2], context.DeadlineExceeded)
+	assert.Equal(t, 0, tg.count("GET /ok"), "a request whose ctx is done is not sent")
+	assert.Equal(t, 2, tg.count("GET /slow"))
+}
+
+func TestBadHost(t *testing.T) {
+	for _, host := range []string{"", "ftp://x", "http://"} {
+		c := user.Class[client]{Tasks: taskset.Weighted(taskset.Task[client]{Name: "x",
+			Run: func(*client, context.Context) error { return nil }})}
+		r := start(t, c, host, 1)
+		r.wait(t, 5*time.Second)
+		err, _ := r.stopErr.Load().(error)
+		require.Error(t, err, host)
+		assert.Contains(t, err.Error(), `user class "client"`)
+	}
+}
+
+func TestCookieDeletion(t *testing.T) {
+	tg := newTarget(t)
+	var before, after string
+	one(t, tg.URL, func(c *client, ctx context.Context) {
+		c.Get(ctx, "/login")
+		before = c.Cookie("theme")
+		c.Get(ctx, "/logout")
+		after = c.Cookie("theme")
+	})
+	assert.Equal(t, "dark", before)
+	assert.Equal(t, "", after)
+}
+
+type gate struct {
+	n        atomic.Int64
+	limit    int64
+	intended time.Duration // how far in the past the intended start is
+}
+
+func (g *gate) Next(ctx context.Context) (time.Time, bool) {
+	if g.n.Add(1) > g.limit {
+		return time.Time{}, false
+	}
+	return time.Now().Add(-g.intended), true
+}
+
+func TestGateAndCorrectedLatency(t *testing.T) {
+	tg := newTarget(t)
+	c := user.Class[web]{Wait: user.Constant(time.Hour), Tasks: taskset.Weighted(taskset.Task[web]{Run: (*web).OK})}
+	r := start(t, c, tg.URL, 0)
+	g := &gate{limit: 50, intended: 200 * time.Millisecond}
+	env := &user.Env{Host: tg.URL, Stats: r.reg, Gate: g}
+	c.Run(context.Background(), env) // the gate ends the user after 50 iterations, no waits
+	s := r.reg.Snapshot()
+	e := entry(s, "GET", "/ok?id=1")
+	require.EqualValues(t, 50, e.NumRequests)
+	require.NotNil(t, e.CorrectedHist)
+	assert.GreaterOrEqual(t, e.CorrectedPercentile(0.5), 200*time.Millisecond)
+	assert.Less(t, e.Percentile(0.5), 200*time.Millisecond)
+}
+
+type recorder struct{ user.Base }
+
+func TestRecordCorrectedWithPacing(t *testing.T) {
+	var n atomic.Int64
+	c := user.Class[recorder]{
+		Wait: user.ConstantPacing(5 * time.Millisecond),
+		Tasks: taskset.Weighted(taskset.Task[recorder]{Name: "t", Run: func(r *recorder, _ context.Context) error {
+			i := n.Add(1)
+			user.Record(r.Env(), "X", "op", time.Millisecond, 10, nil)
+			if i == 3 {
+				time.Sleep(80 * time.Millisecond)
+			}
+			if i == 6 {
+				return user.ErrStopUser
+			}
+			return nil
+		}}),
+	}
+	r := start(t, c, "", 1)
+	r.wait(t, 5*time.Second)
+	e := entry(r.reg.Snapshot(), "X", "op")
+	require.EqualValues(t, 6, e.NumRequests)
+	require.NotNil(t, e.CorrectedHist)
+	assert.Equal(t, time.Millisecond, e.Max, "service time is what was recorded")
+	// The task after the overrun started ~75 ms after its intended start.
+	assert.GreaterOrEqual(t, e.CorrectedPercentile(1), 70*time.Millisecond)
+	assert.Less(t, e.CorrectedPercentile(0.5), 70*time.Millisecond)
+}
+
+type nested struct{ user.Base }
+
+func TestNestedInterruptAndReschedule(t *testing.T) {
+	var total atomic.Int64
+	rec := func(name string, ret error) taskset.Task[nested] {
+		return taskset.Task[nested]{Name: name, Run: func(u *nested, _ context.Context) error {
+			user.Record(u.Env(), "T", name, time.Microsecond, 0, nil)
+			if total.Add(1) >= 700 {
+				return user.ErrStopUser
+			}
+			return ret
+		}}
+	}
+	inner := taskset.Sequential(rec("x", nil), rec("y", taskset.ErrRescheduleNow), rec("leave", taskset.ErrInterrupt)).
+		WithWait(user.Constant(0))
+	c := user.Class[nested]{
+		Wait:  user.Constant(time.Hour), // the top set would wait: only the nested set runs without waiting
+		Tasks: taskset.Weighted(rec("top", taskset.ErrRescheduleNow), taskset.Task[nested]{Set: inner}),
+	}
+	r := start(t, c, "", 1)
+	r.wait(t, 10*time.Second)
+	s := r.reg.Snapshot()
+	// Each cycle: top, x, y, leave (top's ErrRescheduleNow and leave's
+	// interrupt both skip the hour-long wait).
+	for _, n := range []string{"top", "x", "y", "leave"} {
+		assert.EqualValues(t, 175, entry(s, "T", n).NumRequests, n)
+	}
+}
+
+func TestClassSpawner(t *testing.T) {
+	c := user.Class[web]{
+		Tags: []string{"all"},
+		Tasks: taskset.Weighted(
+			taskset.Task[web]{Run: (*web).OK, Weight: 3, Tags: []string{"read"}},
+			taskset.Task[web]{Run: (*web).Post, Tags: []string{"write"}},
+		),
+	}
+	var sp user.Spawner = c
+	assert.Equal(t, "web", sp.ClassName())
+	assert.Equal(t, 1, sp.ClassWeight())
+	assert.Equal(t, 0, sp.ClassFixedCount())
+	assert.Equal(t, []user.TaskShare{{Name: "OK", Share: 0.75}, {Name: "Post", Share: 0.25}}, sp.TaskRatio())
+
+	f, err := sp.Filter([]string{"write"}, nil)
+	require.NoError(t, err)
+	assert.Equal(t, []user.TaskShare{{Name: "Post", Share: 1}}, f.TaskRatio())
+	f, err = sp.Filter([]string{"all"}, []string{"read"})
+	require.NoError(t, err)
+	assert.Len(t, f.TaskRatio(), 1)
+	_, err = sp.Filter(nil, []string{"all"})
+	require.EqualError(t, err, `user class "web" had no tasks left after filtering by tags (include [], exclude ["all"])`)
+	_, err = user.Class[web]{Name: "Empty"}.Filter(nil, nil)
+	require.EqualError(t, err, `user class "Empty" has no tasks`)
+	assert.Equal(t, 4, user.Class[web]{Weight: 4, Host: "h"}.ClassWeight())
+}
+
+func TestWaitStrategies(t *testing.T) {
+	now := time.Now()
+	w := user.Between(time.Second, 2*time.Second).NewWaiter(nil)
+	for range 1000 {
+		d := w.Pause(now, now)
+		require.GreaterOrEqual(t, d, time.Second)
+		require.Less(t, d, 2*time.Second)
+	}
+	assert.Equal(t, time.Second, user.Between(time.Second, time.Second).NewWaiter(nil).Pause(now, now))
+	assert.Equal(t, 3*time.Second, user.Constant(3*time.Second).NewWaiter(nil).Pause(now, now))
+
+	p := user.ConstantPacing(time.Second).NewWaiter(nil)
+	assert.Equal(t, 700*time.Millisecond, p.Pause(now, now.Add(300*time.Millisecond)))
+	assert.Equal(t, now.Add(time.Second), p.(taskset.Pacer).Intended())
+	assert.Equal(t, -500*time.Millisecond, p.Pause(now, now.Add(1500*time.Millisecond)), "an overrun waits nothing")
+
+	tp := user.ConstantThroughput(4).NewWaiter(nil)
+	assert.Equal(t, 250*time.Millisecond, tp.Pause(now, now))
+	assert.Equal(t, time.Duration(0), user.ConstantThroughput(0).NewWaiter(nil).Pause(now, now))
+}

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"container/heap"
 	"fmt"
 	"slices"
 )
@@ -264,4 +265,145 @@ func sum(xs []int) int {
 		s += x
 	}
 	return s
+}
+
+// Adjust moves a distribution (rows per worker, a count per class) to new
+// per-class targets with as few changes as possible. A user removed comes
+// from the worker with the most users (then the most of that class, then the
+// highest index); a user added goes to the worker with the fewest users (then
+// the fewest of that class, then the lowest index). When removals leave the
+// worker totals more than one apart (the fullest workers held none of the
+// class removed), single users move from the fullest to the emptiest worker
+// until they are level again. A ramp up from a level distribution changes
+// exactly the differences, so a master can ramp step by step without workers
+// trading users. current is
+// not modified; rows must all have len(targets) counts. A worker joining or
+// leaving is a new row set: call Distribute for a fresh, balanced start.
+func Adjust(current [][]int, targets []int) [][]int {
+	w, c := len(current), len(targets)
+	if w == 0 {
+		return nil
+	}
+	backing := make([]int, w*c)
+	out := make([][]int, w)
+	totals := make([]int, w)
+	cols := make([]int, c)
+	for k, row := range current {
+		if len(row) != c {
+			panic(fmt.Sprintf("runner: worker %d has %d class counts, want %d", k, len(row), c))
+		}
+		out[k] = backing[k*c : (k+1)*c : (k+1)*c]
+		copy(out[k], row)
+		for i, v := range row {
+			totals[k] += v
+			cols[i] += v
+		}
+	}
+	h := &workerHeap{idx: make([]int, w), rows: out, totals: totals}
+	// Removals first, so that the additions refill the emptiest workers.
+	for _, add := range []bool{false, true} {
+		for i, t := range targets {
+			d := t - cols[i]
+			if d == 0 || (d > 0) != add {
+				continue
+			}
+			cols[i] = t
+			h.class, h.add = i, add
+			h.idx = h.idx[:0]
+			for k := range w {
+				if add || out[k][i] > 0 {
+					h.idx = append(h.idx, k)
+				}
+			}
+			heap.Init(h)
+			for ; d > 0; d-- {
+				k := h.idx[0]
+				out[k][i]++
+				totals[k]++
+				heap.Fix(h, 0)
+			}
+			for ; d < 0; d++ {
+				k := h.idx[0]
+				out[k][i]--
+				totals[k]--
+				if out[k][i] == 0 {
+					heap.Pop(h)
+				} else {
+					heap.Fix(h, 0)
+				}
+			}
+		}
+	}
+	level(out, totals)
+	return out
+}
+
+// level moves single users from the fullest worker to the emptiest until
+// worker totals differ by at most one; it moves the class the two differ in
+// most.
+func level(rows [][]int, totals []int) {
+	for {
+		lo, hi := 0, 0
+		for k, t := range totals {
+			if t < totals[lo] {
+				lo = k
+			}
+			if t > totals[hi] {
+				hi = k
+			}
+		}
+		if totals[hi]-totals[lo] <= 1 {
+			return
+		}
+		best, gap := -1, 0
+		for i := range rows[hi] {
+			if g := rows[hi][i] - rows[lo][i]; rows[hi][i] > 0 && (best < 0 || g > gap) {
+				best, gap = i, g
+			}
+		}
+		rows[hi][best]--
+		rows[lo][best]++
+		totals[hi]--
+		totals[lo]++
+	}
+}
+
+// workerHeap orders worker indexes for Adjust: the best worker to add a user
+// of class to (add) or to take one from (!add) on top.
+type workerHeap struct {
+	idx    []int
+	rows   [][]int
+	totals []int
+	class  int
+	add    bool
+}
+
+func (h *workerHeap) Len() int { return len(h.idx) }
+func (h *workerHeap) Less(a, b int) bool {
+	x, y := h.idx[a], h.idx[b]
+	tx, ty := h.totals[x], h.totals[y]
+	cx, cy := h.rows[x][h.class], h.rows[y][h.class]
+	if h.add {
+		if tx != ty {
+			return tx < ty
+		}
+		if cx != cy {
+			return cx < cy
+		}
+		return x < y
+	}
+	if tx != ty {
+		return tx > ty
+	}
+	if cx != cy {
+		return cx > cy
+	}
+	return x > y
+}
+func (h *workerHeap) Swap(a, b int) { h.idx[a], h.idx[b] = h.idx[b], h.idx[a] }
+func (h *workerHeap) Push(x any)    { h.idx = append(h.idx, x.(int)) }
+func (h *workerHeap) Pop() any {
+	x := h.idx[len(h.idx)-1]
+	h.idx = h.idx[:len(h.idx)-1]
+	return x
 }

@@ -229,3 +229,105 @@ func BenchmarkSpawnOrder(b *testing.B) {
 		}
 	}
 }
+
+func TestAdjust(t *testing.T) {
+	// A ramp of fixed 1 + weights 1:1 up to 9 users over 3 workers, one user
+	// per step: every step changes one cell by one and keeps workers level.
+	weights, fixed := []int{1, 1, 1}, []int{1, 0, 0}
+	rows := Distribute(make([]int, 3), 3)
+	for n := 1; n <= 9; n++ {
+		next := Adjust(rows, Targets(weights, fixed, n))
+		assert.Equal(t, 1, cellChanges(rows, next), "n=%d", n)
+		rows = next
+	}
+	assert.Equal(t, [][]int{{1, 1, 1}, {0, 2, 1}, {0, 1, 2}}, rows)
+	assert.Nil(t, Adjust(nil, []int{1}))
+	assert.Panics(t, func() { Adjust([][]int{{1}}, []int{1, 2}) })
+
+	// Removal takes from the fullest worker, then the highest index.
+	assert.Equal(t, [][]int{{2, 0}, {1, 1}, {1, 0}}, Adjust([][]int{{2, 0}, {1, 1}, {1, 1}}, []int{4, 1}))
+	assert.Equal(t, [][]int{{1, 0}, {1, 1}, {1, 1}}, Adjust([][]int{{2, 0}, {1, 1}, {1, 1}}, []int{3, 2}))
+}
+
+func cellChanges(a, b [][]int) int {
+	n := 0
+	for k := range a {
+		for i := range a[k] {
+			d := a[k][i] - b[k][i]
+			n += max(d, -d)
+		}
+	}
+	return n
+}
+
+func TestAdjustProperties(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(5, 6))
+	for range 300 {
+		c := 1 + rnd.IntN(6)
+		weights, fixed := make([]int, c), make([]int, c)
+		for i := range c {
+			weights[i] = 1 + rnd.IntN(9)
+			if rnd.IntN(5) == 0 {
+				fixed[i] = 1 + rnd.IntN(3)
+			}
+		}
+		w := 1 + rnd.IntN(12)
+		rows := Distribute(make([]int, c), w)
+		prev := make([]int, c)
+		n := 0
+		for range 20 {
+			n = max(0, n+rnd.IntN(41)-15)
+			targets := Targets(weights, fixed, n)
+			next := Adjust(rows, targets)
+			minimal, up := 0, true
+			for i := range targets {
+				d := targets[i] - prev[i]
+				minimal += max(d, -d)
+				up = up && d >= 0
+			}
+			if up {
+				require.Equal(t, minimal, cellChanges(rows, next), "a ramp up moves only the differences")
+			} else {
+				require.GreaterOrEqual(t, cellChanges(rows, next), minimal)
+			}
+			cols := make([]int, c)
+			lo, hi := int(^uint(0)>>1), 0
+			for _, row := range next {
+				tot := 0
+				for i, v := range row {
+					require.GreaterOrEqual(t, v, 0)
+					cols[i] += v
+					tot += v
+				}
+				lo, hi = min(lo, tot), max(hi, tot)
+			}
+			require.Equal(t, targets, cols)
+			require.LessOrEqual(t, hi-lo, 1, "workers stay level")
+			rows, prev = next, targets
+		}
+	}
+}
+
+// BenchmarkAdjustStep adds 100 users to 1,000,000 users of 50 classes on
+// 10,000 workers: one ramp step of a master.
+func BenchmarkAdjustStep(b *testing.B) {
+	weights, fixed := bigDispatch()
+	rows := Distribute(Targets(weights, fixed, 1_000_000), 10_000)
+	next := Targets(weights, fixed, 1_000_100)
+	b.ReportAllocs()
+	for b.Loop() {
+		Adjust(rows, next)
+	}
+}
+
+// BenchmarkAdjustFromZero places 1,000,000 users of 50 classes on 10,000
+// empty workers one by one.
+func BenchmarkAdjustFromZero(b *testing.B) {
+	weights, fixed := bigDispatch()
+	rows := Distribute(make([]int, 50), 10_000)
+	targets := Targets(weights, fixed, 1_000_000)
+	b.ReportAllocs()
+	for b.Loop() {
+		Adjust(rows, targets)
+	}
+}

@@ -35,6 +35,20 @@ func ExampleDistribute() {
 	// [[1 1 1] [0 2 1] [0 1 2]]
 }
 
+func ExampleAdjust() {
+	// A master ramps 2 classes (weights 1:1) over 3 workers, 2 users per
+	// step: each step only adds users, and workers stay level.
+	rows := runner.Distribute([]int{0, 0}, 3)
+	for _, n := range []int{2, 4, 6} {
+		rows = runner.Adjust(rows, runner.Targets([]int{1, 1}, []int{0, 0}, n))
+		fmt.Println(rows)
+	}
+	// Output:
+	// [[1 0] [0 1] [0 0]]
+	// [[1 1] [0 1] [1 0]]
+	// [[1 1] [1 1] [1 1]]
+}
+
 // Reader is a user type: every spawned user gets its own Reader.
 type Reader struct{ user.Base }
 

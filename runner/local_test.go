@@ -217,6 +217,10 @@ func TestChangeCountUpAndDown(t *testing.T) {
 		synctest.Wait()
 		assert.Equal(t, StateSpawning, l.State())
 		assert.Equal(t, 22, l.UserCount())
+		assert.Equal(t, []int{22, 23}, rec.exitedIDs(), "the first step stops the two newest users")
+		time.Sleep(time.Second)
+		synctest.Wait()
+		assert.Equal(t, []int{20, 21, 22, 23}, rec.exitedIDs())
 		for l.State() == StateSpawning {
 			time.Sleep(time.Second)
 			synctest.Wait()

@@ -19,7 +19,14 @@ import (
 	"github.com/golocust/golocust/user"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		// The fasthttp server of the benchmarks keeps a clock goroutine
+		// for ever and its worker pool's cleaner for a few seconds.
+		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.updateServerDate.func1"),
+		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*workerPool).Start.func2"),
+	)
+}
 
 // target is a local web server counting what it receives, per "METHOD
 // path".

@@ -200,6 +200,10 @@ func (l *Local) Start(users int, spawnRate float64) error {
 	if l.quit {
 		return ErrQuit
 	}
+	if spawnRate > 100 {
+		l.log.Warn("the spawn rate is very high (>100 users/s), which can overload this process while ramping; do you need to ramp up that fast?",
+			zap.Float64("spawn_rate", spawnRate))
+	}
 	targets := Targets(l.weights, l.fixed, users)
 	if got := sum(targets); got < users {
 		l.log.Warn("only fixed-count user classes: running fewer users than asked", zap.Int("asked", users), zap.Int("users", got))

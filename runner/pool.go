@@ -99,6 +99,16 @@ func newUserPool(c poolConfig) *userPool {
 	return p
 }
 
+// apply moves the pool to per-class targets at once (a worker applying a
+// master's spawn message): removals stop the newest users first, additions
+// follow the smooth weighted order. It returns the live counts afterwards.
+func (p *userPool) apply(targets, weights []int, fixed []bool) []int {
+	tr := newTransition(p.counts(), targets, weights, fixed)
+	for tr.step(p) {
+	}
+	return p.counts()
+}
+
 // splitmix64 mixes a seed and a user id into an independent stream seed.
 func splitmix64(x uint64) uint64 {
 	x += 0x9e3779b97f4a7c15

@@ -1,16 +1,63 @@
 // Package runner starts, paces, changes and stops simulated users.
 //
-// It owns the dispatcher, pure functions that decide how many users of each
-// class run and where: [SpawnOrder] (the order users of several classes are
-// spawned in, fixed counts first, then a smooth weighted order: weights 5:1
-// give AAABAAAAABAA), [Targets] (per-class counts for N users, summing to
-// exactly N) and [Distribute] (per-class counts over W workers, balanced to
-// within one user).
+// # Dispatcher
 //
-// [Local] runs users in this process: one goroutine per user, spawned at the
-// spawn rate with Locust's arithmetic (max(1, floor(rate)) users per step,
-// a step every users/rate seconds, no sleep after the last), keeping the
-// class mix while ramping; the user count can change mid-run, and a ramp
-// down stops the newest users first at the same rate. Stop lets running
-// tasks finish within the stop timeout, then cancels the users' contexts.
+// Pure functions decide how many users of each class run and where; the local
+// runner uses them now, the master later:
+//
+//   - [SpawnOrder]: the order in which users of several classes are spawned.
+//     Classes with a fixed count come first (round-robin until each has its
+//     count), then the weighted classes in smooth weighted round-robin order:
+//     weights 5:1 give AAABAAAAABAA. Deterministic.
+//   - [Targets]: per-class counts for N users, summing to exactly N. Fixed
+//     counts first; the rest split by weight with the largest-remainder
+//     method (ties to the lower class index), so every class gets its exact
+//     share rounded up or down.
+//   - [Distribute]: per-class counts over W workers, as Locust deals users
+//     round-robin over its ordered workers: column sums exact, worker totals
+//     and per-class counts within one of each other. 7 users over 5 workers
+//     give 2,2,1,1,1. O(W × classes): 1,000,000 users of 50 classes over
+//     10,000 workers take a few milliseconds.
+//   - [Adjust]: moves a worker distribution to new per-class targets with
+//     the fewest changes while keeping workers level, for a master's ramp.
+//
+// Classes keep the order they are given in (Locust sorts them by name).
+//
+// # Local runner
+//
+// [Local] runs users in this process, one goroutine per user, owned by an
+// internal user pool that spawns a user of a class, stops the newest users of
+// a class, or stops them all (the worker runner reuses it).
+//
+// Spawning follows Locust's arithmetic: max(1, floor(rate)) users per step, a
+// step every users/rate seconds measured from the first (so the time spawning
+// takes is not added), no sleep after the last step: rate 0.5 spawns a user
+// every 2 s, rate 2.5 two users every 0.8 s. A ramp heads for [Targets] of the
+// new user count and keeps the class mix on the way: additions follow the
+// smooth weighted order (a class leaves the rotation once it has its target),
+// removals stop the newest live user among the classes above target. The same
+// rate applies up and down. A new Start during a ramp redirects it from where
+// it stands.
+//
+// Stopping closes every user's Env.Stopping (a waiting user leaves at once),
+// lets running tasks finish within StopTimeout, then cancels the users'
+// contexts and waits at most StopGrace more. Users that ignore their context
+// are then left running and counted in a warning, so Stop never hangs. Users
+// removed by a ramp-down get the same StopTimeout, in the background.
+//
+// Choices worth knowing:
+//   - A user that ends by itself (user.ErrStopUser, a closed Gate, a panic,
+//     which is recovered and recorded as an exception) is not replaced and no
+//     longer counts.
+//   - user.ErrStopTest does not stop the runner by itself: the first reason is
+//     delivered on [Local.StopTest] and the owner decides (Quit when
+//     headless, Stop in the web UI).
+//   - Env.Seq is 0..n-1 per class in a steady state: the number of a user
+//     that has exited is reused, smallest first, but not while the user that
+//     held it may still be running (a ramp-down within its stop timeout).
+//   - A fresh test (Start from ready or stopped) resets the stats registry
+//     and runs OnTestStart; a change of user count does neither. The hooks
+//     run while Start/Stop hold the runner and must not call them.
+//   - Env.Rand of user i is seeded from Options.Seed and i, so a run with a
+//     fixed seed gives each user the same random stream again.
 package runner

@@ -1,0 +1,125 @@
+package locust
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// Config is everything one run needs. Main fills it from flags and the
+// environment; RunHeadless takes it from a test. Start from DefaultConfig
+// when building one by hand.
+type Config struct {
+	// Users is the peak number of concurrent users (-u/--users).
+	Users int
+	// SpawnRate is how many users start (or stop) per second
+	// (-r/--spawn-rate). Zero in RunHeadless starts all users at once.
+	SpawnRate float64
+	// RunTime stops the run after this long (-t/--run-time); zero runs
+	// until stopped.
+	RunTime time.Duration
+	// Host is the base URL of the target (-H/--host); it overrides each
+	// class's own Host.
+	Host string
+	// StopTimeout lets running tasks finish for up to this long when the
+	// run stops (-s/--stop-timeout); waiting users stop at once.
+	StopTimeout time.Duration
+	// Tags keeps only tasks having any of them (-T/--tags); ExcludeTags
+	// drops tasks having any of them (-E/--exclude-tags).
+	Tags, ExcludeTags []string
+	// Classes runs only the user classes with these names (positional
+	// arguments); empty runs them all.
+	Classes []string
+	// ResetStats resets the statistics once spawning completes.
+	ResetStats bool
+
+	// Headless runs without the web UI and starts at once.
+	Headless bool
+	// Autostart starts the run at once with the web UI still up.
+	Autostart bool
+	// List prints the user classes and exits (-l/--list).
+	List bool
+
+	// CSVPrefix writes PREFIX_stats.csv, PREFIX_stats_history.csv,
+	// PREFIX_failures.csv and PREFIX_exceptions.csv (--csv).
+	CSVPrefix string
+	// CSVFullHistory writes a history row for every name, not only the
+	// Aggregated one (--csv-full-history).
+	CSVFullHistory bool
+	// JSON prints the final per-name statistics as JSON on stdout.
+	JSON bool
+	// PrintStats prints the stats table every 2 s even with the web UI.
+	PrintStats bool
+	// OnlySummary prints no periodic table in headless mode, only the
+	// final summary.
+	OnlySummary bool
+	// ExitCodeOnError is the exit code when any request failed or a task
+	// panicked (--exit-code-on-error; DefaultConfig sets 1).
+	ExitCodeOnError int
+
+	// LogLevel is DEBUG, INFO, WARNING, ERROR or CRITICAL (-L/--loglevel).
+	LogLevel string
+	// LogFile sends the log there instead of stderr (--logfile).
+	LogFile string
+
+	// Stdout receives the stats tables and JSON; nil means os.Stdout.
+	Stdout io.Writer
+	// Stderr receives the log when no LogFile and no Logger are given;
+	// nil means os.Stderr.
+	Stderr io.Writer
+	// Logger, when set, is used instead of building one from LogLevel and
+	// LogFile.
+	Logger *zap.Logger
+}
+
+// DefaultConfig returns the values Main starts from before it reads flags
+// and the environment: one user, one per second, exit code 1 on errors.
+func DefaultConfig() Config {
+	return Config{
+		Users:           1,
+		SpawnRate:       1,
+		ExitCodeOnError: 1,
+		LogLevel:        "INFO",
+	}
+}
+
+// maxUsers bounds -u so that an absurd value is a usage error, not an
+// out-of-memory crash.
+const maxUsers = 10_000_000
+
+// Validate reports every problem with c at once, each naming the flag to
+// fix.
+func (c *Config) Validate() error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if c.Users < 0 || c.Users > maxUsers {
+		add("-u/--users is %d: want a whole number from 0 to %d", c.Users, maxUsers)
+	}
+	if math.IsNaN(c.SpawnRate) || math.IsInf(c.SpawnRate, 0) || c.SpawnRate < 0 {
+		add("-r/--spawn-rate is %v: want a number of users per second greater than 0", c.SpawnRate)
+	}
+	if c.RunTime < 0 {
+		add("-t/--run-time is %v: want a span such as 20s, 3m or 1h20m", c.RunTime)
+	}
+	if c.StopTimeout < 0 {
+		add("-s/--stop-timeout is %v: want a span such as 10s", c.StopTimeout)
+	}
+	if c.Host != "" && !strings.HasPrefix(c.Host, "http://") && !strings.HasPrefix(c.Host, "https://") {
+		add("-H/--host is %q: want a base URL starting with http:// or https://, such as http://127.0.0.1:8080", c.Host)
+	}
+	if c.CSVFullHistory && c.CSVPrefix == "" {
+		add("--csv-full-history needs --csv PREFIX")
+	}
+	if c.ExitCodeOnError < 0 || c.ExitCodeOnError > 255 {
+		add("--exit-code-on-error is %d: want an exit code from 0 to 255", c.ExitCodeOnError)
+	}
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}

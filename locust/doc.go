@@ -1,0 +1,14 @@
+// Package locust is the public entry of golocust: Main turns a program
+// holding user classes into Locust's command line (standalone, and later
+// master or worker, with a web UI), and RunHeadless runs the same code path
+// inside go test and hands back the final statistics.
+//
+// Everything a run needs is one Config. Main fills it from flags and
+// LOCUST_* environment variables (a flag wins over its variable);
+// RunHeadless takes it from the test. Config.Validate is the one place that
+// judges it, so both paths report the same errors.
+//
+// Exit codes follow Locust: 0 when the run went well, Config.ExitCodeOnError
+// (default 1) when any request failed or a task panicked, and 2 for a usage
+// error (a bad flag, an unknown user class).
+package locust

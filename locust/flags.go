@@ -1,0 +1,357 @@
+package locust
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// UsageError is a problem with the command line or the LOCUST_*
+// environment: Main prints it on one line and exits 2.
+type UsageError struct{ Msg string }
+
+func (e *UsageError) Error() string { return e.Msg }
+
+// errHelp is returned when -h or --help was asked for.
+var errHelp = errors.New("help requested")
+
+// flagDef is one Locust flag: its long and optional short name, where it
+// stores its value and which environment variables can set it.
+type flagDef struct {
+	long, short string
+	group       string
+	usage       string
+	value       flag.Value
+	// env lists extra environment variables besides LOCUST_<LONG_NAME>,
+	// for the few flags whose Locust variable is named otherwise.
+	env []string
+}
+
+// name returns how errors name the flag: "-u/--users" or "--csv".
+func (d flagDef) name() string {
+	if d.short != "" {
+		return "-" + d.short + "/--" + d.long
+	}
+	return "--" + d.long
+}
+
+// envNames returns the variables that set d, the canonical one first.
+func (d flagDef) envNames() []string {
+	canonical := "LOCUST_" + strings.ToUpper(strings.ReplaceAll(d.long, "-", "_"))
+	return append([]string{canonical}, d.env...)
+}
+
+// flagAreas lists the functions that declare the flags of each part of
+// the program; each part keeps its flags beside its code.
+var flagAreas = []func(*Config) []flagDef{coreFlags}
+
+func coreFlags(c *Config) []flagDef {
+	return []flagDef{
+		{long: "users", short: "u", group: "Load", usage: "peak number of concurrent users", value: &intValue{p: &c.Users, min: 0, max: maxUsers, want: "a whole number of users"}},
+		{long: "spawn-rate", short: "r", group: "Load", usage: "users started (or stopped) per second", value: &rateValue{p: &c.SpawnRate}},
+		{long: "run-time", short: "t", group: "Load", usage: "stop after this long, e.g. 20s, 3m, 1h20m (headless or autostart)", value: &spanValue{p: &c.RunTime}},
+		{long: "host", short: "H", group: "Load", usage: "base URL of the target, e.g. http://127.0.0.1:8080", value: &stringValue{p: &c.Host}},
+		{long: "stop-timeout", short: "s", group: "Load", usage: "let running tasks finish for up to this long when stopping", value: &spanValue{p: &c.StopTimeout}},
+		{long: "tags", short: "T", group: "Load", usage: "run only tasks with any of these tags (comma-separated, repeatable)", value: &listValue{p: &c.Tags}},
+		{long: "exclude-tags", short: "E", group: "Load", usage: "skip tasks with any of these tags (comma-separated, repeatable)", value: &listValue{p: &c.ExcludeTags}},
+		{long: "reset-stats", group: "Load", usage: "reset statistics once spawning completes", value: &boolValue{p: &c.ResetStats}},
+		{long: "headless", group: "Mode", usage: "run without the web UI and start at once", value: &boolValue{p: &c.Headless}},
+		{long: "autostart", group: "Mode", usage: "start at once and keep the web UI", value: &boolValue{p: &c.Autostart}},
+		{long: "list", short: "l", group: "Mode", usage: "list the user classes and exit", value: &boolValue{p: &c.List}},
+		{long: "csv", group: "Output", usage: "write PREFIX_stats.csv, PREFIX_stats_history.csv, PREFIX_failures.csv, PREFIX_exceptions.csv", value: &stringValue{p: &c.CSVPrefix}},
+		{long: "csv-full-history", group: "Output", usage: "write a history row for every name, not only Aggregated", value: &boolValue{p: &c.CSVFullHistory}},
+		{long: "json", group: "Output", usage: "print the final statistics as JSON on stdout", value: &boolValue{p: &c.JSON}},
+		{long: "print-stats", group: "Output", usage: "print the stats table every 2 s in web UI runs too", value: &boolValue{p: &c.PrintStats}},
+		{long: "only-summary", group: "Output", usage: "print only the final summary, no periodic table", value: &boolValue{p: &c.OnlySummary}},
+		{long: "exit-code-on-error", group: "Output", usage: "exit code when a request failed or a task panicked", value: &intValue{p: &c.ExitCodeOnError, min: 0, max: 255, want: "an exit code"}},
+		{long: "loglevel", short: "L", group: "Output", usage: "DEBUG, INFO, WARNING, ERROR or CRITICAL", value: &levelValue{p: &c.LogLevel}},
+		{long: "logfile", group: "Output", usage: "write the log to this file instead of stderr", value: &stringValue{p: &c.LogFile}},
+	}
+}
+
+// parseCommandLine fills c from args (flags with one or two dashes, user
+// class names between them) and then from the environment for every flag
+// the command line left alone.
+func parseCommandLine(c *Config, args []string, lookupEnv func(string) (string, bool)) ([]flagDef, error) {
+	var defs []flagDef
+	for _, area := range flagAreas {
+		defs = append(defs, area(c)...)
+	}
+	fs := flag.NewFlagSet("locust", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	byName := map[string]flagDef{}
+	for _, d := range defs {
+		fs.Var(d.value, d.long, d.usage)
+		byName[d.long] = d
+		if d.short != "" {
+			fs.Var(d.value, d.short, d.usage)
+			byName[d.short] = d
+		}
+	}
+	rest := args
+	for {
+		if err := fs.Parse(rest); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return defs, errHelp
+			}
+			return defs, &UsageError{Msg: explainFlagError(err, byName)}
+		}
+		rest = fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		// Locust takes user classes anywhere on the line; Go's flag
+		// package stops at the first one, so take it and go on.
+		if rest[0] != "--" {
+			c.Classes = append(c.Classes, rest[0])
+		}
+		rest = rest[1:]
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[byName[f.Name].long] = true })
+	for _, d := range defs {
+		if set[d.long] {
+			continue
+		}
+		for _, env := range d.envNames() {
+			v, ok := lookupEnv(env)
+			if !ok {
+				continue
+			}
+			if err := d.value.Set(v); err != nil {
+				return defs, &UsageError{Msg: fmt.Sprintf("invalid value %q in %s for %s: %v", v, env, d.name(), err)}
+			}
+			break
+		}
+	}
+	if len(c.Classes) == 0 {
+		if v, ok := lookupEnv("LOCUST_USER_CLASSES"); ok {
+			c.Classes = strings.Fields(v)
+		}
+	}
+	return defs, nil
+}
+
+var (
+	invalidValueRE = regexp.MustCompile(`^invalid (?:boolean )?value "(.*)" for flag -([^:]+): (.*)$`)
+	undefinedRE    = regexp.MustCompile(`^flag provided but not defined: -(.+)$`)
+	needsArgRE     = regexp.MustCompile(`^flag needs an argument: -(.+)$`)
+)
+
+// explainFlagError rewrites the flag package's messages so that they name
+// both spellings of the flag and say what to do.
+func explainFlagError(err error, byName map[string]flagDef) string {
+	msg := err.Error()
+	if m := invalidValueRE.FindStringSubmatch(msg); m != nil {
+		if d, ok := byName[m[2]]; ok {
+			return fmt.Sprintf("invalid value %q for %s: %s", m[1], d.name(), m[3])
+		}
+	}
+	if m := needsArgRE.FindStringSubmatch(msg); m != nil {
+		if d, ok := byName[m[1]]; ok {
+			return fmt.Sprintf("%s needs a value: %s", d.name(), d.usage)
+		}
+	}
+	if m := undefinedRE.FindStringSubmatch(msg); m != nil {
+		if best := closestFlag(m[1], byName); best != "" {
+			return fmt.Sprintf("unknown flag -%s: did you mean %s? (-h lists every flag)", m[1], best)
+		}
+		return fmt.Sprintf("unknown flag -%s (-h lists every flag)", m[1])
+	}
+	return msg + " (-h lists every flag)"
+}
+
+// closestFlag suggests the flag nearest to a mistyped one, as Locust's
+// "Did you mean" does.
+func closestFlag(typed string, byName map[string]flagDef) string {
+	typed = strings.TrimLeft(typed, "-")
+	best, bestDist := "", 3
+	for name, d := range byName {
+		if dist := editDistance(typed, name); dist < bestDist {
+			best, bestDist = d.name(), dist
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// writeUsage prints the flags grouped, each with its short and long name
+// and its environment variable.
+func writeUsage(w io.Writer, defs []flagDef) {
+	fmt.Fprintf(w, "Usage: %s [flags] [UserClass ...]\n\nFlags take one or two dashes; every flag can also be set as LOCUST_<NAME>.\n", "PROGRAM")
+	groups := map[string][]flagDef{}
+	var order []string
+	for _, d := range defs {
+		if _, ok := groups[d.group]; !ok {
+			order = append(order, d.group)
+		}
+		groups[d.group] = append(groups[d.group], d)
+	}
+	for _, g := range order {
+		fmt.Fprintf(w, "\n%s:\n", g)
+		ds := groups[g]
+		for _, d := range ds {
+			names := "    --" + d.long
+			if d.short != "" {
+				names = "-" + d.short + ", --" + d.long
+			}
+			def := ""
+			if s := d.value.String(); s != "" && s != "false" && s != "0" {
+				def = fmt.Sprintf(" (default %s)", s)
+			}
+			fmt.Fprintf(w, "  %-26s %s%s [%s]\n", names, d.usage, def, d.envNames()[0])
+		}
+	}
+	fmt.Fprintf(w, "\nExit codes: 0 ok; --exit-code-on-error (default 1) when requests failed or tasks panicked; 2 usage error.\n")
+}
+
+type intValue struct {
+	p        *int
+	min, max int
+	want     string
+}
+
+func (v *intValue) String() string {
+	if v.p == nil {
+		return ""
+	}
+	return strconv.Itoa(*v.p)
+}
+
+func (v *intValue) Set(s string) error {
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || n < int64(v.min) || n > int64(v.max) {
+		return fmt.Errorf("want %s from %d to %d", v.want, v.min, v.max)
+	}
+	*v.p = int(n)
+	return nil
+}
+
+type rateValue struct{ p *float64 }
+
+func (v *rateValue) String() string {
+	if v.p == nil {
+		return ""
+	}
+	return strconv.FormatFloat(*v.p, 'g', -1, 64)
+}
+
+func (v *rateValue) Set(s string) error {
+	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f <= 0 || f > maxUsers {
+		return fmt.Errorf("want a number of users per second greater than 0, such as 10 or 0.5")
+	}
+	*v.p = f
+	return nil
+}
+
+type spanValue struct{ p *time.Duration }
+
+func (v *spanValue) String() string {
+	if v.p == nil || *v.p == 0 {
+		return ""
+	}
+	return v.p.String()
+}
+
+func (v *spanValue) Set(s string) error {
+	d, err := ParseTimespan(s)
+	if err != nil {
+		return err
+	}
+	*v.p = d
+	return nil
+}
+
+type stringValue struct{ p *string }
+
+func (v *stringValue) String() string {
+	if v.p == nil {
+		return ""
+	}
+	return *v.p
+}
+
+func (v *stringValue) Set(s string) error { *v.p = s; return nil }
+
+type boolValue struct{ p *bool }
+
+func (v *boolValue) String() string {
+	if v.p == nil {
+		return ""
+	}
+	return strconv.FormatBool(*v.p)
+}
+
+func (v *boolValue) Set(s string) error {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "1", "t", "true", "yes", "on":
+		*v.p = true
+	case "0", "f", "false", "no", "off", "":
+		*v.p = false
+	default:
+		return fmt.Errorf("want true or false")
+	}
+	return nil
+}
+
+func (v *boolValue) IsBoolFlag() bool { return true }
+
+type listValue struct{ p *[]string }
+
+func (v *listValue) String() string {
+	if v.p == nil {
+		return ""
+	}
+	return strings.Join(*v.p, ",")
+}
+
+func (v *listValue) Set(s string) error {
+	for _, part := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' }) {
+		*v.p = append(*v.p, part)
+	}
+	return nil
+}
+
+type levelValue struct{ p *string }
+
+func (v *levelValue) String() string {
+	if v.p == nil {
+		return ""
+	}
+	return *v.p
+}
+
+func (v *levelValue) Set(s string) error {
+	if _, err := parseLevel(s); err != nil {
+		return fmt.Errorf("want DEBUG, INFO, WARNING, ERROR or CRITICAL")
+	}
+	*v.p = strings.ToUpper(strings.TrimSpace(s))
+	return nil
+}

@@ -1,0 +1,133 @@
+package locust
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func env(vars map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
+}
+
+func TestParseCommandLineForms(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want func(t *testing.T, c Config)
+	}{
+		{"short flags", []string{"-u", "50", "-r", "10", "-t", "1h20m", "-H", "http://127.0.0.1:1"}, nil, func(t *testing.T, c Config) {
+			assert.Equal(t, 50, c.Users)
+			assert.Equal(t, 10.0, c.SpawnRate)
+			assert.Equal(t, 80*time.Minute, c.RunTime)
+			assert.Equal(t, "http://127.0.0.1:1", c.Host)
+		}},
+		{"long flags with one or two dashes", []string{"--users=7", "-spawn-rate", "0.5", "--headless", "-run-time=20"}, nil, func(t *testing.T, c Config) {
+			assert.Equal(t, 7, c.Users)
+			assert.Equal(t, 0.5, c.SpawnRate)
+			assert.True(t, c.Headless)
+			assert.Equal(t, 20*time.Second, c.RunTime)
+		}},
+		{"classes between flags", []string{"Shopper", "-u", "3", "Visitor", "--headless"}, nil, func(t *testing.T, c Config) {
+			assert.Equal(t, []string{"Shopper", "Visitor"}, c.Classes)
+			assert.Equal(t, 3, c.Users)
+			assert.True(t, c.Headless)
+		}},
+		{"environment fills what flags leave", []string{"-u", "5"}, map[string]string{
+			"LOCUST_USERS": "99", "LOCUST_SPAWN_RATE": "4", "LOCUST_HEADLESS": "true",
+			"LOCUST_TAGS": "a,b", "LOCUST_USER_CLASSES": "Visitor",
+		}, func(t *testing.T, c Config) {
+			assert.Equal(t, 5, c.Users, "the flag wins over LOCUST_USERS")
+			assert.Equal(t, 4.0, c.SpawnRate)
+			assert.True(t, c.Headless)
+			assert.Equal(t, []string{"a", "b"}, c.Tags)
+			assert.Equal(t, []string{"Visitor"}, c.Classes)
+		}},
+		{"repeatable tags", []string{"-T", "a", "--tags", "b,c", "-E", "slow"}, nil, func(t *testing.T, c Config) {
+			assert.Equal(t, []string{"a", "b", "c"}, c.Tags)
+			assert.Equal(t, []string{"slow"}, c.ExcludeTags)
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := DefaultConfig()
+			_, err := parseCommandLine(&c, tc.args, env(tc.env))
+			require.NoError(t, err)
+			tc.want(t, c)
+		})
+	}
+}
+
+func TestBadCommandLinesAreOneLineUsageErrors(t *testing.T) {
+	cases := []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"-u", "abc"}, nil, `invalid value "abc" for -u/--users`},
+		{[]string{"--users", "-5"}, nil, `invalid value "-5" for -u/--users`},
+		{[]string{"-r", "-1"}, nil, `invalid value "-1" for -r/--spawn-rate`},
+		{[]string{"-r", "NaN"}, nil, `invalid value "NaN" for -r/--spawn-rate`},
+		{[]string{"-r", "Inf"}, nil, `invalid value "Inf" for -r/--spawn-rate`},
+		{[]string{"-t", "10x"}, nil, `invalid value "10x" for -t/--run-time`},
+		{[]string{"--userz", "3"}, nil, "unknown flag -userz: did you mean -u/--users?"},
+		{[]string{"-u"}, nil, "-u/--users needs a value"},
+		{nil, map[string]string{"LOCUST_USERS": "many"}, `invalid value "many" in LOCUST_USERS for -u/--users`},
+		{[]string{"-L", "LOUD"}, nil, `invalid value "LOUD" for -L/--loglevel`},
+	}
+	for _, tc := range cases {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := Run(context.Background(), tc.args, env(tc.env), &stdout, &stderr)
+			assert.Equal(t, ExitUsage, code)
+			msg := stderr.String()
+			assert.Contains(t, msg, tc.want)
+			assert.Equal(t, 1, strings.Count(msg, "\n"), "one line: %q", msg)
+		})
+	}
+}
+
+func TestValidateNamesEveryProblem(t *testing.T) {
+	c := DefaultConfig()
+	c.Users = -1
+	c.Host = "example"
+	c.CSVFullHistory = true
+	err := c.Validate()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "-u/--users")
+	assert.Contains(t, err.Error(), "-H/--host")
+	assert.Contains(t, err.Error(), "--csv-full-history needs --csv")
+}
+
+func TestHelpListsFlagsAndEnv(t *testing.T) {
+	var stdout bytes.Buffer
+	code := Run(context.Background(), []string{"-h"}, nil, &stdout, &stdout)
+	assert.Equal(t, ExitOK, code)
+	out := stdout.String()
+	for _, s := range []string{"-u, --users", "-r, --spawn-rate", "LOCUST_RUN_TIME", "--csv-full-history", "Exit codes"} {
+		assert.Contains(t, out, s)
+	}
+}
+
+func FuzzParseCommandLine(f *testing.F) {
+	f.Add("-u 10 -r 2 -t 30s --headless")
+	f.Add("--users=abc")
+	f.Add("Shopper -T a,b --csv out/x")
+	f.Add("-r NaN -t -1s")
+	f.Fuzz(func(t *testing.T, line string) {
+		c := DefaultConfig()
+		_, err := parseCommandLine(&c, strings.Fields(line), env(nil))
+		if err != nil {
+			return
+		}
+		if c.Users < 0 || c.SpawnRate <= 0 || c.RunTime < 0 {
+			t.Fatalf("accepted %q into an invalid config: %+v", line, c)
+		}
+	})
+}

@@ -1,0 +1,79 @@
+package locust
+
+import (
+	"bytes"
+	"sync"
+	"testing"
+
+	"github.com/golocust/golocust/user"
+)
+
+// RunHeadless runs a bounded headless test inside go test, through the
+// same code path as Main, and returns the final result for assertions:
+//
+//	res := locust.RunHeadless(t, locust.Config{Users: 10, RunTime: 5 * time.Second, Host: srv.URL}, class)
+//	assert.Zero(t, res.Stats.Total.NumFailures)
+//
+// Zero fields take test-friendly defaults: one user, all users started at
+// once. RunTime must be set so the test ends. A configuration error fails
+// the test at once with the same message Main would print. The tables and
+// the log go to t.Log.
+func RunHeadless(t testing.TB, cfg Config, classes ...user.Spawner) *Result {
+	t.Helper()
+	if cfg.RunTime <= 0 {
+		t.Fatalf("locust.RunHeadless: Config.RunTime is %v: set it (for example 5*time.Second) so that the run ends", cfg.RunTime)
+		return nil
+	}
+	cfg.Headless = true
+	if cfg.Users == 0 {
+		cfg.Users = 1
+	}
+	if cfg.SpawnRate == 0 {
+		cfg.SpawnRate = float64(cfg.Users)
+	}
+	out := &testLogWriter{t: t}
+	defer out.flush()
+	if cfg.Stdout == nil {
+		cfg.Stdout = out
+	}
+	if cfg.Stderr == nil {
+		cfg.Stderr = out
+	}
+	res, err := execute(t.Context(), &cfg, classes)
+	if err != nil {
+		t.Fatalf("locust.RunHeadless: %v", err)
+		return nil
+	}
+	return res
+}
+
+// testLogWriter hands whole lines to t.Log, so that tables stay readable
+// in go test -v output.
+type testLogWriter struct {
+	t   testing.TB
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (w *testLogWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	for {
+		i := bytes.IndexByte(w.buf.Bytes(), '\n')
+		if i < 0 {
+			break
+		}
+		w.t.Log(string(w.buf.Next(i + 1)[:i]))
+	}
+	return len(p), nil
+}
+
+func (w *testLogWriter) flush() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.buf.Len() > 0 {
+		w.t.Log(w.buf.String())
+		w.buf.Reset()
+	}
+}

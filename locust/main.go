@@ -1,0 +1,147 @@
+package locust
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+
+	"github.com/golocust/golocust/user"
+)
+
+// Exit codes of Main, besides Config.ExitCodeOnError.
+const (
+	ExitOK    = 0
+	ExitUsage = 2
+)
+
+// Main runs the command line with the given user classes and exits the
+// process with the run's exit code. Call it from your program's main:
+//
+//	func main() { locust.Main(shopperClass, adminClass) }
+//
+// SIGINT or SIGTERM stops the run gracefully (within --stop-timeout),
+// writes its outputs and exits with the run's code; a second signal exits
+// at once.
+func Main(classes ...user.Spawner) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		// After the first signal has cancelled ctx, a second one must end
+		// the process even if a task ignores every context.
+		<-ctx.Done()
+		stop()
+		again := make(chan os.Signal, 1)
+		signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+		<-again
+		fmt.Fprintln(os.Stderr, "second signal: exiting at once")
+		os.Exit(130)
+	}()
+	os.Exit(Run(ctx, os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr, classes...))
+}
+
+// Run is Main without the process around it: it parses args and the
+// environment (through lookupEnv), runs until ctx ends or the run does,
+// and returns the exit code. Tests and embedding programs call it directly.
+func Run(ctx context.Context, args []string, lookupEnv func(string) (string, bool), stdout, stderr io.Writer, classes ...user.Spawner) int {
+	if lookupEnv == nil {
+		lookupEnv = func(string) (string, bool) { return "", false }
+	}
+	cfg := DefaultConfig()
+	cfg.Stdout, cfg.Stderr = stdout, stderr
+	defs, err := parseCommandLine(&cfg, args, lookupEnv)
+	if errors.Is(err, errHelp) {
+		writeUsage(stdout, defs)
+		return ExitOK
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "error: %v\n", err)
+		return ExitUsage
+	}
+	if cfg.List {
+		listClasses(stdout, classes)
+		return ExitOK
+	}
+	res, err := execute(ctx, &cfg, classes)
+	if err != nil {
+		var ue *UsageError
+		if errors.As(err, &ue) {
+			fmt.Fprintf(stderr, "error: %v\n", err)
+			return ExitUsage
+		}
+		fmt.Fprintf(stderr, "error: %v\n", err)
+		if res == nil {
+			return 1
+		}
+	}
+	return res.ExitCode
+}
+
+func listClasses(w io.Writer, classes []user.Spawner) {
+	names := make([]string, 0, len(classes))
+	for _, c := range classes {
+		names = append(names, c.ClassName())
+	}
+	sort.Strings(names)
+	fmt.Fprintln(w, "Available Users:")
+	for _, n := range names {
+		fmt.Fprintf(w, "    %s\n", n)
+	}
+}
+
+// selectClasses keeps the classes named in cfg.Classes (all when empty)
+// and applies the tag filters, refusing unknown names and classes left
+// with no tasks.
+func selectClasses(cfg *Config, classes []user.Spawner) ([]user.Spawner, error) {
+	if len(classes) == 0 {
+		return nil, &UsageError{Msg: "no user classes: pass at least one user.Class to locust.Main"}
+	}
+	byName := map[string]user.Spawner{}
+	var names []string
+	for _, c := range classes {
+		if _, dup := byName[c.ClassName()]; dup {
+			return nil, &UsageError{Msg: fmt.Sprintf("two user classes are named %q: give each class a distinct Name", c.ClassName())}
+		}
+		byName[c.ClassName()] = c
+		names = append(names, c.ClassName())
+	}
+	picked := classes
+	if len(cfg.Classes) > 0 {
+		picked = nil
+		seen := map[string]bool{}
+		for _, n := range cfg.Classes {
+			c, ok := byName[n]
+			if !ok {
+				sort.Strings(names)
+				return nil, &UsageError{Msg: fmt.Sprintf("unknown user class %q: choose from %s (-l lists them)", n, strings.Join(names, ", "))}
+			}
+			if !seen[n] {
+				picked = append(picked, c)
+				seen[n] = true
+			}
+		}
+	}
+	if len(cfg.Tags) == 0 && len(cfg.ExcludeTags) == 0 {
+		return picked, nil
+	}
+	var kept []user.Spawner
+	var dropped []string
+	for _, c := range picked {
+		f, err := c.Filter(cfg.Tags, cfg.ExcludeTags)
+		if err != nil {
+			dropped = append(dropped, c.ClassName())
+			continue
+		}
+		kept = append(kept, f)
+	}
+	if len(kept) == 0 {
+		return nil, &UsageError{Msg: fmt.Sprintf("no tasks left after filtering by -T/--tags %q and -E/--exclude-tags %q: check the tag names", cfg.Tags, cfg.ExcludeTags)}
+	}
+	_ = dropped
+	return kept, nil
+}

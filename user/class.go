@@ -122,6 +122,7 @@ func (c Class[U]) Run(ctx context.Context, env *Env) {
 	if env == nil {
 		env = &Env{}
 	}
+	env.setLag(-1)
 	log := env.Logger
 	if log == nil {
 		log = zap.NewNop()
@@ -201,11 +202,13 @@ func (c Class[U]) loop(ctx context.Context, env *Env, log *zap.Logger, rnd *rand
 		t := picker.Next()
 		w := picker.Waiter()
 		start := time.Now()
-		if intended.IsZero() {
-			_, paced := w.(taskset.Pacer)
-			env.corrected, env.lag = paced && env.Gate == nil, 0
-		} else {
-			env.corrected, env.lag = true, max(0, start.Sub(intended))
+		switch _, paced := w.(taskset.Pacer); {
+		case !intended.IsZero():
+			env.setLag(max(0, start.Sub(intended)))
+		case paced && env.Gate == nil:
+			env.setLag(0) // first task of a paced user: on time
+		default:
+			env.setLag(-1)
 		}
 		err := runTask(env, log, t, u, ctx)
 		end := time.Now()
@@ -214,7 +217,7 @@ func (c Class[U]) loop(ctx context.Context, env *Env, log *zap.Logger, rnd *rand
 		if err != nil {
 			act = c.outcome(ctx, env, log, t.Name, end.Sub(start), err)
 		}
-		env.corrected, env.lag = false, 0
+		env.setLag(-1)
 		switch {
 		case act == actStop:
 			return

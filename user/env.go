@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -58,11 +59,14 @@ type Env struct {
 	// the cluster in distributed mode), for partitioning test data.
 	Seq int64
 
-	// lag is how late the current iteration started after its intended
-	// start; valid when corrected is set.
-	lag       time.Duration
-	corrected bool
+	// lag1 is 1 + how late the current iteration started after its
+	// intended start, 0 when it has none. Atomic: goroutines started by a
+	// task may Record with the user's Env.
+	lag1 atomic.Int64
 }
+
+// setLag sets the current iteration's lag; d < 0: no intended start.
+func (e *Env) setLag(d time.Duration) { e.lag1.Store(max(int64(d)+1, 0)) }
 
 // Record records one timed call of a custom protocol into env's stats: a
 // failure when err is non-nil. When the current iteration has an intended
@@ -73,8 +77,8 @@ func Record(env *Env, method, name string, d time.Duration, size int64, err erro
 		return
 	}
 	s := stats.Sample{Method: method, Name: name, Duration: d, Size: size, Err: err}
-	if env.corrected {
-		s.Corrected = d + env.lag
+	if lag1 := env.lag1.Load(); lag1 > 0 {
+		s.Corrected = d + time.Duration(lag1-1)
 	}
 	env.Stats.Record(s)
 }

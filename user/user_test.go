@@ -2,9 +2,13 @@ package user_test
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync/atomic"
@@ -592,4 +596,52 @@ func TestWaitStrategies(t *testing.T) {
 	tp := user.ConstantThroughput(4).NewWaiter(nil)
 	assert.Equal(t, 250*time.Millisecond, tp.Pause(now, now))
 	assert.Equal(t, time.Duration(0), user.ConstantThroughput(0).NewWaiter(nil).Pause(now, now))
+}
+
+func TestGracefulStopLetsRunningTasksFinish(t *testing.T) {
+	tg := newTarget(t)
+	c := user.Class[web]{Tasks: taskset.Weighted(taskset.Task[web]{Run: (*web).Slow}, taskset.Task[web]{Run: (*web).OK})}
+	r := start(t, c, tg.URL, 4)
+	eventually(t, func() bool { return tg.inFlight.Load() == 4 }, "4 requests in flight")
+	r.stop()
+	tg.unblock()
+	r.wait(t, 10*time.Second)
+	s := r.reg.Snapshot()
+	assert.Zero(t, s.Total.NumFailures, methods(s))
+	assert.EqualValues(t, tg.count("GET /slow"), entry(s, "GET", "/slow").NumRequests)
+	assert.EqualValues(t, tg.count("GET /ok"), entry(s, "GET", "/ok?id=1").NumRequests)
+	assert.EqualValues(t, tg.total(), s.Total.NumRequests)
+}
+
+func TestHTTPS(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.SetCookie(w, &http.Cookie{Name: "s", Value: "1", Secure: true})
+		fmt.Fprint(w, r.TLS != nil)
+	}))
+	defer srv.Close()
+	pool := x509.NewCertPool()
+	pool.AddCert(srv.Certificate())
+	var bodies []string
+	var errs []error
+	c := user.Class[client]{Tasks: taskset.Weighted(taskset.Task[client]{Name: "tls",
+		Run: func(c *client, ctx context.Context) error {
+			errs = append(errs, c.Get(ctx, "/").Err()) // unknown authority
+			c.TLSConfig = &tls.Config{RootCAs: pool}
+			for range 3 {
+				r := c.Get(ctx, "/")
+				errs = append(errs, r.Err())
+				bodies = append(bodies, string(r.Body))
+			}
+			return user.ErrStopUser
+		}})}
+	r := start(t, c, srv.URL, 1)
+	r.wait(t, 10*time.Second)
+	require.Len(t, errs, 4)
+	require.Error(t, errs[0])
+	assert.Contains(t, errs[0].Error(), "certificate")
+	assert.Equal(t, []error{nil, nil, nil}, errs[1:])
+	assert.Equal(t, []string{"true", "true", "true"}, bodies)
+	e := entry(r.reg.Snapshot(), "GET", "/")
+	assert.EqualValues(t, 4, e.NumRequests)
+	assert.EqualValues(t, 1, e.NumFailures)
 }

@@ -155,7 +155,7 @@ func (c Class[U]) Run(ctx context.Context, env *Env) {
 
 	if s, ok := any(u).(Starter); ok {
 		start := time.Now()
-		err := call(env, log, "OnStart", func() error { return s.OnStart(ctx) })
+		err := call(env, log, "OnStart", s.OnStart, ctx)
 		if act := c.outcome(ctx, env, log, "OnStart", time.Since(start), err); act == actStop || err != nil {
 			return
 		}
@@ -163,7 +163,7 @@ func (c Class[U]) Run(ctx context.Context, env *Env) {
 	if s, ok := any(u).(Stopper); ok {
 		defer func() {
 			start := time.Now()
-			err := call(env, log, "OnStop", func() error { return s.OnStop(ctx) })
+			err := call(env, log, "OnStop", s.OnStop, ctx)
 			c.outcome(ctx, env, log, "OnStop", time.Since(start), err)
 		}()
 	}

@@ -28,13 +28,13 @@ func runTask[U any](env *Env, log *zap.Logger, t *taskset.Task[U], u *U, ctx con
 }
 
 // call runs a hook, turning a panic into a recorded exception.
-func call(env *Env, log *zap.Logger, name string, fn func() error) (err error) {
+func call(env *Env, log *zap.Logger, name string, fn func(context.Context) error, ctx context.Context) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = recordPanic(env, log, name, r)
 		}
 	}()
-	return fn()
+	return fn(ctx)
 }
 
 // recordPanic records a recovered panic as an exception. It must be called

@@ -645,3 +645,56 @@ func TestHTTPS(t *testing.T) {
 	assert.EqualValues(t, 4, e.NumRequests)
 	assert.EqualValues(t, 1, e.NumFailures)
 }
+
+type hooks struct{ user.Base }
+
+var hookMode atomic.Value // "panic", "error", "stopuser"
+
+func (h *hooks) OnStart(context.Context) error {
+	switch hookMode.Load() {
+	case "panic":
+		panic("cannot log in")
+	case "error":
+		return errors.New("login refused")
+	case "stopuser":
+		return user.ErrStopUser
+	}
+	return nil
+}
+
+func (h *hooks) OnStop(context.Context) error { return errors.New("logout failed") }
+
+func TestHooks(t *testing.T) {
+	var ran atomic.Int64
+	c := user.Class[hooks]{Tasks: taskset.Weighted(taskset.Task[hooks]{Name: "t", Run: func(h *hooks, _ context.Context) error {
+		ran.Add(1)
+		return user.ErrStopUser
+	}})}
+	for _, mode := range []string{"panic", "error", "stopuser", "ok"} {
+		t.Run(mode, func(t *testing.T) {
+			hookMode.Store(mode)
+			ran.Store(0)
+			r := start(t, c, "", 1)
+			r.wait(t, 5*time.Second)
+			s := r.reg.Snapshot()
+			switch mode {
+			case "panic":
+				require.Len(t, s.Exceptions, 1)
+				assert.Equal(t, "cannot log in", s.Exceptions[0].Message)
+				assert.True(t, strings.HasPrefix(s.Exceptions[0].Traceback, "github.com/golocust/golocust/user_test.(*hooks).OnStart\n\t"),
+					s.Exceptions[0].Traceback)
+				assert.Empty(t, s.Entries)
+				assert.Zero(t, ran.Load())
+			case "error":
+				assert.Equal(t, map[string]int64{"task OnStart: login refused": 1}, errorsOf(s))
+				assert.Zero(t, ran.Load())
+			case "stopuser":
+				assert.Empty(t, s.Entries)
+				assert.Zero(t, ran.Load())
+			case "ok":
+				assert.Equal(t, map[string]int64{"task OnStop: logout failed": 1}, errorsOf(s))
+				assert.EqualValues(t, 1, ran.Load())
+			}
+		})
+	}
+}

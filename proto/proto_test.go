@@ -184,6 +184,25 @@ func TestStatsReportWireSize(t *testing.T) {
 		t.Logf("StatsReport, 100 names × 1000 samples, corrected=%v: %d bytes on the wire (%d of them histograms, %.0f B per histogram)",
 			corrected, len(b), histBytes, float64(histBytes)/float64(len(m.GetStats().GetEntries()))/map[bool]float64{false: 1, true: 2}[corrected])
 		assert.Less(t, len(b), 200_000)
+		if !corrected {
+			// The alternative encoding: uvarint (gap, count) pairs of the
+			// non-zero buckets plus a small geometry header.
+			var rle int
+			r := rand.New(rand.NewPCG(7, 8))
+			for i := range 100 {
+				var buf []byte
+				prev := -1
+				for j, c := range lognormalHistogram(r, 1000, 5_000+float64(i)*500).Export().Counts {
+					if c != 0 {
+						buf = binary.AppendUvarint(binary.AppendUvarint(buf, uint64(j-prev-1)), uint64(c))
+						prev = j
+					}
+				}
+				rle += len(buf) + 12
+			}
+			t.Logf("run-length encoding of non-zero buckets instead: %.0f B per histogram (V2 compressed: %.0f B)", float64(rle)/100, float64(histBytes)/100)
+			assert.Less(t, histBytes, rle, "V2 compressed is the smaller encoding")
+		}
 		var back locustpb.WorkerMessage
 		require.NoError(t, proto.Unmarshal(b, &back))
 		require.NoError(t, locustpb.ValidateWorkerMessage(&back, locustpb.Limits{}))

@@ -508,3 +508,38 @@ func TestTLSAndMutualTLS(t *testing.T) {
 		assert.Error(t, err)
 	})
 }
+
+func TestHandshakeTimeoutFreesTheSlot(t *testing.T) {
+	h := startServer(t, ServerOptions{MaxWorkers: 1, HandshakeTimeout: 100 * time.Millisecond})
+	ctx := testCtx(t)
+	cc, err := grpc.NewClient("passthrough:///bufnet", grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return h.lis.DialContext(ctx) }))
+	require.NoError(t, err)
+	defer cc.Close()
+	// A stream that never says hello is dropped after the handshake timeout.
+	silent, err := locustpb.NewClusterClient(cc).Connect(ctx)
+	require.NoError(t, err)
+	_, err = silent.Recv()
+	assert.Equal(t, codes.DeadlineExceeded, status.Code(err), "%v", err)
+	// ... and does not hold the only slot.
+	st, err := h.client(t, ClientOptions{}).Connect(ctx)
+	require.NoError(t, err)
+	defer st.Close("done")
+	h.accept(t)
+}
+
+func TestFirstMessageMustBeHello(t *testing.T) {
+	h := startServer(t, ServerOptions{})
+	ctx := testCtx(t)
+	cc, err := grpc.NewClient("passthrough:///bufnet", grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return h.lis.DialContext(ctx) }))
+	require.NoError(t, err)
+	defer cc.Close()
+	s, err := locustpb.NewClusterClient(cc).Connect(ctx)
+	require.NoError(t, err)
+	require.NoError(t, s.Send(heartbeat(1)))
+	_, err = s.Recv()
+	assert.Equal(t, codes.InvalidArgument, status.Code(err))
+	assert.Contains(t, err.Error(), "first message must be hello")
+	assert.Empty(t, h.srv.Sessions())
+}

@@ -26,6 +26,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+
+	"github.com/golocust/golocust/stats"
 	"github.com/stretchr/testify/require"
 )
 
@@ -607,5 +609,21 @@ func TestParseTimespan(t *testing.T) {
 	for _, in := range []string{"", "asdf1", "1d", "-5", "1.5h", "h", "20 s", "1m1h", "99999999999999999999"} {
 		_, ok := parseTimespan(in)
 		assert.False(t, ok, in)
+	}
+}
+
+// rowPercentiles must give what stats.Entry.Percentile gives.
+func TestRowPercentilesMatchStats(t *testing.T) {
+	f := newFake()
+	for i := range 2000 {
+		f.record("GET", "/a", time.Duration(1+(i*7919)%50000)*time.Microsecond*17, 0, nil)
+	}
+	f.record("GET", "/one", 1234*time.Microsecond, 0, nil)
+	snap := f.Snapshot()
+	for _, e := range append(snap.Entries, snap.Total, &stats.Entry{}) {
+		p50, p95, p99 := rowPercentiles(e)
+		assert.Equal(t, e.Median(), p50, e.Name)
+		assert.Equal(t, e.Percentile(0.95), p95, e.Name)
+		assert.Equal(t, e.Percentile(0.99), p99, e.Name)
 	}
 }

@@ -64,6 +64,9 @@ func (tg *target) serve(w http.ResponseWriter, r *http.Request) {
 	tg.counts[r.Method+" "+r.URL.Path]++
 	tg.mu.Unlock()
 	switch strings.TrimPrefix(r.URL.Path, "/base") {
+	case "/bigheader":
+		w.Header().Set("X-Big", strings.Repeat("b", 20000))
+		fmt.Fprint(w, "big")
 	case "/fail":
 		w.WriteHeader(http.StatusServiceUnavailable)
 	case "/slow":

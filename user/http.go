@@ -457,21 +457,21 @@ func (c *client) exchange(hc *hostConn, req *fasthttp.Request, resp *fasthttp.Re
 		}
 		if err := req.Write(hc.bw); err != nil {
 			c.drop(hc)
-			if reused && attempt == 0 && isStale(err) {
+			if reused && attempt == 0 && isStale(err) && c.ctx.Err() == nil {
 				continue
 			}
 			return false, err
 		}
 		if err := hc.bw.Flush(); err != nil {
 			c.drop(hc)
-			if reused && attempt == 0 && isStale(err) {
+			if reused && attempt == 0 && isStale(err) && c.ctx.Err() == nil {
 				continue
 			}
 			return false, err
 		}
-		if err := resp.Read(hc.br); err != nil {
+		if err := c.read(hc, resp, req.Header.IsHead()); err != nil {
 			c.drop(hc)
-			if reused && attempt == 0 && errors.Is(err, io.EOF) {
+			if reused && attempt == 0 && errors.Is(err, io.EOF) && c.ctx.Err() == nil {
 				resp.Reset()
 				resp.SkipBody = req.Header.IsHead()
 				continue
@@ -482,6 +482,26 @@ func (c *client) exchange(hc *hostConn, req *fasthttp.Request, resp *fasthttp.Re
 			c.drop(hc)
 		}
 		return true, nil
+	}
+}
+
+// maxReadBuffer bounds the response header size (the read buffer starts
+// at 4 KiB and grows when the headers do not fit).
+const maxReadBuffer = 1 << 20
+
+// read reads a response, growing the connection's read buffer when the
+// headers do not fit (nothing has been consumed then).
+func (c *client) read(hc *hostConn, resp *fasthttp.Response, head bool) error {
+	for {
+		err := resp.Read(hc.br)
+		var small *fasthttp.ErrSmallBuffer
+		if err == nil || !errors.As(err, &small) || hc.br.Size() >= maxReadBuffer {
+			return err
+		}
+		// The new reader reads what the old one buffered first.
+		hc.br = bufio.NewReaderSize(hc.br, 4*hc.br.Size())
+		resp.Reset()
+		resp.SkipBody = head
 	}
 }
 

@@ -451,6 +451,21 @@ func TestBadHost(t *testing.T) {
 	}
 }
 
+func TestLargeResponseHeaders(t *testing.T) {
+	tg := newTarget(t)
+	var got []string
+	r := one(t, tg.URL, func(c *client, ctx context.Context) {
+		for range 3 {
+			res := c.Get(ctx, "/bigheader")
+			got = append(got, fmt.Sprintf("%v %d %s", res.Err(), len(res.Header("X-Big")), res.Body))
+			res = c.Get(ctx, "/ok")
+			got = append(got, fmt.Sprintf("%v %s", res.Err(), res.Body))
+		}
+	})
+	assert.Equal(t, []string{"<nil> 20000 big", "<nil> hello", "<nil> 20000 big", "<nil> hello", "<nil> 20000 big", "<nil> hello"}, got)
+	assert.Zero(t, r.reg.Snapshot().Total.NumFailures)
+}
+
 func TestCookieDeletion(t *testing.T) {
 	tg := newTarget(t)
 	var before, after string

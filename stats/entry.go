@@ -6,13 +6,24 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 )
 
-// histPercentile returns the p-quantile of h in microseconds as a duration,
-// or -1 when h is empty.
+// histPercentile returns the p-quantile of h (microseconds) as a
+// duration, or -1 when h is empty. The rank is Locust's: with n values and
+// k = floor(n*p), the (k+1)-th smallest value (the largest when k = n).
 func histPercentile(h *hdrhistogram.Histogram, p float64) time.Duration {
 	if h == nil || h.TotalCount() == 0 {
 		return -1
 	}
-	return time.Duration(h.ValueAtQuantile(p*100)) * time.Microsecond
+	n := h.TotalCount()
+	k := int64(float64(n) * p)
+	return rankValue(h, min(max(k+1, 1), n))
+}
+
+// rankValue returns the r-th smallest value (1-based) of h. hdrhistogram
+// maps a percentile q to the rank int(q/100*n + 0.5); asking for
+// q = (r - 0.25)/n*100 lands on r exactly.
+func rankValue(h *hdrhistogram.Histogram, r int64) time.Duration {
+	q := (float64(r) - 0.25) / float64(h.TotalCount()) * 100
+	return time.Duration(h.ValueAtPercentile(q)) * time.Microsecond
 }
 
 func (e *Entry) clamp(d time.Duration) time.Duration {
@@ -36,8 +47,15 @@ func (e *Entry) Percentile(p float64) time.Duration {
 	return e.clamp(d)
 }
 
-// Median returns the 50th percentile.
-func (e *Entry) Median() time.Duration { return e.Percentile(0.5) }
+// Median returns the median service time by Locust's rule (for an even
+// count, the lower of the two middle values), clamped to [Min, Max]; 0
+// when there were no requests.
+func (e *Entry) Median() time.Duration {
+	if e.Hist == nil || e.Hist.TotalCount() == 0 {
+		return 0
+	}
+	return e.clamp(rankValue(e.Hist, (e.Hist.TotalCount()-1)/2+1))
+}
 
 // Avg returns the exact average service time (0 without requests).
 func (e *Entry) Avg() time.Duration {

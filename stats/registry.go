@@ -1,12 +1,12 @@
 package stats
 
 import (
-	"math/rand/v2"
 	"runtime"
 	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 )
@@ -37,13 +37,15 @@ type key struct{ method, name string }
 // the Aggregated row by merging the names.
 type Registry struct {
 	now        func() time.Time
+	fake       bool // Options.Now was given: read it for every sample
 	warn       func(string)
 	maxNames   int
 	maxStripes int32
 
 	names    atomic.Pointer[map[key]*entry]
-	insertMu sync.Mutex // guards inserting into names and count
-	count    int        // distinct names below the cap (guarded by insertMu)
+	cache    [cacheSize]atomic.Pointer[entry] // by string address, see lookup
+	insertMu sync.Mutex                       // guards inserting into names and count
+	count    int                              // distinct names below the cap (guarded by insertMu)
 	full     atomic.Bool
 	warned   atomic.Bool
 
@@ -62,7 +64,7 @@ type Registry struct {
 
 // NewRegistry returns an empty Registry.
 func NewRegistry(o Options) *Registry {
-	r := &Registry{now: o.Now, warn: o.Warn, maxNames: o.MaxNames}
+	r := &Registry{now: o.Now, fake: o.Now != nil, warn: o.Warn, maxNames: o.MaxNames}
 	if r.now == nil {
 		r.now = time.Now
 	}
@@ -85,7 +87,12 @@ func NewRegistry(o Options) *Registry {
 // Err.Error()). Durations above 1 h are clamped to 1 h in the histograms
 // (not in Min, Max and the average).
 func (r *Registry) Record(s Sample) {
-	now := r.now().UnixNano()
+	var now int64
+	if r.fake {
+		now = r.now().UnixNano()
+	} else {
+		now = coarse.UnixNano()
+	}
 	e := r.lookup(s.Method, s.Name)
 	e.record(&s, now, r.maxStripes)
 	if s.Err != nil {
@@ -94,11 +101,37 @@ func (r *Registry) Record(s Sample) {
 	}
 }
 
+// lookup finds the entry of (method, name). Callers mostly pass the same
+// string constants again and again, so a small direct-mapped cache keyed by
+// the strings' addresses answers first, without hashing their bytes. An
+// entry is cached only under the addresses of its own method and name
+// strings, which it keeps alive, so an address cannot be reused by another
+// string while cached. Other strings take the copy-on-write map.
 func (r *Registry) lookup(method, name string) *entry {
-	if e := (*r.names.Load())[key{method, name}]; e != nil {
+	np, mp := unsafe.StringData(name), unsafe.StringData(method)
+	slot := &r.cache[cacheIndex(np, mp, len(name))]
+	if e := slot.Load(); e != nil && unsafe.StringData(e.name) == np && len(e.name) == len(name) &&
+		unsafe.StringData(e.method) == mp && len(e.method) == len(method) {
 		return e
 	}
-	return r.lookupSlow(method, name)
+	e := (*r.names.Load())[key{method, name}]
+	if e == nil {
+		e = r.lookupSlow(method, name)
+	}
+	if unsafe.StringData(e.name) == np && unsafe.StringData(e.method) == mp && slot.Load() != e {
+		slot.Store(e)
+	}
+	return e
+}
+
+const (
+	cacheBits = 8
+	cacheSize = 1 << cacheBits
+)
+
+func cacheIndex(np, mp *byte, n int) uint64 {
+	h := uint64(uintptr(unsafe.Pointer(np))) ^ uint64(uintptr(unsafe.Pointer(mp)))*31 ^ uint64(n)
+	return (h * 0x9E3779B97F4A7C15) >> (64 - cacheBits)
 }
 
 func (r *Registry) lookupSlow(method, name string) *entry {
@@ -444,13 +477,23 @@ func (r *Registry) Reset() {
 	r.totMu.Unlock()
 }
 
-// stripeStart picks where a recorder starts probing the stripes.
+// stripeStart picks where a recorder starts probing the stripes: the
+// stripe of the current P (processor), so that recorders on different
+// cores mostly write to different cache lines.
 func stripeStart(n int32) int32 {
 	if n == 1 {
 		return 0
 	}
-	return int32(rand.Uint32() % uint32(n))
+	p := procPin()
+	procUnpin()
+	return int32(p) % n
 }
+
+//go:linkname procPin runtime.procPin
+func procPin() int
+
+//go:linkname procUnpin runtime.procUnpin
+func procUnpin()
 
 func itoa(v int64) string {
 	var b [20]byte

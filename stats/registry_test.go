@@ -33,11 +33,10 @@ func TestCountsIndexMatchesHdrhistogram(t *testing.T) {
 	assert.Equal(t, countsLen, len(newHist().Export().Counts))
 }
 
-// exactPercentile is the nearest-rank percentile of sorted samples.
+// exactPercentile is Locust's percentile of sorted samples: the
+// (floor(n*p)+1)-th smallest.
 func exactPercentile(sorted []time.Duration, p float64) time.Duration {
-	rank := int(math.Ceil(p * float64(len(sorted))))
-	rank = min(max(rank, 1), len(sorted))
-	return sorted[rank-1]
+	return sorted[min(int(float64(len(sorted))*p), len(sorted)-1)]
 }
 
 func TestPercentilesMatchExactWithinHDRPrecision(t *testing.T) {
@@ -66,6 +65,8 @@ func TestPercentilesMatchExactWithinHDRPrecision(t *testing.T) {
 		assert.GreaterOrEqual(t, got, e.Min)
 	}
 	assert.Equal(t, e.Max, e.Percentile(1), "p100 is the exact max")
+	medWant := samples[(len(samples)-1)/2]
+	assert.InDelta(t, float64(medWant), float64(e.Median()), float64(medWant)*0.001+float64(time.Microsecond))
 	// Aggregated equals the only name.
 	assert.Equal(t, e.NumRequests, s.Total.NumRequests)
 	assert.True(t, e.Hist.Equals(s.Total.Hist))
@@ -341,7 +342,7 @@ func TestCorrectedHistogram(t *testing.T) {
 	e := s.Entries[0]
 	require.NotNil(t, e.CorrectedHist)
 	assert.Equal(t, int64(100), e.CorrectedHist.TotalCount())
-	assert.InDelta(t, float64(5*time.Second), float64(e.CorrectedPercentile(0.5)), float64(5*time.Millisecond))
+	assert.InDelta(t, float64(5100*time.Millisecond), float64(e.CorrectedPercentile(0.5)), float64(5*time.Millisecond))
 	assert.InDelta(t, float64(10*time.Second), float64(e.CorrectedPercentile(1)), float64(10*time.Millisecond))
 	assert.Equal(t, 10*time.Millisecond, e.Percentile(1), "service time is separate")
 	assert.Equal(t, int64(100), s.Total.CorrectedHist.TotalCount())
@@ -462,3 +463,17 @@ func TestMergeOfDeltasEqualsOneRegistry(t *testing.T) {
 }
 
 var _ = hdrhistogram.New
+
+func TestSmallCountPercentilesFollowLocustsRanks(t *testing.T) {
+	r := NewRegistry(Options{})
+	for _, v := range []int{10, 20, 30, 40} {
+		r.Record(Sample{Method: "GET", Name: "/", Duration: time.Duration(v) * time.Millisecond})
+	}
+	e := r.Snapshot().Entries[0]
+	assert.InDelta(t, float64(20*time.Millisecond), float64(e.Median()), float64(20*time.Microsecond), "lower middle, like median_from_dict")
+	want := map[float64]time.Duration{0.5: 30, 0.66: 30, 0.75: 40, 0.8: 40, 0.9: 40, 1: 40}
+	for p, ms := range want { // HDR's highest equivalent value: within 0.1%
+		assert.InDelta(t, float64(ms*time.Millisecond), float64(e.Percentile(p)), float64(ms*time.Microsecond), "p%v", p)
+	}
+	assert.InDelta(t, float64(10*time.Millisecond), float64(e.Percentile(0)), float64(10*time.Microsecond))
+}

@@ -75,7 +75,8 @@ func TestHTTPStatsEqualTargetCounts(t *testing.T) {
 func TestHardStopCutsOffInFlightRequests(t *testing.T) {
 	tg := newTarget(t)
 	var stopped atomic.Int64
-	c := user.Class[web]{Tasks: taskset.Weighted(taskset.Task[web]{Run: (*web).Slow})}
+	// OK first, so that /slow goes over a reused keep-alive connection.
+	c := user.Class[web]{Tasks: taskset.Sequential(taskset.Task[web]{Run: (*web).OK}, taskset.Task[web]{Run: (*web).Slow})}
 	r := startWith(t, c, tg.URL, 3, func(w *web) { w.stopped = &stopped })
 	eventually(t, func() bool { return tg.inFlight.Load() == 3 }, "3 requests in flight")
 	r.stop()
@@ -91,6 +92,8 @@ func TestHardStopCutsOffInFlightRequests(t *testing.T) {
 	assert.EqualValues(t, 3, e.NumFailures)
 	assert.Equal(t, map[string]int64{"GET /slow: request cut off by stop": 3}, errorsOf(s))
 	assert.EqualValues(t, 3, stopped.Load(), "OnStop runs on hard stop")
+	assert.EqualValues(t, tg.total(), s.Total.NumRequests)
+	assert.EqualValues(t, 3, tg.count("GET /ok"))
 }
 
 // startWith is start with a per-user initialiser run in OnStart.
@@ -115,6 +118,9 @@ func wrapSet(s *taskset.Set[web]) *taskset.Set[hooked] {
 		run := t.Run
 		ts = append(ts, taskset.Task[hooked]{Name: t.Name, Weight: t.Weight,
 			Run: func(h *hooked, ctx context.Context) error { return run(&h.web, ctx) }})
+	}
+	if s.Sequential() {
+		return taskset.Sequential(ts...)
 	}
 	return taskset.Weighted(ts...)
 }

@@ -256,7 +256,8 @@ func (s *Server) Connect(stream grpc.BidiStreamingServer[locustpb.WorkerMessage,
 	}
 
 	sctx, cancel := context.WithCancel(ctx)
-	sess := &Session{srv: s, stream: stream, hello: hello, ctx: sctx, cancel: cancel, peer: peerAddr(ctx), tlsName: peerCertName(ctx)}
+	sess := &Session{srv: s, stream: stream, hello: hello, ctx: sctx, cancel: cancel, peer: peerAddr(ctx), tlsName: peerCertName(ctx),
+		sendSem: make(chan struct{}, 1)}
 	replaced := s.register(sess)
 	registered = true
 	defer s.unregister(sess)
@@ -277,6 +278,7 @@ func (s *Server) Connect(stream grpc.BidiStreamingServer[locustpb.WorkerMessage,
 		sess.Close(codes.Unavailable, "master shutting down")
 	}
 	<-sctx.Done()
+	sess.fence()
 	return sess.status()
 }
 
@@ -417,7 +419,10 @@ type Session struct {
 
 	unlisted bool // guarded by srv.mu: replaced by a newer session of the same id
 
-	sendMu    sync.Mutex
+	// sendSem (capacity 1) serializes Send. After the session ends, fence
+	// takes it for good, so no Send reaches the stream once the handler has
+	// returned.
+	sendSem   chan struct{}
 	closeOnce sync.Once
 	closeSt   *status.Status
 }
@@ -448,11 +453,15 @@ func (s *Session) Done() <-chan struct{} { return s.ctx.Done() }
 
 // Send sends one message to the worker.
 func (s *Session) Send(m *locustpb.MasterMessage) error {
+	select {
+	case s.sendSem <- struct{}{}:
+	case <-s.ctx.Done():
+		return ErrClosed
+	}
+	defer func() { <-s.sendSem }()
 	if s.ctx.Err() != nil {
 		return ErrClosed
 	}
-	s.sendMu.Lock()
-	defer s.sendMu.Unlock()
 	if err := s.stream.Send(m); err != nil {
 		return fmt.Errorf("send to worker %s: %w", s.ID(), err)
 	}
@@ -460,13 +469,16 @@ func (s *Session) Send(m *locustpb.MasterMessage) error {
 }
 
 // Recv returns the worker's next message. io.EOF means the worker closed
-// its side. An error wrapping ErrBadMessage means it sent something invalid:
+// its side (Close the session). An error wrapping ErrBadMessage means it sent something invalid:
 // a message that decoded but failed validation leaves the session open (tell
 // the worker to Reconnect, or Close it); one that failed to decode or was
 // oversized has already ended the stream (status Internal or
 // ResourceExhausted, also reported by status.Code). Any other error means
 // the stream is gone.
 func (s *Session) Recv() (*locustpb.WorkerMessage, error) {
+	if s.ctx.Err() != nil {
+		return nil, ErrClosed
+	}
 	m, err := s.stream.Recv()
 	if err != nil {
 		switch status.Code(err) {
@@ -500,10 +512,7 @@ func (s *Session) Close(code codes.Code, reason string) {
 	s.closeOnce.Do(func() {
 		if code == codes.OK {
 			// Best effort: never wait behind a Send stuck on flow control.
-			if s.sendMu.TryLock() {
-				_ = s.stream.Send(&locustpb.MasterMessage{Kind: &locustpb.MasterMessage_Goodbye{Goodbye: &locustpb.Goodbye{Reason: reason}}})
-				s.sendMu.Unlock()
-			}
+			_ = s.trySend(&locustpb.MasterMessage{Kind: &locustpb.MasterMessage_Goodbye{Goodbye: &locustpb.Goodbye{Reason: reason}}})
 			s.closeSt = nil
 		} else {
 			s.closeSt = status.New(code, reason)
@@ -523,9 +532,27 @@ func (s *Session) status() error {
 }
 
 func (s *Session) trySend(m *locustpb.MasterMessage) error {
-	if !s.sendMu.TryLock() {
+	select {
+	case s.sendSem <- struct{}{}:
+	default:
+		return ErrClosed // a Send is in progress (maybe stuck on flow control)
+	}
+	defer func() { <-s.sendSem }()
+	if s.ctx.Err() != nil {
 		return ErrClosed
 	}
-	defer s.sendMu.Unlock()
 	return s.stream.Send(m)
+}
+
+// fence runs when the session has ended, before the handler returns: it
+// waits (briefly) for a Send in progress and then blocks all further ones.
+// A Send stuck on flow control (a worker that stopped reading) is not waited
+// for: the handler's return aborts the stream, which unblocks it.
+func (s *Session) fence() {
+	t := time.NewTimer(time.Second)
+	defer t.Stop()
+	select {
+	case s.sendSem <- struct{}{}: // held for good
+	case <-t.C:
+	}
 }

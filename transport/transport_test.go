@@ -543,3 +543,34 @@ func TestFirstMessageMustBeHello(t *testing.T) {
 	assert.Contains(t, err.Error(), "first message must be hello")
 	assert.Empty(t, h.srv.Sessions())
 }
+
+func TestCloseUnblocksSendToStuckWorker(t *testing.T) {
+	h := startServer(t, ServerOptions{})
+	ctx := testCtx(t)
+	st, err := h.client(t, ClientOptions{}).Connect(ctx) // never reads
+	require.NoError(t, err)
+	defer st.Close("done")
+	s := h.accept(t)
+
+	sent := make(chan error, 1)
+	go func() {
+		blob := &locustpb.MasterMessage{Kind: &locustpb.MasterMessage_Custom{Custom: &locustpb.Custom{Type: "blob", Data: make([]byte, 1<<20)}}}
+		for i := 0; i < 64; i++ {
+			if err := s.Send(blob); err != nil {
+				sent <- err
+				return
+			}
+		}
+		sent <- nil
+	}()
+	// Wait until the sender is stuck on flow control (holding the send slot).
+	waitFor(t, func() bool { return len(s.sendSem) == 1 })
+	s.Close(codes.Unavailable, "worker stopped reading")
+	select {
+	case err := <-sent:
+		assert.Error(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("Send stayed blocked after Close")
+	}
+	waitFor(t, func() bool { return len(h.srv.Sessions()) == 0 })
+}

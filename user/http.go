@@ -77,6 +77,7 @@ type hostConn struct {
 	serverName string
 	auth       string // Authorization header from the URL's user info
 	conn       net.Conn
+	raw        *trackConn // the TCP connection under conn
 	br         *bufio.Reader
 	bw         *bufio.Writer
 	jar        []cookieKV
@@ -470,8 +471,11 @@ func (c *client) exchange(hc *hostConn, req *fasthttp.Request, resp *fasthttp.Re
 			return false, err
 		}
 		if err := c.read(hc, resp, req.Header.IsHead()); err != nil {
+			if errors.Is(err, io.EOF) && hc.raw.rerr != nil && !errors.Is(hc.raw.rerr, io.EOF) {
+				err = hc.raw.rerr // fasthttp reports any error on the first byte as EOF
+			}
 			c.drop(hc)
-			if reused && attempt == 0 && errors.Is(err, io.EOF) && c.ctx.Err() == nil {
+			if reused && attempt == 0 && isStale(err) && c.ctx.Err() == nil {
 				resp.Reset()
 				resp.SkipBody = req.Header.IsHead()
 				continue
@@ -511,10 +515,12 @@ func isStale(err error) bool {
 
 func (c *client) dial(hc *hostConn, deadline time.Time) error {
 	d := net.Dialer{Deadline: deadline}
-	conn, err := d.DialContext(c.ctx, "tcp", hc.addr)
+	raw, err := d.DialContext(c.ctx, "tcp", hc.addr)
 	if err != nil {
 		return err
 	}
+	hc.raw = &trackConn{Conn: raw}
+	var conn net.Conn = hc.raw
 	if hc.tls {
 		cfg := c.h.TLSConfig
 		if cfg == nil {
@@ -548,6 +554,21 @@ func (c *client) dial(hc *hostConn, deadline time.Time) error {
 		hc.bw.Reset(conn)
 	}
 	return nil
+}
+
+// trackConn keeps the last read error, which fasthttp hides behind io.EOF
+// when it happens on a response's first byte.
+type trackConn struct {
+	net.Conn
+	rerr error
+}
+
+func (t *trackConn) Read(p []byte) (int, error) {
+	n, err := t.Conn.Read(p)
+	if err != nil {
+		t.rerr = err
+	}
+	return n, err
 }
 
 func (c *client) drop(hc *hostConn) {

@@ -445,6 +445,31 @@ func TestConnectionErrors(t *testing.T) {
 	assert.Equal(t, 2, tg.count("GET /slow"))
 }
 
+func TestConnectionReset(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			buf := make([]byte, 4096)
+			_, _ = conn.Read(buf)                // the request
+			_ = conn.(*net.TCPConn).SetLinger(0) // close with RST
+			_ = conn.Close()
+		}
+	}()
+	defer func() { _ = ln.Close(); <-done }()
+	r := one(t, "http://"+ln.Addr().String(), func(c *client, ctx context.Context) {
+		c.Get(ctx, "/a")
+		c.Get(ctx, "/b")
+	})
+	assert.Equal(t, map[string]int64{"GET /a: connection reset by peer": 1, "GET /b: connection reset by peer": 1}, errorsOf(r.reg.Snapshot()))
+}
+
 func TestBadHost(t *testing.T) {
 	for _, host := range []string{"", "ftp://x", "http://"} {
 		c := user.Class[client]{Tasks: taskset.Weighted(taskset.Task[client]{Name: "x",

@@ -14,7 +14,7 @@ import (
 // the per-second counts.
 const (
 	coarseTick = 10 * time.Millisecond
-	coarseIdle = 10 // ticks without a sample before the goroutine exits
+	coarseIdle = 5 // ticks without a sample before the goroutine exits
 )
 
 var coarse coarseClock

@@ -21,14 +21,17 @@ func TestCountsIndexMatchesHdrhistogram(t *testing.T) {
 	for range 2000 {
 		vals = append(vals, rnd.Int64N(histHighest+1), rnd.Int64N(100_000))
 	}
-	for _, v := range vals {
-		h := newHist()
-		require.NoError(t, h.RecordValue(v))
-		counts := h.Export().Counts
+	h := newHist()
+	for k, v := range vals {
 		i := countsIndex(v)
 		require.Less(t, i, countsLen)
-		require.Equal(t, int64(1), counts[i], "value %d", v)
-		assert.True(t, h.ValuesAreEquivalent(v, valueAt(i)), "value %d, bucket value %d", v, valueAt(i))
+		require.True(t, h.ValuesAreEquivalent(v, valueAt(i)), "value %d, bucket value %d", v, valueAt(i))
+		require.Equal(t, i, countsIndex(valueAt(i)))
+		if k < 60 { // the exact slot, checked on a few (Export copies 184 KiB)
+			h.Reset()
+			require.NoError(t, h.RecordValue(v))
+			require.Equal(t, int64(1), h.Export().Counts[i], "value %d", v)
+		}
 	}
 	assert.Equal(t, countsLen, len(newHist().Export().Counts))
 }

@@ -218,6 +218,7 @@ func TestBrowserRunLifecycle(t *testing.T) {
 	b.setValue("f-users", "-3")
 	b.click("#f-submit")
 	b.waitJS(`document.querySelector('.field-error[data-field="user_count"]').textContent.includes('must not be negative')`, "the field error")
+	b.screenshot("/tmp/webui-start.png")
 	_, n := f.lastStart()
 	assert.Zero(t, n)
 
@@ -246,6 +247,7 @@ func TestBrowserRunLifecycle(t *testing.T) {
 	b.click(`.tabs [data-tab="failures"]`)
 	b.waitJS(`Array.from(document.querySelectorAll('#failures-table td.message')).some(td => td.textContent === "HTTP 500: <script>alert('x')</script>")`, "the failure as text")
 	assert.Equal(t, "1", b.eval(`String(document.querySelectorAll('script').length)`), "only the app's own script element")
+	b.screenshot("/tmp/webui-failures.png")
 	b.click(`.tabs [data-tab="exceptions"]`)
 	b.waitJS(`document.querySelector('#exceptions-table td.message') && document.querySelector('#exceptions-table td.message').textContent === 'panic: <img src=x onerror=alert(2)>'`, "the exception as text")
 	assert.Contains(t, b.eval(`document.querySelector('#exceptions-table pre.traceback').textContent`), "shop.go:42")
@@ -269,6 +271,7 @@ func TestBrowserRunLifecycle(t *testing.T) {
 	b.waitJS(`document.querySelector('#swarm-dialog').open && document.querySelector('#form-title').textContent === 'Edit running load test'`, "the edit dialog")
 	assert.Equal(t, "true", b.eval(`String(document.querySelector('.full-only').hidden)`))
 	b.setValue("f-users", "20")
+	b.screenshot("/tmp/webui-edit.png")
 	b.click("#f-submit")
 	b.waitJS(`!document.querySelector('#swarm-dialog').open && document.querySelector('#m-users').textContent === '20'`, "20 users")
 	req, n = f.lastStart()
@@ -295,6 +298,7 @@ func TestBrowserRunLifecycle(t *testing.T) {
 }
 
 func TestBrowserMasterAndRowCap(t *testing.T) {
+	findChromium(t)
 	f := newFake()
 	f.master = true
 	f.workers = []WorkerInfo{{ID: "worker-1", State: "running", UserCount: 3, CPUUsage: 12.5, MemoryUsage: 64 << 20}}

@@ -58,7 +58,9 @@ function clearErrors() {
 function showError(field, message) {
   const target = $$('.field-error').find((e) => e.dataset.field === (field || '')) ||
     $$('.field-error').find((e) => e.dataset.field === '');
-  target.textContent = message;
+  // the JSON message names the field; next to the field that is redundant
+  const prefix = `${field}: `;
+  target.textContent = field && message.startsWith(prefix) ? message.slice(prefix.length) : message;
   const input = field && $(`#swarm-form [name="${CSS.escape(field)}"]`);
   if (input) input.classList.add('invalid');
 }

@@ -498,8 +498,7 @@ const maxReadBuffer = 1 << 20
 func (c *client) read(hc *hostConn, resp *fasthttp.Response, head bool) error {
 	for {
 		err := resp.Read(hc.br)
-		var small *fasthttp.ErrSmallBuffer
-		if err == nil || !errors.As(err, &small) || hc.br.Size() >= maxReadBuffer {
+		if err == nil || !isSmallBuffer(err) || hc.br.Size() >= maxReadBuffer {
 			return err
 		}
 		// The new reader reads what the old one buffered first.
@@ -507,6 +506,11 @@ func (c *client) read(hc *hostConn, resp *fasthttp.Response, head bool) error {
 		resp.Reset()
 		resp.SkipBody = head
 	}
+}
+
+func isSmallBuffer(err error) bool {
+	var small *fasthttp.ErrSmallBuffer
+	return errors.As(err, &small)
 }
 
 func isStale(err error) bool {

@@ -38,6 +38,13 @@
 // hdrhistogram-go's Encode adds). Measured with 1000 log-normal samples per
 // histogram at 3 significant digits, that is about 720 bytes per histogram,
 // against about 1720 bytes for a plain run-length encoding of the non-zero
-// buckets; so V2 it is. EncodeHistogram and DecodeHistogram convert, and
-// DecodeHistogram bounds the geometry a peer can make us allocate.
+// buckets; so V2 it is (TestStatsReportWireSize measures both). A
+// StatsReport with 100 such names is 81,425 bytes on the wire (153,759 with
+// corrected histograms as well).
+//
+// EncodeHistogram and DecodeHistogram convert; MergeHistogram adds an
+// encoded histogram straight into an existing one (the master's path: no
+// intermediate histogram). Both bound the geometry a peer can make the
+// receiver allocate or walk (at most 3 significant digits, values up to
+// 2^40).
 package locustpb

@@ -3,6 +3,7 @@ package locustpb_test
 import (
 	"testing"
 
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"google.golang.org/protobuf/proto"
 
 	locustpb "github.com/golocust/golocust/proto"
@@ -33,6 +34,10 @@ func decodeWorkerMessage(t *testing.T, b []byte) {
 			h, err := locustpb.DecodeHistogram(hb)
 			if err == nil && h != nil && h.TotalCount() < 0 {
 				t.Fatalf("decoded a negative histogram")
+			}
+			dst := hdrhistogram.New(1, 3_600_000_000, 3)
+			if err := locustpb.MergeHistogram(dst, hb); err == nil && dst.TotalCount() < 0 {
+				t.Fatalf("merged a negative histogram")
 			}
 		}
 	}

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 )
@@ -86,20 +85,8 @@ func checkHistogramHeader(b []byte) error {
 	if _, err := io.ReadFull(z, hdr[:]); err != nil {
 		return fmt.Errorf("%w: header: %v", ErrBadHistogram, err)
 	}
-	if c := int32(binary.BigEndian.Uint32(hdr[0:])); c != v2Cookie {
-		return fmt.Errorf("%w: inner cookie %#x", ErrBadHistogram, uint32(c))
-	}
-	digits := int32(binary.BigEndian.Uint32(hdr[12:]))
-	lowest := int64(binary.BigEndian.Uint64(hdr[16:]))
-	highest := int64(binary.BigEndian.Uint64(hdr[24:]))
-	ratio := math.Float64frombits(binary.BigEndian.Uint64(hdr[32:]))
-	switch {
-	case digits < 1 || digits > MaxHistogramSignificantDigits:
-		return fmt.Errorf("%w: %d significant digits, want 1..%d", ErrBadHistogram, digits, MaxHistogramSignificantDigits)
-	case lowest < 1 || highest > MaxHistogramHighest || highest < 2*lowest:
-		return fmt.Errorf("%w: range %d..%d outside 1..%d", ErrBadHistogram, lowest, highest, MaxHistogramHighest)
-	case math.IsNaN(ratio) || math.IsInf(ratio, 0):
-		return fmt.Errorf("%w: conversion ratio %v", ErrBadHistogram, ratio)
+	if _, err := parseGeometry(hdr[:]); err != nil {
+		return err
 	}
 	return nil
 }

@@ -181,19 +181,25 @@ func newRow(e *stats.Entry, now time.Time) statsRow {
 	return r
 }
 
-// tablePercentiles are the percentiles of a stats row, for one pass over
-// the histogram.
-var tablePercentiles = []float64{50, 95, 99}
-
 // rowPercentiles returns the median, p95 and p99 of e exactly as
-// e.Percentile does (HdrHistogram value clamped to [Min, Max]), but in one
-// pass over the histogram instead of three: /stats/requests computes them
-// for up to 500 names every 2 s.
+// e.Median and e.Percentile do, but in one pass over the histogram instead
+// of three: /stats/requests computes them for up to 500 names every 2 s.
+// It repeats the stats package's rank rule (Locust's: the median is the
+// lower middle value; the p-quantile is the (floor(n*p)+1)-th smallest
+// value, clamped to [Min, Max]); TestRowPercentilesMatchStats checks that
+// both agree.
 func rowPercentiles(e *stats.Entry) (p50, p95, p99 time.Duration) {
 	if e.Hist == nil || e.Hist.TotalCount() == 0 {
 		return e.Median(), e.Percentile(0.95), e.Percentile(0.99)
 	}
-	v := e.Hist.ValueAtPercentilesSlice(tablePercentiles)
+	n := e.Hist.TotalCount()
+	rank := func(p float64) int64 { return min(max(int64(float64(n)*p)+1, 1), n) }
+	// hdrhistogram maps percentile q to rank int(q/100*n + 0.5), so
+	// q = (r - 0.25)/n*100 lands on rank r.
+	q := func(r int64) float64 { return (float64(r) - 0.25) / float64(n) * 100 }
+	var qs [3]float64
+	qs[0], qs[1], qs[2] = q((n-1)/2+1), q(rank(0.95)), q(rank(0.99))
+	v := e.Hist.ValueAtPercentilesSlice(qs[:])
 	clamp := func(us int64) time.Duration {
 		return min(max(time.Duration(us)*time.Microsecond, e.Min), e.Max)
 	}

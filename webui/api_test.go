@@ -619,6 +619,9 @@ func TestRowPercentilesMatchStats(t *testing.T) {
 		f.record("GET", "/a", time.Duration(1+(i*7919)%50000)*time.Microsecond*17, 0, nil)
 	}
 	f.record("GET", "/one", 1234*time.Microsecond, 0, nil)
+	for i := range 4 {
+		f.record("GET", "/even", time.Duration(i+1)*time.Second, 0, nil)
+	}
 	snap := f.Snapshot()
 	for _, e := range append(snap.Entries, snap.Total, &stats.Entry{}) {
 		p50, p95, p99 := rowPercentiles(e)

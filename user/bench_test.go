@@ -177,6 +177,7 @@ func BenchmarkUserMemory(b *testing.B) {
 		}
 		memReady.Wait()
 		runtime.GC()
+		runtime.GC() // and the buffers' pools (kept over one GC)
 		runtime.ReadMemStats(&ms1)
 		cancel()
 		done.Wait()

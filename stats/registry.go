@@ -140,33 +140,42 @@ func (r *Registry) lookupSlow(method, name string) *entry {
 			return e
 		}
 	}
+	e, warn := r.insert(method, name)
+	if warn {
+		// Outside the lock: Warn may log, or even record.
+		r.warn("stats: more than " + itoa(int64(r.maxNames)) + " distinct request names; further names are counted under \"" +
+			OtherName + "\" (group dynamic URLs with a name, or raise the cap)")
+	}
+	return e
+}
+
+// insert adds (method, name), or its folded entry past the cap; warn is
+// true the first time the cap is hit.
+func (r *Registry) insert(method, name string) (e *entry, warn bool) {
 	r.insertMu.Lock()
 	defer r.insertMu.Unlock()
 	m := *r.names.Load()
 	if e := m[key{method, name}]; e != nil {
-		return e
+		return e, false
 	}
 	if r.count >= r.maxNames {
-		if !r.warned.Swap(true) {
-			r.warn("stats: more than " + itoa(int64(r.maxNames)) + " distinct request names; further names are counted under \"" +
-				OtherName + "\" (group dynamic URLs with a name, or raise the cap)")
-		}
+		warn = !r.warned.Swap(true)
 		r.full.Store(true)
 		name = OtherName
 		if e := m[key{method, name}]; e != nil {
-			return e
+			return e, warn
 		}
 	} else {
 		r.count++
 	}
-	e := newEntry(method, name, r.now().UnixNano())
+	e = newEntry(method, name, r.now().UnixNano())
 	n := make(map[key]*entry, len(m)+1)
 	for k, v := range m {
 		n[k] = v
 	}
 	n[key{method, name}] = e
 	r.names.Store(&n)
-	return e
+	return e, warn
 }
 
 // RecordException adds one exception (a recovered panic, say), grouped by

@@ -480,3 +480,51 @@ func TestSmallCountPercentilesFollowLocustsRanks(t *testing.T) {
 	}
 	assert.InDelta(t, float64(10*time.Millisecond), float64(e.Percentile(0)), float64(10*time.Microsecond))
 }
+
+func TestTakeDeltaReturnsOnlyWhatIsNewAndZeroes(t *testing.T) {
+	clk := newFakeClock()
+	r := NewRegistry(Options{Now: clk.Now})
+	t0 := clk.Now()
+	r.Record(Sample{Method: "GET", Name: "/a", Duration: 10 * time.Millisecond, Corrected: 20 * time.Millisecond, Err: errors.New("x")})
+	r.Record(Sample{Method: "GET", Name: "/b", Duration: 30 * time.Millisecond})
+	r.RecordException("m", "tb")
+	clk.Add(3 * time.Second)
+	d := r.TakeDelta()
+	assert.Equal(t, t0, d.Start)
+	require.Len(t, d.Entries, 2)
+	assert.Nil(t, d.Entries[0].Current)
+	assert.Equal(t, map[int64]int64{t0.Unix(): 1}, d.Entries[0].ReqPerSec)
+	assert.Equal(t, map[int64]int64{t0.Unix(): 1}, d.Entries[0].FailPerSec)
+	assert.Equal(t, int64(1), d.Entries[0].CorrectedHist.TotalCount())
+	assert.Equal(t, int64(2), d.Total.NumRequests)
+	assert.Equal(t, int64(2), d.Total.Hist.TotalCount())
+	require.Len(t, d.Errors, 1)
+	require.Len(t, d.Exceptions, 1)
+
+	r.Record(Sample{Method: "GET", Name: "/b", Duration: 5 * time.Millisecond})
+	d2 := r.TakeDelta()
+	assert.Equal(t, clk.Now(), d2.Start)
+	require.Len(t, d2.Entries, 1, "names without new requests are left out")
+	b := d2.Entries[0]
+	assert.Equal(t, "/b", b.Name)
+	assert.Equal(t, int64(1), b.NumRequests)
+	assert.Equal(t, 5*time.Millisecond, b.Min)
+	assert.Equal(t, 5*time.Millisecond, b.Max)
+	assert.Equal(t, int64(1), b.Hist.TotalCount())
+	assert.Nil(t, b.CorrectedHist)
+	assert.Empty(t, d2.Errors)
+	assert.Empty(t, d2.Exceptions)
+	assert.Empty(t, r.TakeDelta().Entries)
+	assert.Equal(t, int64(2), r.NumErrors(), "counted since start, not since the last delta")
+}
+
+func TestWarnMayRecord(t *testing.T) {
+	var r *Registry
+	r = NewRegistry(Options{MaxNames: 1, Warn: func(string) {
+		r.Record(Sample{Method: "LOG", Name: "warning", Duration: 1})
+	}})
+	r.Record(Sample{Method: "GET", Name: "/1"})
+	r.Record(Sample{Method: "GET", Name: "/2"})
+	s := r.Snapshot()
+	assert.Equal(t, int64(3), s.Total.NumRequests)
+}

@@ -67,10 +67,13 @@ type Config struct {
 	// LogFile sends the log there instead of stderr (--logfile).
 	LogFile string
 
-	// Stdout receives the stats tables and JSON; nil means os.Stdout.
+	// Web configures the web UI (ignored when Headless).
+	Web WebConfig
+
+	// Stdout receives the JSON output; nil means os.Stdout.
 	Stdout io.Writer
-	// Stderr receives the log when no LogFile and no Logger are given;
-	// nil means os.Stderr.
+	// Stderr receives the stats tables, and the log when no LogFile and
+	// no Logger are given; nil means os.Stderr.
 	Stderr io.Writer
 	// Logger, when set, is used instead of building one from LogLevel and
 	// LogFile.
@@ -85,6 +88,7 @@ func DefaultConfig() Config {
 		SpawnRate:       1,
 		ExitCodeOnError: 1,
 		LogLevel:        "INFO",
+		Web:             WebConfig{Host: "127.0.0.1", Port: 8089},
 	}
 }
 
@@ -120,6 +124,9 @@ func (c *Config) Validate() error {
 	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		errs = append(errs, err)
+	}
+	if !c.Headless {
+		errs = append(errs, c.Web.validate()...)
 	}
 	return errors.Join(errs...)
 }

@@ -29,7 +29,7 @@ func parseLevel(s string) (zapcore.Level, error) {
 
 // newLogger builds the run's logger: console-encoded lines to the log file
 // or stderr. The returned func closes the log file, if one was opened.
-func newLogger(c *Config, stderr io.Writer) (*zap.Logger, func(), error) {
+func newLogger(c *Config, stderr io.Writer, ring *logRing) (*zap.Logger, func(), error) {
 	if c.Logger != nil {
 		return c.Logger, func() {}, nil
 	}
@@ -51,5 +51,9 @@ func newLogger(c *Config, stderr io.Writer) (*zap.Logger, func(), error) {
 	enc.EncodeLevel = zapcore.CapitalLevelEncoder
 	enc.EncodeTime = zapcore.ISO8601TimeEncoder
 	core := zapcore.NewCore(zapcore.NewConsoleEncoder(enc), zapcore.Lock(out), level)
+	if ring != nil {
+		// The web UI's Logs tab shows the same lines.
+		core = zapcore.NewTee(core, zapcore.NewCore(zapcore.NewConsoleEncoder(enc), ring, level))
+	}
 	return zap.New(core).Named("locust"), closeFn, nil
 }

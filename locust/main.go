@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 
+	"go.uber.org/zap"
+
 	"github.com/golocust/golocust/user"
 )
 
@@ -97,7 +99,7 @@ func listClasses(w io.Writer, classes []user.Spawner) {
 // selectClasses keeps the classes named in cfg.Classes (all when empty)
 // and applies the tag filters, refusing unknown names and classes left
 // with no tasks.
-func selectClasses(cfg *Config, classes []user.Spawner) ([]user.Spawner, error) {
+func selectClasses(cfg *Config, classes []user.Spawner, log *zap.Logger) ([]user.Spawner, error) {
 	if len(classes) == 0 {
 		return nil, &UsageError{Msg: "no user classes: pass at least one user.Class to locust.Main"}
 	}
@@ -142,6 +144,8 @@ func selectClasses(cfg *Config, classes []user.Spawner) ([]user.Spawner, error) 
 	if len(kept) == 0 {
 		return nil, &UsageError{Msg: fmt.Sprintf("no tasks left after filtering by -T/--tags %q and -E/--exclude-tags %q: check the tag names", cfg.Tags, cfg.ExcludeTags)}
 	}
-	_ = dropped
+	if len(dropped) > 0 {
+		log.Warn("user classes had no tasks left after filtering by tags and are not run", zap.Strings("classes", dropped))
+	}
 	return kept, nil
 }

@@ -2,9 +2,12 @@ package locust
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"sort"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -32,17 +35,44 @@ const (
 	historyInterval = 2 * time.Second
 )
 
-// session is one run: the registry, the runner and the outputs around
-// them. It is the one code path behind Main and RunHeadless.
+// driver is the runner a session drives: the local runner, or the master
+// of a cluster. Both speak in absolute user counts.
+type driver interface {
+	Start(users int, spawnRate float64) error
+	Stop()
+	Quit()
+	State() runner.State
+	UserCount() int
+	ClassCounts() map[string]int
+	StopTest() <-chan error
+}
+
+// driverFactory builds the driver for one test over the chosen classes
+// and host.
+type driverFactory func(classes []user.Spawner, host string) (driver, error)
+
+// session is one process's life: the registry, the driver and the
+// outputs around them. It is the one code path behind Main and
+// RunHeadless, headless or with the web UI.
 type session struct {
 	cfg     *Config
 	log     *zap.Logger
+	logs    *logRing
 	stdout  io.Writer
 	stderr  io.Writer
 	reg     *stats.Registry
 	history *stats.History
-	local   *runner.Local
 	csv     *csvOutput
+	classes []user.Spawner // selected and filtered
+	factory driverFactory
+	started time.Time
+
+	mu      sync.Mutex
+	drv     driver
+	host    string
+	runGen  uint64
+	timeUp  chan uint64
+	running []user.Spawner
 }
 
 // execute validates cfg, builds the session and runs it.
@@ -57,55 +87,63 @@ func execute(ctx context.Context, cfg *Config, classes []user.Spawner) (*Result,
 	if stderr == nil {
 		stderr = os.Stderr
 	}
-	log, closeLog, err := newLogger(cfg, stderr)
+	logs := newLogRing(500)
+	log, closeLog, err := newLogger(cfg, stderr, logs)
 	if err != nil {
 		return nil, &UsageError{Msg: err.Error()}
 	}
 	defer closeLog()
-	picked, err := selectClasses(cfg, classes)
+	defer func() { _ = log.Sync() }()
+	picked, err := selectClasses(cfg, classes, log)
 	if err != nil {
 		return nil, err
 	}
-	if !cfg.Headless {
-		return nil, &UsageError{Msg: "the web UI is not part of this build yet: run with --headless"}
+	s := &session{
+		cfg: cfg, log: log, logs: logs, stdout: stdout, stderr: stderr,
+		classes: picked, host: cfg.Host, timeUp: make(chan uint64, 1),
 	}
-	s := &session{cfg: cfg, log: log, stdout: stdout, stderr: stderr}
 	s.reg = stats.NewRegistry(stats.Options{Warn: func(msg string) { log.Warn(msg) }})
 	s.history = stats.NewHistory(0)
-	s.local, err = runner.NewLocal(runner.Options{
-		Classes:     picked,
-		Registry:    s.reg,
-		Logger:      log,
-		Host:        cfg.Host,
-		StopTimeout: cfg.StopTimeout,
-		ResetStats:  cfg.ResetStats,
-	})
-	if err != nil {
-		return nil, &UsageError{Msg: err.Error()}
-	}
+	s.factory = s.localDriver
 	if cfg.CSVPrefix != "" {
 		if s.csv, err = openCSV(cfg.CSVPrefix, cfg.CSVFullHistory); err != nil {
 			return nil, err
 		}
 	}
-	return s.runHeadless(ctx)
+	return s.serve(ctx)
 }
 
-// runHeadless starts the users at once and runs until the run time is up,
-// a user stops the test, or ctx ends; then it stops the users and writes
-// the final outputs.
-func (s *session) runHeadless(ctx context.Context) (*Result, error) {
+// localDriver runs the users in this process.
+func (s *session) localDriver(classes []user.Spawner, host string) (driver, error) {
+	return runner.NewLocal(runner.Options{
+		Classes:     classes,
+		Registry:    s.reg,
+		Logger:      s.log,
+		Host:        host,
+		StopTimeout: s.cfg.StopTimeout,
+		ResetStats:  s.cfg.ResetStats,
+	})
+}
+
+// serve runs the session until ctx ends, or, headless, until the run is
+// over; then it stops the users and writes the final outputs.
+func (s *session) serve(ctx context.Context) (*Result, error) {
 	cfg := s.cfg
-	s.log.Info("starting run", zap.Int("users", cfg.Users), zap.Float64("spawn_rate", cfg.SpawnRate),
-		zap.Duration("run_time", cfg.RunTime), zap.String("host", cfg.Host))
-	if err := s.local.Start(cfg.Users, cfg.SpawnRate); err != nil {
+	s.started = time.Now()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	webDone, err := s.startWeb(ctx)
+	if err != nil {
 		return nil, err
 	}
-	var deadline <-chan time.Time
-	if cfg.RunTime > 0 {
-		timer := time.NewTimer(cfg.RunTime)
-		defer timer.Stop()
-		deadline = timer.C
+	if cfg.Headless || cfg.Autostart {
+		s.log.Info("starting run", zap.Int("users", cfg.Users), zap.Float64("spawn_rate", cfg.SpawnRate),
+			zap.Duration("run_time", cfg.RunTime), zap.String("host", cfg.Host))
+		if err := s.startRun(cfg.Users, cfg.SpawnRate, cfg.Host, cfg.RunTime, nil); err != nil {
+			cancel()
+			<-webDone
+			return nil, err
+		}
 	}
 	console := time.NewTicker(consoleInterval)
 	defer console.Stop()
@@ -113,35 +151,178 @@ func (s *session) runHeadless(ctx context.Context) (*Result, error) {
 	defer csvTick.Stop()
 	historyTick := time.NewTicker(historyInterval)
 	defer historyTick.Stop()
-	printTables := !cfg.OnlySummary
+	printTables := (cfg.Headless && !cfg.OnlySummary) || cfg.PrintStats
 loop:
 	for {
 		select {
 		case <-ctx.Done():
-			s.log.Info("stopping: interrupted")
+			s.log.Info("shutting down")
 			break loop
-		case <-deadline:
-			s.log.Info("run time limit reached, stopping", zap.Duration("run_time", cfg.RunTime))
-			break loop
-		case err := <-s.local.StopTest():
+		case err := <-webDone:
+			if err != nil {
+				s.log.Error("web UI stopped", zap.Error(err))
+				s.stopRun()
+				res, ferr := s.finish(time.Now())
+				return res, errors.Join(err, ferr)
+			}
+			webDone = nil
+		case gen := <-s.timeUp:
+			if s.currentGen() != gen {
+				continue
+			}
+			s.log.Info("run time limit reached, stopping")
+			s.stopRun()
+			if cfg.Headless {
+				break loop
+			}
+		case err := <-s.stopTestC():
 			s.log.Info("a user stopped the test", zap.Error(err))
-			break loop
+			s.stopRun()
+			if cfg.Headless {
+				break loop
+			}
 		case now := <-console.C:
-			if printTables {
+			if printTables && s.active() {
 				stats.WriteConsoleStats(s.stderr, s.reg.Snapshot(), now, false)
 			}
 		case now := <-csvTick.C:
-			if s.csv != nil {
-				if err := s.csv.write(s.reg.Snapshot(), s.local.UserCount(), now); err != nil {
+			if s.csv != nil && s.active() {
+				if err := s.csv.write(s.reg.Snapshot(), s.UserCount(), now); err != nil {
 					s.log.Error("writing CSV", zap.Error(err))
 				}
 			}
 		case now := <-historyTick.C:
-			s.appendHistory(now)
+			if s.active() {
+				s.appendHistory(now)
+			}
 		}
 	}
-	s.local.Stop()
+	s.stopRun()
+	s.quit()
+	cancel()
+	if webDone != nil {
+		<-webDone
+	}
 	return s.finish(time.Now())
+}
+
+// startWeb serves the web UI unless the run is headless; the returned
+// channel yields once the server has stopped.
+func (s *session) startWeb(ctx context.Context) (<-chan error, error) {
+	if s.cfg.Headless {
+		return nil, nil
+	}
+	return serveWeb(ctx, s)
+}
+
+// startRun starts a test, or changes the user count of the running one.
+// classes nil keeps the current choice.
+func (s *session) startRun(users int, rate float64, host string, runTime time.Duration, classes []user.Spawner) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if rate <= 0 {
+		rate = 1
+	}
+	if s.drv != nil && isActive(s.drv.State()) && classes == nil && (host == "" || host == s.host) {
+		// An edit of the running test: new count, same test.
+		return s.drv.Start(users, rate)
+	}
+	if classes == nil {
+		classes = s.classes
+		if s.running != nil {
+			classes = s.running
+		}
+	}
+	if host == "" {
+		host = s.host
+	}
+	if s.drv != nil {
+		s.drv.Stop()
+		s.drv.Quit()
+		s.drv = nil
+	}
+	drv, err := s.factory(classes, host)
+	if err != nil {
+		return err
+	}
+	if s.history != nil {
+		s.history.Reset()
+	}
+	if err := drv.Start(users, rate); err != nil {
+		drv.Quit()
+		return err
+	}
+	s.drv, s.host, s.running = drv, host, classes
+	s.runGen++
+	if runTime > 0 {
+		gen := s.runGen
+		time.AfterFunc(runTime, func() {
+			select {
+			case s.timeUp <- gen:
+			default:
+			}
+		})
+	}
+	return nil
+}
+
+// stopRun stops the users of the current test, if any, within the stop
+// timeout.
+func (s *session) stopRun() {
+	s.mu.Lock()
+	drv := s.drv
+	s.runGen++ // a pending run-time timer no longer applies
+	s.mu.Unlock()
+	if drv != nil {
+		drv.Stop()
+	}
+}
+
+func (s *session) quit() {
+	s.mu.Lock()
+	drv := s.drv
+	s.mu.Unlock()
+	if drv != nil {
+		drv.Quit()
+	}
+}
+
+func (s *session) currentGen() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.runGen
+}
+
+// stopTestC is the current driver's stop-test channel (nil, which blocks,
+// before the first run).
+func (s *session) stopTestC() <-chan error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.drv == nil {
+		return nil
+	}
+	return s.drv.StopTest()
+}
+
+func isActive(st runner.State) bool {
+	return st == runner.StateSpawning || st == runner.StateRunning
+}
+
+// active tells whether a test is spawning or running.
+func (s *session) active() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.drv != nil && isActive(s.drv.State())
+}
+
+// UserCount is the number of running users.
+func (s *session) UserCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.drv == nil {
+		return 0
+	}
+	return s.drv.UserCount()
 }
 
 func (s *session) appendHistory(now time.Time) {
@@ -149,13 +330,23 @@ func (s *session) appendHistory(now time.Time) {
 	t := snap.Total
 	s.history.Append(stats.HistoryPoint{
 		Time:        now,
-		UserCount:   s.local.UserCount(),
+		UserCount:   s.UserCount(),
 		RPS:         t.CurrentRPS(now),
 		FailPerSec:  t.CurrentFailPerSec(now),
 		P50:         t.CurrentPercentile(0.5),
 		P95:         t.CurrentPercentile(0.95),
 		AvgResponse: t.Avg(),
 	})
+}
+
+// classCounts is the number of running users per class.
+func (s *session) classCounts() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.drv == nil {
+		return map[string]int{}
+	}
+	return s.drv.ClassCounts()
 }
 
 // finish writes the final tables and files and decides the exit code.
@@ -169,19 +360,25 @@ func (s *session) finish(now time.Time) (*Result, error) {
 		fmt.Fprintln(s.stderr)
 		stats.WriteErrorReport(s.stderr, snap)
 	}
-	var firstErr error
+	var errs []error
 	if s.csv != nil {
-		if err := s.csv.final(snap, s.local.UserCount(), now); err != nil {
-			firstErr = err
-		}
+		errs = append(errs, s.csv.final(snap, s.UserCount(), now))
 	}
 	if s.cfg.JSON {
-		if err := stats.WriteJSON(s.stdout, snap); err != nil && firstErr == nil {
-			firstErr = err
-		}
+		errs = append(errs, stats.WriteJSON(s.stdout, snap))
 	}
 	if snap.Total.NumFailures > 0 || len(snap.Exceptions) > 0 {
 		res.ExitCode = s.cfg.ExitCodeOnError
 	}
-	return res, firstErr
+	return res, errors.Join(errs...)
+}
+
+// classNames lists the selectable classes, sorted.
+func (s *session) classNames() []string {
+	names := make([]string, 0, len(s.classes))
+	for _, c := range s.classes {
+		names = append(names, c.ClassName())
+	}
+	sort.Strings(names)
+	return names
 }

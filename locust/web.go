@@ -1,0 +1,214 @@
+package locust
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/golocust/golocust/stats"
+	"github.com/golocust/golocust/user"
+	"github.com/golocust/golocust/webui"
+)
+
+// WebConfig configures the web UI that Main serves unless --headless.
+type WebConfig struct {
+	// Host is the address to listen on (--web-host, default 127.0.0.1).
+	// A non-loopback address without Auth logs a warning.
+	Host string
+	// Port is the port to listen on (-P/--web-port, default 8089; 0 picks
+	// a free port).
+	Port int
+	// Auth is "user:password" for HTTP basic auth on every route but the
+	// static assets (--web-auth).
+	Auth string
+	// AuthFile holds "user:password" on its first line (--web-auth-file),
+	// so the secret stays out of the process list.
+	AuthFile string
+	// TLSCert and TLSKey serve the UI over HTTPS (--tls-cert, --tls-key).
+	TLSCert, TLSKey string
+	// listening, when set, is told the UI's URL once it listens (tests).
+	listening func(url string)
+}
+
+func webFlags(c *Config) []flagDef {
+	w := &c.Web
+	return []flagDef{
+		{long: "web-host", group: "Web UI", usage: "address the web UI listens on", value: &stringValue{p: &w.Host}},
+		{long: "web-port", short: "P", group: "Web UI", usage: "port the web UI listens on", value: &intValue{p: &w.Port, min: 0, max: 65535, want: "a port number"}},
+		{long: "web-auth", group: "Web UI", usage: "user:password for HTTP basic auth on the web UI", value: &stringValue{p: &w.Auth}},
+		{long: "web-auth-file", group: "Web UI", usage: "file whose first line is user:password for the web UI", value: &stringValue{p: &w.AuthFile}},
+		{long: "tls-cert", group: "Web UI", usage: "PEM certificate: serve the web UI over HTTPS", value: &stringValue{p: &w.TLSCert}},
+		{long: "tls-key", group: "Web UI", usage: "PEM private key for --tls-cert", value: &stringValue{p: &w.TLSKey}},
+	}
+}
+
+func (w *WebConfig) validate() []error {
+	var errs []error
+	if w.Port < 0 || w.Port > 65535 {
+		errs = append(errs, fmt.Errorf("-P/--web-port is %d: want a port from 0 to 65535", w.Port))
+	}
+	if (w.TLSCert == "") != (w.TLSKey == "") {
+		errs = append(errs, errors.New("--tls-cert and --tls-key go together: give both or neither"))
+	}
+	if w.Auth != "" && w.AuthFile != "" {
+		errs = append(errs, errors.New("--web-auth and --web-auth-file both set: give one"))
+	}
+	if w.Auth != "" {
+		if u, _, ok := strings.Cut(w.Auth, ":"); !ok || u == "" {
+			errs = append(errs, errors.New("--web-auth: want user:password"))
+		}
+	}
+	return errs
+}
+
+// auth returns the credentials from Auth or AuthFile.
+func (w *WebConfig) auth() (string, error) {
+	if w.AuthFile == "" {
+		return w.Auth, nil
+	}
+	b, err := os.ReadFile(w.AuthFile)
+	if err != nil {
+		return "", fmt.Errorf("--web-auth-file: %w", err)
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	line = strings.TrimSpace(line)
+	if u, _, ok := strings.Cut(line, ":"); !ok || u == "" {
+		return "", fmt.Errorf("--web-auth-file %s: want user:password on the first line", w.AuthFile)
+	}
+	return line, nil
+}
+
+// serveWeb starts the web UI for s; the channel yields once it stops.
+func serveWeb(ctx context.Context, s *session) (<-chan error, error) {
+	w := &s.cfg.Web
+	auth, err := w.auth()
+	if err != nil {
+		return nil, &UsageError{Msg: err.Error()}
+	}
+	srv, err := webui.New(webui.Options{
+		Controller: &webController{s: s},
+		Auth:       auth,
+		TLSCert:    w.TLSCert,
+		TLSKey:     w.TLSKey,
+		Logger:     s.log.Named("web"),
+	})
+	if err != nil {
+		return nil, &UsageError{Msg: err.Error()}
+	}
+	host := w.Host
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	if msg := webui.InsecureBindWarning(host, auth != ""); msg != "" {
+		s.log.Warn(msg)
+	}
+	var lc net.ListenConfig
+	l, err := lc.Listen(ctx, "tcp", net.JoinHostPort(host, strconv.Itoa(w.Port)))
+	if err != nil {
+		return nil, fmt.Errorf("web UI: listen on %s:%d: %w (is another program using the port? choose one with -P/--web-port)", host, w.Port, err)
+	}
+	if w.listening != nil {
+		w.listening(srv.URL(l))
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, l) }()
+	return done, nil
+}
+
+// webController is the web UI's view of a session.
+type webController struct{ s *session }
+
+var _ webui.Controller = (*webController)(nil)
+
+func (c *webController) Start(req webui.StartRequest) error {
+	var classes []user.Spawner
+	if len(req.Classes) > 0 {
+		byName := map[string]user.Spawner{}
+		for _, cl := range c.s.classes {
+			byName[cl.ClassName()] = cl
+		}
+		for _, n := range req.Classes {
+			cl, ok := byName[n]
+			if !ok {
+				return &webui.FieldError{Field: "user_classes", Message: fmt.Sprintf("unknown user class %q: choose from %s", n, strings.Join(c.s.classNames(), ", "))}
+			}
+			classes = append(classes, cl)
+		}
+	}
+	if req.Host != "" && !strings.HasPrefix(req.Host, "http://") && !strings.HasPrefix(req.Host, "https://") {
+		return &webui.FieldError{Field: "host", Message: "want a base URL starting with http:// or https://"}
+	}
+	return c.s.startRun(req.Users, req.SpawnRate, req.Host, req.RunTime, classes)
+}
+
+func (c *webController) Stop() error { c.s.stopRun(); return nil }
+
+func (c *webController) ResetStats() {
+	c.s.reg.Reset()
+	c.s.history.Reset()
+}
+
+func (c *webController) State() string {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	if c.s.drv == nil {
+		return webui.StateReady
+	}
+	return string(c.s.drv.State())
+}
+
+func (c *webController) UserCount() int                { return c.s.UserCount() }
+func (c *webController) Snapshot() *stats.Snapshot     { return c.s.reg.Snapshot() }
+func (c *webController) History() []stats.HistoryPoint { return c.s.history.Points() }
+func (c *webController) ClassNames() []string          { return c.s.classNames() }
+func (c *webController) Workers() []webui.WorkerInfo   { return nil }
+func (c *webController) IsMaster() bool                { return false }
+func (c *webController) Logs() webui.Logs              { return webui.Logs{Master: c.s.logs.lines()} }
+func (c *webController) TaskRatio() webui.TaskRatios   { return c.s.taskRatios() }
+func (c *webController) Host() string {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	return c.s.host
+}
+
+// taskRatios is Locust's /tasks: per class, the class's share of users
+// and its tasks' shares; in total, tasks as shares of all users.
+func (s *session) taskRatios() webui.TaskRatios {
+	counts := s.classCounts()
+	total := 0
+	for _, n := range counts {
+		total += n
+	}
+	if total == 0 {
+		// Before a run, weigh the classes by their configured weights.
+		for _, c := range s.classes {
+			counts[c.ClassName()] = max(c.ClassWeight(), c.ClassFixedCount())
+			total += counts[c.ClassName()]
+		}
+	}
+	out := webui.TaskRatios{PerClass: map[string]webui.Ratio{}, Total: map[string]webui.Ratio{}}
+	for _, c := range s.classes {
+		share := 0.0
+		if total > 0 {
+			share = float64(counts[c.ClassName()]) / float64(total)
+		}
+		out.PerClass[c.ClassName()] = webui.Ratio{Ratio: share, Tasks: ratioTasks(c.TaskRatio(), 1)}
+		out.Total[c.ClassName()] = webui.Ratio{Ratio: share, Tasks: ratioTasks(c.TaskRatio(), share)}
+	}
+	return out
+}
+
+func ratioTasks(shares []user.TaskShare, scale float64) map[string]webui.Ratio {
+	if len(shares) == 0 {
+		return nil
+	}
+	m := make(map[string]webui.Ratio, len(shares))
+	for _, sh := range shares {
+		m[sh.Name] = webui.Ratio{Ratio: sh.Share * scale, Tasks: ratioTasks(sh.Nested, sh.Share*scale)}
+	}
+	return m
+}

@@ -574,3 +574,31 @@ func TestCloseUnblocksSendToStuckWorker(t *testing.T) {
 	}
 	waitFor(t, func() bool { return len(h.srv.Sessions()) == 0 })
 }
+
+func TestWorkerReconnectsAfterMasterRestart(t *testing.T) {
+	lis := localListener(t)
+	addr := lis.Addr().String()
+	first := startServer(t, ServerOptions{Listener: lis})
+	c := first.client(t, ClientOptions{Address: addr, Hello: hello("w_1"), Retries: 50, BackoffBase: 5 * time.Millisecond, BackoffMax: 50 * time.Millisecond})
+	ctx := testCtx(t)
+	st, err := c.Connect(ctx)
+	require.NoError(t, err)
+	first.accept(t)
+
+	first.stop() // the master goes away
+	_, err = st.Recv()
+	require.Error(t, err)
+	st.Close("master gone")
+	<-first.done
+	first.done <- nil
+
+	lis2, err := net.Listen("tcp", addr) // and comes back on the same port
+	require.NoError(t, err)
+	second := startServer(t, ServerOptions{Listener: lis2})
+	st2, err := c.Connect(ctx)
+	require.NoError(t, err)
+	defer st2.Close("done")
+	s := second.accept(t)
+	assert.Equal(t, "w_1", s.ID())
+	assert.Equal(t, 0, st2.Index())
+}

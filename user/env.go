@@ -118,6 +118,10 @@ type Base struct{ env *Env }
 // Env returns the user's Env (nil before the user runs).
 func (b *Base) Env() *Env { return b.env }
 
-func (b *Base) bindBase(env *Env) { b.env = env }
+func (b *Base) bindBase(env *Env) {
+	if b != nil {
+		b.env = env
+	}
+}
 
 type baseBinder interface{ bindBase(*Env) }

@@ -91,6 +91,9 @@ type hostConn struct {
 type cookieKV struct{ name, value string }
 
 func (h *HTTP) bindHTTP(env *Env) (*HTTP, error) {
+	if h == nil {
+		return nil, errors.New("embed user.HTTP by value, not as a pointer")
+	}
 	h.Base.bindBase(env)
 	if env.Host == "" {
 		return nil, errors.New("no host: set -H/--host or the class's Host")

@@ -744,3 +744,33 @@ func TestHooks(t *testing.T) {
 		})
 	}
 }
+
+type both struct {
+	user.HTTP
+	user.Base
+}
+
+type pointerHTTP struct{ *user.HTTP }
+
+func TestBinding(t *testing.T) {
+	tg := newTarget(t)
+	var envs []*user.Env
+	c := user.Class[both]{Tasks: taskset.Weighted(taskset.Task[both]{Name: "t", Run: func(b *both, ctx context.Context) error {
+		envs = append(envs, b.Env(), b.HTTP.Env())
+		return errors.Join(b.Get(ctx, "/ok").Err(), user.ErrStopUser)
+	}})}
+	r := start(t, c, tg.URL, 1)
+	r.wait(t, 5*time.Second)
+	require.Len(t, envs, 2)
+	assert.Same(t, r.envs[0], envs[0])
+	assert.Same(t, r.envs[0], envs[1])
+	assert.Equal(t, 1, tg.count("GET /ok"))
+
+	p := user.Class[pointerHTTP]{Tasks: taskset.Weighted(taskset.Task[pointerHTTP]{Name: "t",
+		Run: func(*pointerHTTP, context.Context) error { return nil }})}
+	r = start(t, p, tg.URL, 1)
+	r.wait(t, 5*time.Second)
+	err, _ := r.stopErr.Load().(error)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "embed user.HTTP by value")
+}

@@ -176,12 +176,13 @@ func TestWaitingUserLeavesAtOnceOnGracefulStop(t *testing.T) {
 }
 
 func TestWaitingUserLeavesAtOnceOnHardStop(t *testing.T) {
+	var n atomic.Int64
 	c := user.Class[waiter]{
 		Wait:  user.Between(time.Hour, 2*time.Hour),
-		Tasks: taskset.Weighted(taskset.Task[waiter]{Name: "t", Run: func(*waiter, context.Context) error { return nil }}),
+		Tasks: taskset.Weighted(taskset.Task[waiter]{Name: "t", Run: func(*waiter, context.Context) error { n.Add(1); return nil }}),
 	}
 	r := start(t, c, "", 5)
-	time.Sleep(10 * time.Millisecond)
+	eventually(t, func() bool { return n.Load() == 5 }, "every user ran once")
 	r.cancel()
 	r.wait(t, 5*time.Second)
 }

@@ -204,6 +204,19 @@ func (s *Server) Serve(ctx context.Context) error {
 	return serveErr
 }
 
+// Close releases the listener of a server whose Serve was never called
+// (after a setup error, say). A serving server stops with Serve's context.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.serving {
+		return nil
+	}
+	s.serving = true // Serve may no longer be called
+	s.stopOnce.Do(func() { close(s.stopping) })
+	return s.lis.Close()
+}
+
 // Accept waits for the next worker that completed the handshake.
 func (s *Server) Accept(ctx context.Context) (*Session, error) {
 	select {

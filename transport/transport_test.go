@@ -602,3 +602,14 @@ func TestWorkerReconnectsAfterMasterRestart(t *testing.T) {
 	assert.Equal(t, "w_1", s.ID())
 	assert.Equal(t, 0, st2.Index())
 }
+
+func TestCloseWithoutServe(t *testing.T) {
+	lis := localListener(t)
+	srv, err := NewServer(ServerOptions{Listener: lis})
+	require.NoError(t, err)
+	require.NoError(t, srv.Close())
+	_, err = net.Dial("tcp", lis.Addr().String())
+	assert.Error(t, err, "listener released")
+	_, err = srv.Accept(context.Background())
+	assert.ErrorIs(t, err, ErrServerClosed)
+}

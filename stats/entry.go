@@ -38,8 +38,11 @@ func (e *Entry) clamp(d time.Duration) time.Duration {
 
 // Percentile returns the p-quantile (p in [0,1]) of the service times from
 // the histogram, clamped to [Min, Max], so that it never exceeds the exact
-// maximum; 0 when there were no requests.
+// maximum; Percentile(1) is Max itself; 0 when there were no requests.
 func (e *Entry) Percentile(p float64) time.Duration {
+	if p >= 1 && e.NumRequests > 0 {
+		return e.Max // exact, even past the histogram's 1 h range
+	}
 	d := histPercentile(e.Hist, p)
 	if d < 0 {
 		return 0

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -75,4 +76,24 @@ func ExampleHistory() {
 	// Output:
 	// 10
 	// 20
+}
+
+func ExampleWriteConsoleStats() {
+	clock := time.Unix(1_800_000_000, 0)
+	r := stats.NewRegistry(stats.Options{Now: func() time.Time { return clock }})
+	for i := range 30 {
+		r.Record(stats.Sample{Method: "GET", Name: "/item", Duration: time.Duration(10+i%3) * time.Millisecond})
+		if i%10 == 0 {
+			r.Record(stats.Sample{Method: "POST", Name: "/cart", Duration: 40 * time.Millisecond, Err: errors.New("HTTP 500")})
+		}
+		clock = clock.Add(100 * time.Millisecond)
+	}
+	stats.WriteConsoleStats(os.Stdout, r.Snapshot(), clock, true)
+	// Output:
+	// Type     Name                                                      # reqs      # fails |    Avg     Min     Max    Med |   req/s  failures/s
+	// --------|--------------------------------------------------------|-------|-------------|-------|-------|-------|-------|--------|-----------
+	// POST     /cart                                                          3   3(100.00%) |     40      40      40     40 |    1.03        1.03
+	// GET      /item                                                         30     0(0.00%) |     11      10      12     11 |   10.34        0.00
+	// --------|--------------------------------------------------------|-------|-------------|-------|-------|-------|-------|--------|-----------
+	//          Aggregated                                                    33     3(9.09%) |     13      10      40     11 |   11.38        1.03
 }

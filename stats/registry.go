@@ -93,7 +93,7 @@ func (r *Registry) Record(s Sample) {
 	} else {
 		now = coarse.UnixNano()
 	}
-	e := r.lookup(s.Method, s.Name)
+	e := r.lookup(s.Method, s.Name, now)
 	e.record(&s, now, r.maxStripes)
 	if s.Err != nil {
 		r.errors.Add(1)
@@ -107,7 +107,7 @@ func (r *Registry) Record(s Sample) {
 // entry is cached only under the addresses of its own method and name
 // strings, which it keeps alive, so an address cannot be reused by another
 // string while cached. Other strings take the copy-on-write map.
-func (r *Registry) lookup(method, name string) *entry {
+func (r *Registry) lookup(method, name string, now int64) *entry {
 	np, mp := unsafe.StringData(name), unsafe.StringData(method)
 	slot := &r.cache[cacheIndex(np, mp, len(name))]
 	if e := slot.Load(); e != nil && unsafe.StringData(e.name) == np && len(e.name) == len(name) &&
@@ -116,7 +116,7 @@ func (r *Registry) lookup(method, name string) *entry {
 	}
 	e := (*r.names.Load())[key{method, name}]
 	if e == nil {
-		e = r.lookupSlow(method, name)
+		e = r.lookupSlow(method, name, now)
 	}
 	if unsafe.StringData(e.name) == np && unsafe.StringData(e.method) == mp && slot.Load() != e {
 		slot.Store(e)
@@ -134,13 +134,13 @@ func cacheIndex(np, mp *byte, n int) uint64 {
 	return (h * 0x9E3779B97F4A7C15) >> (64 - cacheBits)
 }
 
-func (r *Registry) lookupSlow(method, name string) *entry {
+func (r *Registry) lookupSlow(method, name string, now int64) *entry {
 	if r.full.Load() {
 		if e := (*r.names.Load())[key{method, OtherName}]; e != nil {
 			return e
 		}
 	}
-	e, warn := r.insert(method, name)
+	e, warn := r.insert(method, name, now)
 	if warn {
 		// Outside the lock: Warn may log, or even record.
 		r.warn("stats: more than " + itoa(int64(r.maxNames)) + " distinct request names; further names are counted under \"" +
@@ -151,7 +151,7 @@ func (r *Registry) lookupSlow(method, name string) *entry {
 
 // insert adds (method, name), or its folded entry past the cap; warn is
 // true the first time the cap is hit.
-func (r *Registry) insert(method, name string) (e *entry, warn bool) {
+func (r *Registry) insert(method, name string, now int64) (e *entry, warn bool) {
 	r.insertMu.Lock()
 	defer r.insertMu.Unlock()
 	m := *r.names.Load()
@@ -168,7 +168,7 @@ func (r *Registry) insert(method, name string) (e *entry, warn bool) {
 	} else {
 		r.count++
 	}
-	e = newEntry(method, name, r.now().UnixNano())
+	e = newEntry(method, name, now)
 	n := make(map[key]*entry, len(m)+1)
 	for k, v := range m {
 		n[k] = v
@@ -445,7 +445,7 @@ func (r *Registry) Merge(d *Snapshot) {
 		if de == nil {
 			continue
 		}
-		e := r.lookup(de.Method, de.Name)
+		e := r.lookup(de.Method, de.Name, nowNs)
 		e.mu.Lock()
 		e.fold(nowNs)
 		e.merge(de, nowNs)
@@ -453,7 +453,7 @@ func (r *Registry) Merge(d *Snapshot) {
 		r.errors.Add(de.NumFailures)
 	}
 	for _, x := range d.Errors {
-		e := r.lookup(x.Method, x.Name)
+		e := r.lookup(x.Method, x.Name, nowNs)
 		e.mergeError(x)
 	}
 	for _, x := range d.Exceptions {

@@ -528,3 +528,59 @@ func TestWarnMayRecord(t *testing.T) {
 	s := r.Snapshot()
 	assert.Equal(t, int64(3), s.Total.NumRequests)
 }
+
+func TestBusyStripesMakeTheNameGrowAStripe(t *testing.T) {
+	r := NewRegistry(Options{})
+	r.Record(Sample{Method: "GET", Name: "/", Duration: time.Millisecond})
+	e := r.lookup("GET", "/", 0)
+	require.Equal(t, int32(1), e.nstripes.Load())
+	first := e.stripes[0].Load()
+	first.mu.Lock() // a recorder holds the only stripe
+	r.Record(Sample{Method: "GET", Name: "/", Duration: 2 * time.Millisecond})
+	first.mu.Unlock()
+	assert.Equal(t, int32(2), e.nstripes.Load())
+	// Stripes never exceed the limit: hold them all and record from another goroutine.
+	for e.nstripes.Load() < r.maxStripes {
+		n := e.nstripes.Load()
+		for k := range n {
+			e.stripes[k].Load().mu.Lock()
+		}
+		r.Record(Sample{Method: "GET", Name: "/", Duration: 3 * time.Millisecond})
+		for k := range n {
+			e.stripes[k].Load().mu.Unlock()
+		}
+		require.Equal(t, n+1, e.nstripes.Load())
+	}
+	s := r.Snapshot()
+	assert.Equal(t, int64(2+r.maxStripes-2), s.Total.NumRequests)
+	assert.Equal(t, s.Total.NumRequests, s.Total.Hist.TotalCount())
+	assert.Equal(t, time.Millisecond, s.Total.Min)
+}
+
+func TestIdleStripesGiveBackTheirDenseCounts(t *testing.T) {
+	clk := newFakeClock()
+	r := NewRegistry(Options{Now: clk.Now})
+	r.Record(Sample{Method: "GET", Name: "/", Duration: time.Millisecond, Corrected: time.Second})
+	st := r.lookup("GET", "/", 0).stripes[0].Load()
+	r.Snapshot()
+	assert.NotNil(t, st.hist.c, "kept while recently used")
+	clk.Add(idleFree + time.Second)
+	r.Snapshot()
+	assert.Nil(t, st.hist.c)
+	assert.Nil(t, st.corr.c)
+	r.Record(Sample{Method: "GET", Name: "/", Duration: 2 * time.Millisecond})
+	s := r.Snapshot()
+	assert.Equal(t, int64(2), s.Entries[0].Hist.TotalCount())
+	assert.Equal(t, 2*time.Millisecond, s.Entries[0].Max)
+}
+
+func TestNegativeAndHugeDurationsAreClampedInTheHistogram(t *testing.T) {
+	r := NewRegistry(Options{})
+	r.Record(Sample{Method: "GET", Name: "/", Duration: -time.Second})
+	r.Record(Sample{Method: "GET", Name: "/", Duration: 100 * time.Hour})
+	e := r.Snapshot().Entries[0]
+	assert.Equal(t, int64(2), e.Hist.TotalCount())
+	assert.Equal(t, -time.Second, e.Min, "exact values are kept as given")
+	assert.Equal(t, 100*time.Hour, e.Max)
+	assert.Equal(t, 100*time.Hour, e.Percentile(1))
+}

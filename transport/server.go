@@ -168,7 +168,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.mu.Lock()
 	if s.serving {
 		s.mu.Unlock()
-		return errors.New("transport: Serve called twice")
+		return errors.New("transport: Serve called twice, or after Close")
 	}
 	s.serving = true
 	s.mu.Unlock()

@@ -50,6 +50,9 @@ type Entry struct {
 	Min, Max                 time.Duration // exact
 	TotalBytes               int64
 	// Hist holds the service times in microseconds, 3 significant digits.
+	// Histograms of a Snapshot are read-only (a later snapshot may share
+	// them) and sized to the largest value they hold: to add several up,
+	// merge them into a NewHistogram.
 	Hist *hdrhistogram.Histogram
 	// CorrectedHist holds the latencies measured from the intended start
 	// (coordinated omission), in microseconds; nil when no sample had one.

@@ -267,13 +267,13 @@ func (e *entry) output(nowNs int64, withCurrent bool) *Entry {
 		case mask == 0:
 			e.outCur = nil
 		case e.outCur == nil || mask != e.curMask || e.curVer != e.winVersion:
-			h := newHist()
+			var slots [winSlots]*hdrhistogram.PackedHistogram
 			for i, sl := range e.win {
 				if mask&(1<<i) != 0 {
-					sl.h.MergeInto(h)
+					slots[i] = sl.h
 				}
 			}
-			e.outCur = h
+			e.outCur = toDense(slots[:]...)
 		}
 		e.curMask, e.curVer = mask, e.winVersion
 		out.Current = e.outCur

@@ -109,8 +109,19 @@ func (d *denseCounts) drain(dst ...*hdrhistogram.PackedHistogram) {
 }
 
 // toDense returns a new dense histogram holding the sum of the sparse ones.
+// Its highest trackable value is the largest value held, not 1 h: the
+// counts array then covers only the buckets up to it (for latencies under
+// 65 ms, 7 of the 23 buckets: 56 KiB instead of 184 KiB). The flat index of
+// every value is the same as in the full range, so merging either way is
+// exact.
 func toDense(ps ...*hdrhistogram.PackedHistogram) *hdrhistogram.Histogram {
-	h := newHist()
+	top := int64(subMask) // at least the first bucket
+	for _, p := range ps {
+		if p != nil && p.TotalCount() > 0 {
+			top = max(top, min(p.Max(), histHighest))
+		}
+	}
+	h := hdrhistogram.New(histLowest, top, histDigits)
 	for _, p := range ps {
 		if p != nil {
 			p.MergeInto(h)
@@ -118,3 +129,9 @@ func toDense(ps ...*hdrhistogram.PackedHistogram) *hdrhistogram.Histogram {
 	}
 	return h
 }
+
+// NewHistogram returns an empty histogram of the registry's geometry and
+// full range (microseconds, 1 µs .. 1 h, 3 significant digits). Snapshot
+// histograms are read-only and sized to the values they hold: to add
+// several of them up, merge them into a NewHistogram.
+func NewHistogram() *hdrhistogram.Histogram { return newHist() }

@@ -55,7 +55,10 @@ type Registry struct {
 	excMu      sync.Mutex
 	exceptions map[string]*Exception
 
-	totMu    sync.Mutex // guards the Aggregated cache
+	// foldMu serialises Snapshot, TakeDelta, Merge and Reset (never taken
+	// by Record), so that a snapshot's rows and its Aggregated row agree;
+	// it also guards the Aggregated cache below.
+	foldMu   sync.Mutex
 	totSig   uint64
 	totHist  *hdrhistogram.Histogram
 	totCorr  *hdrhistogram.Histogram
@@ -240,11 +243,13 @@ func (r *Registry) entries() []*entry {
 // seconds (the console, CSV and web loops do) for a current window that is
 // accurate to the second.
 func (r *Registry) Snapshot() *Snapshot {
+	r.foldMu.Lock()
+	defer r.foldMu.Unlock()
 	now := r.now()
 	nowNs := now.UnixNano()
 	s := &Snapshot{Start: time.Unix(0, r.start.Load())}
 	tot := &Entry{Method: "", Name: AggregatedName, Start: s.Start}
-	var totCur *hdrhistogram.Histogram
+	var cur []*hdrhistogram.PackedHistogram
 	var sig uint64
 	es := r.entries()
 	s.Entries = make([]*Entry, 0, len(es))
@@ -256,12 +261,9 @@ func (r *Registry) Snapshot() *Snapshot {
 		sig += e.version
 		addTotals(tot, out)
 		if out.Current != nil {
-			if totCur == nil {
-				totCur = newHist()
-			}
 			for _, sl := range e.win {
 				if sl.h != nil && inWindow(sl.sec, nowNs) {
-					sl.h.MergeInto(totCur)
+					cur = append(cur, sl.h)
 				}
 			}
 		}
@@ -269,7 +271,9 @@ func (r *Registry) Snapshot() *Snapshot {
 		s.Entries = append(s.Entries, out)
 		s.Errors = e.appendErrors(s.Errors)
 	}
-	tot.Current = totCur
+	if len(cur) > 0 {
+		tot.Current = toDense(cur...) // stable: only folds change the slots, and foldMu is held
+	}
 	tot.Hist, tot.CorrectedHist = r.totalHists(es, sig)
 	if tot.LastRequest.After(s.LastRequest) {
 		s.LastRequest = tot.LastRequest
@@ -281,27 +285,28 @@ func (r *Registry) Snapshot() *Snapshot {
 }
 
 // totalHists returns the Aggregated histograms, reusing the previous ones
-// when no name changed since.
+// when no name changed since. r.foldMu is held, so the names' cumulative
+// histograms cannot change meanwhile.
 func (r *Registry) totalHists(es []*entry, sig uint64) (*hdrhistogram.Histogram, *hdrhistogram.Histogram) {
-	r.totMu.Lock()
-	defer r.totMu.Unlock()
 	if r.totHist != nil && r.totSig == sig && r.totCount == len(es) {
 		return r.totHist, r.totCorr
 	}
-	h := newHist()
-	var c *hdrhistogram.Histogram
+	hs := make([]*hdrhistogram.PackedHistogram, 0, len(es))
+	var cs []*hdrhistogram.PackedHistogram
 	for _, e := range es {
 		e.mu.Lock()
 		if e.hist != nil {
-			e.hist.MergeInto(h)
+			hs = append(hs, e.hist)
 		}
 		if e.corr != nil && e.corr.TotalCount() > 0 {
-			if c == nil {
-				c = newHist()
-			}
-			e.corr.MergeInto(c)
+			cs = append(cs, e.corr)
 		}
 		e.mu.Unlock()
+	}
+	h := toDense(hs...)
+	var c *hdrhistogram.Histogram
+	if len(cs) > 0 {
+		c = toDense(cs...)
 	}
 	r.totSig, r.totCount, r.totHist, r.totCorr = sig, len(es), h, c
 	return h, c
@@ -381,30 +386,32 @@ func sortErrors(es []*Error) {
 // against the cap). Current is nil in a delta; Start is when the delta
 // began.
 func (r *Registry) TakeDelta() *Snapshot {
+	r.foldMu.Lock()
+	defer r.foldMu.Unlock()
 	now := r.now()
 	nowNs := now.UnixNano()
 	s := &Snapshot{Start: time.Unix(0, r.start.Swap(nowNs))}
-	tot := &Entry{Name: AggregatedName, Start: s.Start, Hist: newHist()}
+	tot := &Entry{Name: AggregatedName, Start: s.Start}
+	var hs, cs []*hdrhistogram.PackedHistogram
 	for _, e := range r.entries() {
 		e.mu.Lock()
 		e.fold(nowNs)
 		if e.n > 0 || e.fails > 0 {
 			out := e.output(nowNs, false)
 			addTotals(tot, out)
-			if e.hist != nil {
-				e.hist.MergeInto(tot.Hist)
-			}
+			hs = append(hs, e.hist) // zero drops the registry's references
 			if out.CorrectedHist != nil {
-				if tot.CorrectedHist == nil {
-					tot.CorrectedHist = newHist()
-				}
-				e.corr.MergeInto(tot.CorrectedHist)
+				cs = append(cs, e.corr)
 			}
 			s.Entries = append(s.Entries, out)
 		}
 		e.zero(nowNs)
 		e.mu.Unlock()
 		s.Errors = e.takeErrors(s.Errors)
+	}
+	tot.Hist = toDense(hs...)
+	if len(cs) > 0 {
+		tot.CorrectedHist = toDense(cs...)
 	}
 	if tot.LastRequest.After(s.LastRequest) {
 		s.LastRequest = tot.LastRequest
@@ -424,9 +431,7 @@ func (r *Registry) TakeDelta() *Snapshot {
 		}
 		return s.Exceptions[i].Traceback < s.Exceptions[j].Traceback
 	})
-	r.totMu.Lock()
 	r.totHist = nil
-	r.totMu.Unlock()
 	return s
 }
 
@@ -440,6 +445,8 @@ func (r *Registry) Merge(d *Snapshot) {
 	if d == nil {
 		return
 	}
+	r.foldMu.Lock()
+	defer r.foldMu.Unlock()
 	nowNs := r.now().UnixNano()
 	for _, de := range d.Entries {
 		if de == nil {
@@ -466,6 +473,8 @@ func (r *Registry) Merge(d *Snapshot) {
 // Locust), and clears errors, exceptions, the current window and the
 // per-second counts; the start time becomes now.
 func (r *Registry) Reset() {
+	r.foldMu.Lock()
+	defer r.foldMu.Unlock()
 	nowNs := r.now().UnixNano()
 	for _, e := range r.entries() {
 		e.mu.Lock()
@@ -481,9 +490,7 @@ func (r *Registry) Reset() {
 	r.excMu.Unlock()
 	r.errors.Store(0)
 	r.start.Store(nowNs)
-	r.totMu.Lock()
 	r.totHist = nil
-	r.totMu.Unlock()
 }
 
 // stripeStart picks where a recorder starts probing the stripes: the

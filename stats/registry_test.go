@@ -584,3 +584,18 @@ func TestNegativeAndHugeDurationsAreClampedInTheHistogram(t *testing.T) {
 	assert.Equal(t, 100*time.Hour, e.Max)
 	assert.Equal(t, 100*time.Hour, e.Percentile(1))
 }
+
+func TestSnapshotHistogramsMergeIntoAFullRangeOne(t *testing.T) {
+	r := NewRegistry(Options{})
+	r.Record(Sample{Method: "GET", Name: "/fast", Duration: 300 * time.Microsecond})
+	r.Record(Sample{Method: "GET", Name: "/slow", Duration: 90 * time.Second})
+	r.Record(Sample{Method: "GET", Name: "/slower", Duration: 3 * time.Hour})
+	s := r.Snapshot()
+	h := NewHistogram()
+	for _, e := range s.Entries {
+		assert.Zero(t, h.Merge(e.Hist), "nothing dropped")
+	}
+	assert.Equal(t, h.Export().Counts[:len(s.Total.Hist.Export().Counts)], s.Total.Hist.Export().Counts)
+	assert.Equal(t, int64(3), s.Total.Hist.TotalCount())
+	assert.Less(t, s.Entries[0].Hist.ByteSize(), newHist().ByteSize()/3, "a fast name's histogram is small")
+}

@@ -73,6 +73,7 @@ type client struct {
 	prefix  string // path of the host URL, prepended to relative paths
 	mu      sync.Mutex
 	aborted bool
+	abortAt time.Time // with aborted: the latest deadline after a hard stop
 	h       *HTTP
 }
 
@@ -146,21 +147,41 @@ func (h *HTTP) start(ctx context.Context) func() bool {
 	return context.AfterFunc(ctx, h.abort)
 }
 
+// cutOffGrace is how long a request already on its way may still take
+// after a hard stop. Closing its connection at once would make the count
+// ambiguous: the target may or may not have read a request whose
+// connection was reset under it. Within the grace a prompt target answers
+// and both sides count the request; past it the request fails with
+// ErrCutOff, after the target has certainly read it.
+const cutOffGrace = 300 * time.Millisecond
+
 func (h *HTTP) abort() {
 	c := h.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.aborted = true
-	// Close without forgetting: the user's goroutine owns hc.conn and
-	// drops it when its read or write fails.
+	c.abortAt = time.Now().Add(cutOffGrace)
+	// Bring the deadline forward without closing: the user's goroutine
+	// owns hc.conn and drops it when its read or write fails.
 	if c.main.conn != nil {
-		_ = c.main.conn.Close()
+		_ = c.main.conn.SetDeadline(c.abortAt)
 	}
 	for _, hc := range c.others {
 		if hc.conn != nil {
-			_ = hc.conn.Close()
+			_ = hc.conn.SetDeadline(c.abortAt)
 		}
 	}
+}
+
+// setDeadline sets conn's deadline, never past the cut-off of a hard stop.
+// It holds mu so that it cannot undo the deadline abort sets.
+func (c *client) setDeadline(conn net.Conn, d time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.aborted && c.abortAt.Before(d) {
+		d = c.abortAt
+	}
+	return conn.SetDeadline(d)
 }
 
 func (h *HTTP) close() {
@@ -460,7 +481,7 @@ func (c *client) exchange(hc *hostConn, req *fasthttp.Request, resp *fasthttp.Re
 			}
 		}
 		conn := hc.conn
-		if err := conn.SetDeadline(deadline); err != nil {
+		if err := c.setDeadline(conn, deadline); err != nil {
 			c.drop(hc)
 			return false, err
 		}

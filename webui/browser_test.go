@@ -301,15 +301,26 @@ func TestBrowserMasterAndRowCap(t *testing.T) {
 	findChromium(t)
 	f := newFake()
 	f.master = true
-	f.workers = []WorkerInfo{{ID: "worker-1", State: "running", UserCount: 3, CPUUsage: 12.5, MemoryUsage: 64 << 20}}
 	for i := range 1000 {
 		f.record("GET", fmt.Sprintf("/item/%04d", i), time.Duration(i+1)*time.Millisecond, 10, nil)
 	}
-	f.state = StateRunning
 	f.fixed = f.Snapshot()
 	base := serveForBrowser(t, Options{Controller: f})
 	b := newBrowser(t)
-	b.do(chromedp.Navigate(base + "/?tab=workers"))
+	b.do(chromedp.Navigate(base + "/"))
+
+	// no worker yet: the form says so and cannot be sent
+	b.waitJS(`!document.querySelector('#no-workers').hidden && document.querySelector('#f-submit').disabled`, "the no-workers notice")
+	assert.Equal(t, "false", b.eval(`String(document.querySelector('#m-workers-box').hidden)`))
+	f.mu.Lock()
+	f.workers = []WorkerInfo{{ID: "worker-1", State: "ready", UserCount: 0, CPUUsage: 12.5, MemoryUsage: 64 << 20}}
+	f.mu.Unlock()
+	b.waitJS(`document.querySelector('#no-workers').hidden && !document.querySelector('#f-submit').disabled`, "the form to accept a start")
+	b.setValue("f-users", "3")
+	b.click("#f-submit")
+	b.waitJS(`document.querySelector('#m-state').textContent === 'RUNNING'`, "state RUNNING")
+
+	b.click(`.tabs [data-tab="workers"]`)
 	b.waitJS(`document.querySelectorAll('#workers-table tbody tr').length === 1`, "the workers table")
 	assert.Equal(t, "worker-1", b.eval(`document.querySelector('#workers-table td.name').textContent`))
 	assert.Equal(t, "1", b.eval(`document.querySelector('#m-workers').textContent`))

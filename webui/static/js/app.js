@@ -31,6 +31,14 @@ function renderMonitor(s) {
   setText('#m-fail', `${Math.round((s.fail_ratio || 0) * 100)}%`);
 }
 
+// noWorkers: a master with no live worker cannot start a test (409).
+function renderWorkerGate(s) {
+  const live = (s.workers || []).filter((w) => w.state !== 'missing').length;
+  const blocked = ui.config.is_distributed && live === 0 && ui.formMode === 'start';
+  show('#no-workers', blocked);
+  $('#f-submit').disabled = blocked;
+}
+
 function applyState(state) {
   const changed = state !== ui.state;
   ui.state = state;
@@ -72,6 +80,7 @@ function setFormMode(mode) {
   setText('#form-title', edit ? 'Edit running load test' : 'Start new load test');
   setText('#f-submit', edit ? 'Update' : 'Start');
   for (const e of $$('.full-only')) e.hidden = edit;
+  if (ui.lastStats) renderWorkerGate(ui.lastStats);
   if (edit && ui.lastStats) $('#f-users').value = String(ui.lastStats.user_count);
 }
 
@@ -318,6 +327,7 @@ async function pollStats() {
   renderStats(s);
   renderFailures(s);
   renderWorkers(s);
+  renderWorkerGate(s);
   if (s.state === 'running' || s.state === 'spawning') {
     ui.charts.push({
       time: Date.now() / 1000,

@@ -354,3 +354,7 @@ func AbortBreaches(rs []Result) []Result {
 	}
 	return out
 }
+
+// ExitCode is the process exit code of a run in which a threshold failed
+// (beside 0 success, 1 failures or errors, 2 usage errors).
+const ExitCode = 3

@@ -11,6 +11,16 @@
 	function ms(v) { return v == null ? "" : (Math.round(v * 100) / 100) + " ms"; }
 	function num(v) { return v == null ? "" : String(Math.round(v * 100) / 100); }
 
+	// axis and grid colours follow the page's (light or dark) theme
+	var css = getComputedStyle(document.body);
+	var fg = css.color || "#1d2430";
+	var grid = (css.getPropertyValue("--line") || "").trim() || "#d8dde6";
+	var axis = function (extra) {
+		var a = { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
+		for (var k in extra) { a[k] = extra[k]; }
+		return a;
+	};
+
 	var charts = [];
 	function chart(id, series, ys, fmt) {
 		var box = document.getElementById(id);
@@ -26,7 +36,7 @@
 			series: [{}].concat(series.map(function (s) {
 				return { label: s.label, stroke: s.color, width: 2, value: function (u, v) { return fmt(v); } };
 			})),
-			axes: [{}, { values: function (u, vals) { return vals.map(function (v) { return num(v); }); }, size: 60 }],
+			axes: [axis({}), axis({ values: function (u, vals) { return vals.map(function (v) { return num(v); }); }, size: 60 })],
 		};
 		charts.push({ plot: new uPlot(opts, [t].concat(ys), target), target: target });
 	}

@@ -429,6 +429,18 @@ func TestDownloads(t *testing.T) {
 	}
 	_, b := get(t, base+"/stats/requests_full_history/csv")
 	assert.Equal(t, "Timestamp,User Count\n1,2\n", string(b))
+	_, b = get(t, base+"/stats/requests/csv")
+	assert.True(t, strings.HasPrefix(string(b), "Type,Name,Request Count,Failure Count,Median Response Time,"), string(b))
+	assert.Contains(t, string(b), "GET,/x,1,1,")
+	_, b = get(t, base+"/stats/failures/csv")
+	assert.True(t, strings.HasPrefix(string(b), "Method,Name,Error,Occurrences,First Seen,Last Seen"), string(b))
+	assert.Contains(t, string(b), "GET,/x,bad,1,")
+	_, b = get(t, base+"/stats/requests/json")
+	var js any
+	require.NoError(t, json.Unmarshal(b, &js), string(b))
+	assert.Contains(t, string(b), `"/x"`)
+	_, b = get(t, base+"/exceptions/csv")
+	assert.True(t, strings.HasPrefix(string(b), "Count,Message,Traceback,Nodes"), string(b))
 	resp, b := get(t, base+"/stats/report")
 	assert.Equal(t, "<html>report</html>", string(b))
 	assert.Empty(t, resp.Header.Get("Content-Disposition"))

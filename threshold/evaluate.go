@@ -292,19 +292,19 @@ func mergeEntries(es []*stats.Entry) *stats.Entry {
 		m.NumFailures += e.NumFailures
 		m.TotalTime += e.TotalTime
 		m.TotalBytes += e.TotalBytes
+		// snapshot histograms are sized to their own largest value: add
+		// them up in a full-range histogram.
 		if e.Hist != nil {
 			if m.Hist == nil {
-				m.Hist = e.Hist.Clone()
-			} else {
-				m.Hist.Merge(e.Hist)
+				m.Hist = stats.NewHistogram()
 			}
+			m.Hist.Merge(e.Hist)
 		}
 		if e.CorrectedHist != nil {
 			if m.CorrectedHist == nil {
-				m.CorrectedHist = e.CorrectedHist.Clone()
-			} else {
-				m.CorrectedHist.Merge(e.CorrectedHist)
+				m.CorrectedHist = stats.NewHistogram()
 			}
+			m.CorrectedHist.Merge(e.CorrectedHist)
 		}
 		if !e.Start.IsZero() && (m.Start.IsZero() || e.Start.Before(m.Start)) {
 			m.Start = e.Start

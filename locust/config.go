@@ -69,6 +69,11 @@ type Config struct {
 
 	// Web configures the web UI (ignored when Headless).
 	Web WebConfig
+	// Cluster configures distributed mode: master or worker.
+	Cluster ClusterConfig
+	// Load configures load models beyond closed users: shapes, stages,
+	// arrival rate and iteration limits.
+	Load LoadConfig
 
 	// Stdout receives the JSON output; nil means os.Stdout.
 	Stdout io.Writer
@@ -128,5 +133,12 @@ func (c *Config) Validate() error {
 	if !c.Headless {
 		errs = append(errs, c.Web.validate()...)
 	}
+	errs = append(errs, c.Cluster.validate()...)
+	errs = append(errs, c.Load.validate()...)
 	return errors.Join(errs...)
+}
+
+// usageErrorf builds a *UsageError.
+func usageErrorf(format string, args ...any) error {
+	return &UsageError{Msg: fmt.Sprintf(format, args...)}
 }

@@ -287,3 +287,47 @@ func BenchmarkCollect(b *testing.B) {
 		}
 	}
 }
+
+// TestConcurrentScrapes gathers from several goroutines while requests
+// are recorded (run with -race).
+func TestConcurrentScrapes(t *testing.T) {
+	reg := stats.NewRegistry(stats.Options{})
+	r := prometheus.NewRegistry()
+	r.MustRegister(NewCollector(Funcs{SnapshotFunc: reg.Snapshot}, Options{}))
+	done := make(chan struct{})
+	errs := make(chan error, 3)
+	for range 3 {
+		go func() {
+			for {
+				select {
+				case <-done:
+					errs <- nil
+					return
+				default:
+				}
+				if _, err := r.Gather(); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	for i := range 3000 {
+		reg.Record(stats.Sample{Method: "GET", Name: "/" + string(rune('a'+i%5)), Duration: time.Duration(i) * time.Microsecond})
+	}
+	close(done)
+	for range 3 {
+		require.NoError(t, <-errs)
+	}
+	fams, err := r.Gather()
+	require.NoError(t, err)
+	var total float64
+	for _, f := range fams {
+		if f.GetName() == "locust_requests_total" {
+			for _, m := range f.GetMetric() {
+				total += m.GetCounter().GetValue()
+			}
+		}
+	}
+	assert.InDelta(t, 3000, total, 0)
+}

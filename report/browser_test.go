@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
@@ -180,6 +181,16 @@ func TestBrowserOpensReportOffline(t *testing.T) {
 	}).every(Boolean))`)
 	assert.Equal(t, "true", drawn, "every chart canvas has lines on it")
 	assert.Equal(t, "3", eval(`String(document.querySelectorAll('.chart .u-legend').length)`))
+
+	// the dark theme: reload with prefers-color-scheme: dark
+	light := eval(`getComputedStyle(document.body).backgroundColor`)
+	_, err = chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+		Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}},
+	})
+	require.NoError(t, err)
+	run(chromedp.Reload())
+	waitJS(`document.readyState === 'complete' && document.body.getAttribute('data-charts') === '3'`, "three charts, dark")
+	assert.NotEqual(t, light, eval(`getComputedStyle(document.body).backgroundColor`), "the dark theme applies")
 
 	if dir := os.Getenv("REPORT_SCREENSHOT_DIR"); dir != "" {
 		c, cancel := context.WithTimeout(ctx, 20*time.Second)

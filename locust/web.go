@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -95,6 +96,14 @@ func serveWeb(ctx context.Context, s *session) (<-chan error, error) {
 		TLSCert:    w.TLSCert,
 		TLSKey:     w.TLSKey,
 		Logger:     s.log.Named("web"),
+		Name:       programName(),
+		Version:    Version,
+		FullHistoryCSV: func() string {
+			if s.cfg.CSVPrefix != "" && s.cfg.CSVFullHistory {
+				return s.cfg.CSVPrefix + "_stats_history.csv"
+			}
+			return ""
+		}(),
 	})
 	if err != nil {
 		return nil, &UsageError{Msg: err.Error()}
@@ -211,4 +220,17 @@ func ratioTasks(shares []user.TaskShare, scale float64) map[string]webui.Ratio {
 		m[sh.Name] = webui.Ratio{Ratio: sh.Share * scale, Tasks: ratioTasks(sh.Nested, sh.Share*scale)}
 	}
 	return m
+}
+
+// Version is golocust's version, shown in the web UI and sent to workers.
+const Version = "0.1.0"
+
+// programName is the binary's name, used in download file names as Locust
+// uses the locustfile's.
+func programName() string {
+	name := filepath.Base(os.Args[0])
+	if name == "" || name == "." || strings.HasSuffix(name, ".test") {
+		return "golocust"
+	}
+	return name
 }

@@ -100,10 +100,11 @@ func (e *entry) grow(maxStripes, i int32) *stripe {
 
 func (st *stripe) add(s *Sample, now int64) {
 	d := s.Duration
-	if st.n == 0 || d < st.min {
+	if st.n == 0 {
+		st.min, st.max = d, d
+	} else if d < st.min {
 		st.min = d
-	}
-	if d > st.max {
+	} else if d > st.max {
 		st.max = d
 	}
 	st.n++
@@ -178,7 +179,7 @@ func (e *entry) addScalars(n, fails, bytes int64, total, mn, mx time.Duration, l
 		if e.n == 0 || mn < e.min {
 			e.min = mn
 		}
-		if mx > e.max {
+		if e.n == 0 || mx > e.max {
 			e.max = mx
 		}
 	}

@@ -599,3 +599,12 @@ func TestSnapshotHistogramsMergeIntoAFullRangeOne(t *testing.T) {
 	assert.Equal(t, int64(3), s.Total.Hist.TotalCount())
 	assert.Less(t, s.Entries[0].Hist.ByteSize(), newHist().ByteSize()/3, "a fast name's histogram is small")
 }
+
+func TestMinMaxWithOnlyNegativeDurations(t *testing.T) {
+	r := NewRegistry(Options{})
+	r.Record(Sample{Method: "GET", Name: "/", Duration: -3 * time.Millisecond})
+	r.Record(Sample{Method: "GET", Name: "/", Duration: -2 * time.Millisecond})
+	e := r.Snapshot().Entries[0]
+	assert.Equal(t, -3*time.Millisecond, e.Min)
+	assert.Equal(t, -2*time.Millisecond, e.Max)
+}

@@ -50,6 +50,29 @@ func (e *Entry) Percentile(p float64) time.Duration {
 	return e.clamp(d)
 }
 
+// Percentiles returns Percentile(p) for each p, in one pass over the
+// histogram.
+func (e *Entry) Percentiles(ps ...float64) []time.Duration {
+	out := make([]time.Duration, len(ps))
+	if e.Hist == nil || e.Hist.TotalCount() == 0 || len(ps) == 0 {
+		return out
+	}
+	n := e.Hist.TotalCount()
+	qs := make([]float64, len(ps))
+	for i, p := range ps {
+		r := min(max(int64(float64(n)*p)+1, 1), n)
+		qs[i] = (float64(r) - 0.25) / float64(n) * 100
+	}
+	for i, v := range e.Hist.ValueAtPercentilesSlice(qs) {
+		if ps[i] >= 1 && e.NumRequests > 0 {
+			out[i] = e.Max
+		} else {
+			out[i] = e.clamp(time.Duration(v) * time.Microsecond)
+		}
+	}
+	return out
+}
+
 // Median returns the median service time by Locust's rule (for an even
 // count, the lower of the two middle values), clamped to [Min, Max]; 0
 // when there were no requests.

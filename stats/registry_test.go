@@ -608,3 +608,18 @@ func TestMinMaxWithOnlyNegativeDurations(t *testing.T) {
 	assert.Equal(t, -3*time.Millisecond, e.Min)
 	assert.Equal(t, -2*time.Millisecond, e.Max)
 }
+
+func TestPercentilesInOnePassEqualPercentile(t *testing.T) {
+	r := NewRegistry(Options{})
+	rnd := rand.New(rand.NewPCG(5, 6))
+	for range 5000 {
+		r.Record(Sample{Method: "GET", Name: "/", Duration: time.Duration(rnd.ExpFloat64() * float64(20*time.Millisecond))})
+	}
+	e := r.Snapshot().Entries[0]
+	ps := append([]float64{0, 0.01, 0.5}, ReportPercentiles...)
+	got := e.Percentiles(ps...)
+	for i, p := range ps {
+		assert.Equal(t, e.Percentile(p), got[i], "p%v", p)
+	}
+	assert.Equal(t, []time.Duration{0, 0}, (&Entry{}).Percentiles(0.5, 1))
+}

@@ -96,6 +96,10 @@ func rowsOf(s *Snapshot) []*Entry {
 
 func percentileFields(e *Entry, current bool) []string {
 	out := make([]string, len(ReportPercentiles))
+	var vs []time.Duration
+	if !current {
+		vs = e.Percentiles(ReportPercentiles...)
+	}
 	for i, p := range ReportPercentiles {
 		switch {
 		case e.NumRequests == 0:
@@ -103,7 +107,7 @@ func percentileFields(e *Entry, current bool) []string {
 		case current:
 			out[i] = strconv.FormatInt(intMs(e.CurrentPercentile(p)), 10)
 		default:
-			out[i] = strconv.FormatInt(intMs(e.Percentile(p)), 10)
+			out[i] = strconv.FormatInt(intMs(vs[i]), 10)
 		}
 	}
 	return out
@@ -312,8 +316,8 @@ func WriteJSON(w io.Writer, s *Snapshot) error {
 				}
 			}
 		}
-		for _, p := range ReportPercentiles {
-			j.Percentiles[strconv.FormatFloat(p, 'f', -1, 64)] = ms(e.Percentile(p))
+		for i, v := range e.Percentiles(ReportPercentiles...) {
+			j.Percentiles[strconv.FormatFloat(ReportPercentiles[i], 'f', -1, 64)] = ms(v)
 		}
 		list = append(list, j)
 	}
@@ -382,8 +386,8 @@ func WritePercentileTable(w io.Writer, s *Snapshot) {
 		strings.TrimSuffix(strings.Repeat("%6d ", n), " ") + "\n"
 	line := func(e *Entry) {
 		args := []any{e.Method, e.Name}
-		for _, p := range ReportPercentiles {
-			args = append(args, intMs(e.Percentile(p)))
+		for _, v := range e.Percentiles(ReportPercentiles...) {
+			args = append(args, intMs(v))
 		}
 		args = append(args, e.NumRequests)
 		fmt.Fprintf(bw, rowTpl, args...)

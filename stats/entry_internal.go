@@ -129,8 +129,10 @@ func (st *stripe) add(s *Sample, now int64) {
 	}
 }
 
-// fold moves the stripes' samples into the cumulative state. e.mu is held.
-func (e *entry) fold(nowNs int64) {
+// fold moves the stripes' samples into the cumulative state, and into the
+// current window's per-second slices when win is set (not for a delta or
+// a reset, which drop the window anyway). e.mu is held.
+func (e *entry) fold(nowNs int64, win bool) {
 	n := e.nstripes.Load()
 	for k := int32(0); k < n; k++ {
 		st := e.stripes[k].Load()
@@ -140,7 +142,11 @@ func (e *entry) fold(nowNs int64) {
 			if e.hist == nil {
 				e.hist = newPacked()
 			}
-			st.hist.drain(e.hist, e.slot(st.last/int64(time.Second), nowNs))
+			var sl *hdrhistogram.PackedHistogram
+			if win {
+				sl = e.slot(st.last/int64(time.Second), nowNs)
+			}
+			st.hist.drain(e.hist, sl)
 			if st.corr.hi >= 0 && st.corr.c != nil {
 				if e.corr == nil {
 					e.corr = newPacked()

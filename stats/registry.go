@@ -255,7 +255,7 @@ func (r *Registry) Snapshot() *Snapshot {
 	s.Entries = make([]*Entry, 0, len(es))
 	for _, e := range es {
 		e.mu.Lock()
-		e.fold(nowNs)
+		e.fold(nowNs, true)
 		e.prune(nowNs)
 		out := e.output(nowNs, true)
 		sig += e.version
@@ -395,7 +395,7 @@ func (r *Registry) TakeDelta() *Snapshot {
 	var hs, cs []*hdrhistogram.PackedHistogram
 	for _, e := range r.entries() {
 		e.mu.Lock()
-		e.fold(nowNs)
+		e.fold(nowNs, false)
 		if e.n > 0 || e.fails > 0 {
 			out := e.output(nowNs, false)
 			addTotals(tot, out)
@@ -454,7 +454,7 @@ func (r *Registry) Merge(d *Snapshot) {
 		}
 		e := r.lookup(de.Method, de.Name, nowNs)
 		e.mu.Lock()
-		e.fold(nowNs)
+		e.fold(nowNs, true)
 		e.merge(de, nowNs)
 		e.mu.Unlock()
 		r.errors.Add(de.NumFailures)
@@ -478,7 +478,7 @@ func (r *Registry) Reset() {
 	nowNs := r.now().UnixNano()
 	for _, e := range r.entries() {
 		e.mu.Lock()
-		e.fold(nowNs)
+		e.fold(nowNs, false)
 		e.zero(nowNs)
 		e.mu.Unlock()
 		e.errMu.Lock()

@@ -24,7 +24,9 @@ type Options struct {
 	MaxNames int
 	// Now is the clock; nil means time.Now. Tests pass a fake clock.
 	Now func() time.Time
-	// Warn receives the one-time name-cap warning; nil discards it.
+	// Warn receives the one-time name-cap warning; nil discards it. It is
+	// called from Record or Merge, outside the registry's locks for Record;
+	// it may record, but must not call Snapshot, TakeDelta, Merge or Reset.
 	Warn func(msg string)
 }
 

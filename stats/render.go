@@ -85,6 +85,15 @@ func msOrZero(e *Entry, d time.Duration) string {
 	return pyFloat(ms(d))
 }
 
+// avgSizeField is Locust's avg_content_length: an int 0 without requests
+// (ZeroDivisionError), a float otherwise.
+func avgSizeField(e *Entry) string {
+	if e.NumRequests == 0 {
+		return "0"
+	}
+	return pyFloat(e.AvgSize())
+}
+
 func rowsOf(s *Snapshot) []*Entry {
 	rows := make([]*Entry, 0, len(s.Entries)+1)
 	rows = append(rows, s.Entries...)
@@ -139,7 +148,7 @@ func WriteStatsCSV(w io.Writer, s *Snapshot) error {
 			pyFloat(e.avgMs()),
 			msOrZero(e, e.Min),
 			msOrZero(e, e.Max),
-			pyFloat(e.AvgSize()),
+			avgSizeField(e),
 			pyFloat(perSec(e.NumRequests, s.Start, s.LastRequest)),
 			pyFloat(perSec(e.NumFailures, s.Start, s.LastRequest)),
 		}
@@ -191,7 +200,7 @@ func WriteHistoryCSVRows(w io.Writer, s *Snapshot, userCount int, now time.Time,
 			pyFloat(e.avgMs()),
 			msOrZero(e, e.Min),
 			msOrZero(e, e.Max),
-			pyFloat(e.AvgSize()),
+			avgSizeField(e),
 		)
 		if err := c.Write(row); err != nil {
 			return err

@@ -95,7 +95,7 @@ func TestStatsCSVRows(t *testing.T) {
 	assert.Equal(t, []string{"60", "70", "80", "90", "100", "100", "100", "100", "100", "100", "100"}, bRow[11:])
 
 	empty := rows[3]
-	assert.Equal(t, []string{"0", "0", "0", "0.0", "0", "0", "0.0", "0.0", "0.0"}, empty[2:11])
+	assert.Equal(t, []string{"0", "0", "0", "0.0", "0", "0", "0", "0.0", "0.0"}, empty[2:11])
 	for _, v := range empty[11:] {
 		assert.Equal(t, "N/A", v)
 	}

@@ -623,3 +623,55 @@ func TestPercentilesInOnePassEqualPercentile(t *testing.T) {
 	}
 	assert.Equal(t, []time.Duration{0, 0}, (&Entry{}).Percentiles(0.5, 1))
 }
+
+func TestDeltasTakenDuringRecordingLoseNothing(t *testing.T) {
+	worker := NewRegistry(Options{})
+	master := NewRegistry(Options{})
+	const goroutines, perG = 20, 3000
+	var wg sync.WaitGroup
+	done := make(chan struct{})
+	reporter := make(chan struct{})
+	go func() { // a worker's report loop, racing with the recorders
+		defer close(reporter)
+		for {
+			select {
+			case <-done:
+				master.Merge(worker.TakeDelta())
+				return
+			default:
+				master.Merge(worker.TakeDelta())
+				master.Snapshot()
+			}
+		}
+	}()
+	for g := range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range perG {
+				s := Sample{Method: "GET", Name: []string{"/a", "/b"}[i%2], Duration: time.Duration(g*perG+i) * time.Microsecond, Size: 2}
+				if i%5 == 0 {
+					s.Err = errors.New("boom")
+				}
+				worker.Record(s)
+			}
+		}()
+	}
+	wg.Wait()
+	close(done)
+	<-reporter
+	tot := master.Snapshot().Total
+	assert.Equal(t, int64(goroutines*perG), tot.NumRequests)
+	assert.Equal(t, int64(goroutines*perG/5), tot.NumFailures)
+	assert.Equal(t, int64(2*goroutines*perG), tot.TotalBytes)
+	assert.Equal(t, int64(goroutines*perG), tot.Hist.TotalCount())
+	assert.Equal(t, time.Duration(0), tot.Min)
+	assert.Equal(t, time.Duration(goroutines*perG-1)*time.Microsecond, tot.Max)
+	n := int64(goroutines*perG - 1)
+	assert.Equal(t, time.Duration(n*(n+1)/2)*time.Microsecond, tot.TotalTime)
+	var occ int64
+	for _, e := range master.Snapshot().Errors {
+		occ += e.Occurrences
+	}
+	assert.Equal(t, tot.NumFailures, occ)
+}

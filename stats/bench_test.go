@@ -8,12 +8,12 @@ package stats
 // Go 1.26, machine shared with other builds: load average 3.6-6, so the
 // spread between runs is wide); ns/op, min .. max of 3 runs:
 //
-//	RecordParallel (50 goroutines, 4 names)        19.7 .. 29.2 ns/op   0 B/op  0 allocs/op
+//	RecordParallel (50 goroutines, 4 names)        19.6 .. 48.5 ns/op   0 B/op  0 allocs/op (6 runs)
 //	RecordParallelOneName (50 goroutines, 1 name)  28.3 .. 39.0 ns/op   0 B/op  0 allocs/op
 //	RecordParallelClonedNames (map path, no cache) 30.6 .. 136  ns/op   0 B/op  0 allocs/op
 //	Record (1 goroutine)                           27.4 .. 28.9 ns/op   0 B/op  0 allocs/op
 //	RecordFailure (1 goroutine, error grouping)    47.0 .. 48.0 ns/op   0 B/op  0 allocs/op
-//	Snapshot1000Names (all names changed)          12.8 .. 15.6 ms/op  99 MB/op  ~7,300 allocs/op
+//	Snapshot1000Names (all names changed)          12.8 .. 24.8 ms/op  99 MB/op  ~7,300 allocs/op (6 runs)
 //	Snapshot1000NamesIdle (nothing changed)        0.50 .. 0.64 ms/op 0.4 MB/op   3,019 allocs/op
 //	DeltaAndMerge (100 names, worker -> master)    1.68 ms/op          5.1 MB/op   2,230 allocs/op
 //

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/golocust/golocust/threshold"
 )
 
 // Config is everything one run needs. Main fills it from flags and the
@@ -58,6 +60,22 @@ type Config struct {
 	// OnlySummary prints no periodic table in headless mode, only the
 	// final summary.
 	OnlySummary bool
+	// HTML writes a self-contained HTML report to this file at the end
+	// (--html).
+	HTML string
+	// JSONFile writes the final statistics and thresholds to NAME.json
+	// (--json-file).
+	JSONFile string
+	// Thresholds are pass/fail objectives judged on the final statistics
+	// (--threshold, repeatable): "p95<300ms", "fail_ratio<0.01",
+	// "GET /item:p99<500ms". A breach makes the exit code 3; RunHeadless
+	// reports each breach with t.Errorf.
+	Thresholds []string
+	// ThresholdAbort stops the run as soon as a threshold is breached,
+	// checked every 2 s after ThresholdDelay.
+	ThresholdAbort bool
+	// ThresholdDelay is how long --threshold-abort waits before checking.
+	ThresholdDelay time.Duration
 	// ExitCodeOnError is the exit code when any request failed or a task
 	// panicked (--exit-code-on-error; DefaultConfig sets 1).
 	ExitCodeOnError int
@@ -123,6 +141,12 @@ func (c *Config) Validate() error {
 	}
 	if c.CSVFullHistory && c.CSVPrefix == "" {
 		add("--csv-full-history needs --csv PREFIX")
+	}
+	if _, err := threshold.ParseAll(c.Thresholds); err != nil {
+		add("--threshold: %v", err)
+	}
+	if c.ThresholdDelay < 0 {
+		add("--threshold-delay is %v: want a span such as 30s", c.ThresholdDelay)
 	}
 	if c.ExitCodeOnError < 0 || c.ExitCodeOnError > 255 {
 		add("--exit-code-on-error is %d: want an exit code from 0 to 255", c.ExitCodeOnError)

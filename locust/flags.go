@@ -49,7 +49,7 @@ func (d flagDef) envNames() []string {
 
 // flagAreas lists the functions that declare the flags of each part of
 // the program; each part keeps its flags beside its code.
-var flagAreas = []func(*Config) []flagDef{coreFlags, webFlags, clusterFlags, loadFlags}
+var flagAreas = []func(*Config) []flagDef{coreFlags, webFlags, reportFlags, clusterFlags, loadFlags}
 
 func coreFlags(c *Config) []flagDef {
 	return []flagDef{
@@ -228,7 +228,7 @@ func writeUsage(w io.Writer, defs []flagDef) {
 			fmt.Fprintf(w, "  %-26s %s%s [%s]\n", names, d.usage, def, d.envNames()[0])
 		}
 	}
-	fmt.Fprintf(w, "\nExit codes: 0 ok; --exit-code-on-error (default 1) when requests failed or tasks panicked; 2 usage error.\n")
+	fmt.Fprintf(w, "\nExit codes: 0 ok; --exit-code-on-error (default 1) when requests failed or tasks panicked; 2 usage error; 3 a threshold was breached.\n")
 }
 
 type intValue struct {

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/golocust/golocust/threshold"
 	"github.com/golocust/golocust/user"
 )
 
@@ -17,7 +18,8 @@ import (
 // Zero fields take test-friendly defaults: one user, all users started at
 // once. RunTime must be set so the test ends. A configuration error fails
 // the test at once with the same message Main would print. The tables and
-// the log go to t.Log.
+// the log go to t.Log. Each breached Config.Thresholds entry is reported
+// with t.Errorf, naming the measured value.
 func RunHeadless(t testing.TB, cfg Config, classes ...user.Spawner) *Result {
 	t.Helper()
 	if cfg.RunTime <= 0 {
@@ -43,6 +45,9 @@ func RunHeadless(t testing.TB, cfg Config, classes ...user.Spawner) *Result {
 	if err != nil {
 		t.Fatalf("locust.RunHeadless: %v", err)
 		return nil
+	}
+	for _, r := range threshold.Failed(res.Thresholds) {
+		t.Errorf("locust.RunHeadless: threshold breached: %s", r)
 	}
 	return res
 }

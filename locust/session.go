@@ -14,6 +14,7 @@ import (
 
 	"github.com/golocust/golocust/runner"
 	"github.com/golocust/golocust/stats"
+	"github.com/golocust/golocust/threshold"
 	"github.com/golocust/golocust/user"
 )
 
@@ -23,9 +24,12 @@ type Result struct {
 	// Stats is the final cumulative snapshot (entries, Aggregated total,
 	// failures and exceptions).
 	Stats *stats.Snapshot
-	// ExitCode is 0, or Config.ExitCodeOnError when a request failed or a
-	// task panicked.
+	// ExitCode is 0; 3 when a threshold was breached; otherwise
+	// Config.ExitCodeOnError when a request failed or a task panicked.
 	ExitCode int
+	// Thresholds are the verdicts of Config.Thresholds on the final
+	// statistics.
+	Thresholds []threshold.Result
 }
 
 // Intervals of the periodic work of a run, as in Locust.
@@ -66,6 +70,12 @@ type session struct {
 	classes []user.Spawner // selected and filtered
 	factory driverFactory
 	started time.Time
+	// thresholds are the parsed Config.Thresholds.
+	thresholds []threshold.Threshold
+	// extra, when set, gives metrics beyond the stats (load models).
+	extra func() map[string]float64
+	// workerStates, when set, counts workers per state (master).
+	workerStates func() map[string]int
 
 	mu      sync.Mutex
 	drv     driver
@@ -73,6 +83,8 @@ type session struct {
 	runGen  uint64
 	timeUp  chan uint64
 	running []user.Spawner
+	// peakUsers is the highest user count asked for, for the report.
+	peakUsers int
 }
 
 // execute validates cfg, builds the session and runs it.
@@ -103,6 +115,7 @@ func execute(ctx context.Context, cfg *Config, classes []user.Spawner) (*Result,
 		classes: picked, host: cfg.Host, timeUp: make(chan uint64, 1),
 	}
 	s.reg = stats.NewRegistry(stats.Options{Warn: func(msg string) { log.Warn(msg) }})
+	s.thresholds, _ = threshold.ParseAll(cfg.Thresholds) // Validate has checked them
 	s.history = stats.NewHistory(0)
 	s.factory = s.localDriver
 	if cfg.CSVPrefix != "" {
@@ -151,6 +164,8 @@ func (s *session) serve(ctx context.Context) (*Result, error) {
 	defer csvTick.Stop()
 	historyTick := time.NewTicker(historyInterval)
 	defer historyTick.Stop()
+	thresholdTick := time.NewTicker(thresholdInterval)
+	defer thresholdTick.Stop()
 	printTables := (cfg.Headless && !cfg.OnlySummary) || cfg.PrintStats
 loop:
 	for {
@@ -183,7 +198,16 @@ loop:
 			}
 		case now := <-console.C:
 			if printTables && s.active() {
-				stats.WriteConsoleStats(s.stderr, s.reg.Snapshot(), now, false)
+				snap := s.reg.Snapshot()
+				stats.WriteConsoleStats(s.stderr, snap, now, false)
+				s.writeStatus(s.stderr, snap, now)
+			}
+		case now := <-thresholdTick.C:
+			if s.active() && s.checkAbort(now) {
+				s.stopRun()
+				if cfg.Headless {
+					break loop
+				}
 			}
 		case now := <-csvTick.C:
 			if s.csv != nil && s.active() {
@@ -253,6 +277,7 @@ func (s *session) startRun(users int, rate float64, host string, runTime time.Du
 		return err
 	}
 	s.drv, s.host, s.running = drv, host, classes
+	s.peakUsers = max(s.peakUsers, users)
 	s.runGen++
 	if runTime > 0 {
 		gen := s.runGen
@@ -364,10 +389,24 @@ func (s *session) finish(now time.Time) (*Result, error) {
 	if s.csv != nil {
 		errs = append(errs, s.csv.final(snap, s.UserCount(), now))
 	}
-	if s.cfg.JSON {
-		errs = append(errs, stats.WriteJSON(s.stdout, snap))
+	res.Thresholds = s.evaluateThresholds(snap)
+	if len(res.Thresholds) > 0 {
+		fmt.Fprintln(s.stderr)
+		errs = append(errs, threshold.WriteSummary(s.stderr, res.Thresholds))
 	}
-	if snap.Total.NumFailures > 0 || len(snap.Exceptions) > 0 {
+	if s.cfg.JSON {
+		errs = append(errs, s.writeJSON(s.stdout, snap, res.Thresholds))
+	}
+	if s.cfg.JSONFile != "" {
+		errs = append(errs, s.writeJSONFile(snap, res.Thresholds))
+	}
+	if s.cfg.HTML != "" {
+		errs = append(errs, s.writeHTML(now, snap, res.Thresholds))
+	}
+	switch {
+	case !threshold.AllPassed(res.Thresholds):
+		res.ExitCode = threshold.ExitCode
+	case snap.Total.NumFailures > 0 || len(snap.Exceptions) > 0:
 		res.ExitCode = s.cfg.ExitCodeOnError
 	}
 	return res, errors.Join(errs...)

@@ -4,12 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/golocust/golocust/metrics"
+	"github.com/golocust/golocust/report"
 	"github.com/golocust/golocust/stats"
 	"github.com/golocust/golocust/user"
 	"github.com/golocust/golocust/webui"
@@ -98,6 +102,12 @@ func serveWeb(ctx context.Context, s *session) (<-chan error, error) {
 		Logger:     s.log.Named("web"),
 		Name:       programName(),
 		Version:    Version,
+		Report: func(out io.Writer) error {
+			snap := s.reg.Snapshot()
+			return report.Write(out, s.reportData(time.Now(), snap, s.evaluateThresholds(snap)))
+		},
+		ReportCSP: report.ContentSecurityPolicy,
+		Metrics:   metrics.Handler(s.metricsHandler()),
 		FullHistoryCSV: func() string {
 			if s.cfg.CSVPrefix != "" && s.cfg.CSVFullHistory {
 				return s.cfg.CSVPrefix + "_stats_history.csv"

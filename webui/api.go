@@ -413,6 +413,11 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
+	if s.o.ReportCSP != "" {
+		// The report is self-contained: its inline script and style are
+		// allowed by hash in its own policy, not by the UI's.
+		w.Header().Set("Content-Security-Policy", s.o.ReportCSP)
+	}
 	if r.URL.Query().Get("download") != "" {
 		w.Header().Set("Content-Disposition", `attachment; filename="`+s.fileName("", "html")+`"`)
 	}

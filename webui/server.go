@@ -57,6 +57,10 @@ type Options struct {
 	// Report writes the HTML report for GET /stats/report. Nil: 404 and no
 	// link in the UI.
 	Report func(w io.Writer) error
+	// ReportCSP is the Content-Security-Policy of the report page, which
+	// carries its own inline (hash-allowed) script and style; empty: the
+	// UI's policy.
+	ReportCSP string
 	// Metrics serves GET /metrics (behind the same auth). Nil: 404.
 	Metrics http.Handler
 

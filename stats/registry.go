@@ -460,12 +460,15 @@ func (r *Registry) Merge(d *Snapshot) {
 		r.errors.Add(de.NumFailures)
 	}
 	for _, x := range d.Errors {
-		e := r.lookup(x.Method, x.Name, nowNs)
-		e.mergeError(x)
+		if x != nil {
+			r.lookup(x.Method, x.Name, nowNs).mergeError(x)
+		}
 	}
 	for _, x := range d.Exceptions {
-		r.errors.Add(x.Count)
-		r.addException(x)
+		if x != nil {
+			r.errors.Add(x.Count)
+			r.addException(x)
+		}
 	}
 }
 

@@ -465,8 +465,6 @@ func TestMergeOfDeltasEqualsOneRegistry(t *testing.T) {
 	assert.Equal(t, single.NumErrors(), master.NumErrors())
 }
 
-var _ = hdrhistogram.New
-
 func TestSmallCountPercentilesFollowLocustsRanks(t *testing.T) {
 	r := NewRegistry(Options{})
 	for _, v := range []int{10, 20, 30, 40} {
@@ -674,4 +672,22 @@ func TestDeltasTakenDuringRecordingLoseNothing(t *testing.T) {
 		occ += e.Occurrences
 	}
 	assert.Equal(t, tot.NumFailures, occ)
+}
+
+func TestMergeToleratesSparseInput(t *testing.T) {
+	r := NewRegistry(Options{})
+	other := hdrhistogram.New(1, 10_000_000, 2) // another geometry: re-recorded by value
+	require.NoError(t, other.RecordValue(1500))
+	r.Merge(nil)
+	r.Merge(&Snapshot{
+		Entries:    []*Entry{nil, {Method: "GET", Name: "/", NumRequests: 1, Min: 1500 * time.Microsecond, Max: 1500 * time.Microsecond, Hist: other}},
+		Errors:     []*Error{nil, {Method: "GET", Name: "/", Message: "x", Occurrences: 2}},
+		Exceptions: []*Exception{nil, {Message: "m", Traceback: "tb", Count: 1}},
+	})
+	s := r.Snapshot()
+	require.Len(t, s.Entries, 1)
+	assert.Equal(t, int64(1), s.Entries[0].Hist.TotalCount())
+	assert.InDelta(t, float64(1500*time.Microsecond), float64(s.Entries[0].Percentile(0.5)), float64(20*time.Microsecond))
+	assert.Equal(t, int64(2), s.Errors[0].Occurrences)
+	assert.Equal(t, int64(1), s.Exceptions[0].Count)
 }

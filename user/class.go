@@ -108,6 +108,12 @@ func (c Class[U]) TaskRatio() []TaskShare { return c.Tasks.Ratio() }
 
 type httpBinder interface{ bindHTTP(env *Env) (*HTTP, error) }
 
+type netHTTPBinder interface {
+	bindNetHTTP(env *Env) (*NetHTTP, error)
+}
+
+type grpcBinder interface{ bindGRPC(env *Env) (*GRPC, error) }
+
 type action uint8
 
 const (
@@ -139,15 +145,29 @@ func (c Class[U]) Run(ctx context.Context, env *Env) {
 	if b, ok := any(u).(httpBinder); ok {
 		h, err := b.bindHTTP(env)
 		if err != nil {
-			err = fmt.Errorf("user class %q: %w", c.ClassName(), err)
-			log.Error("cannot start user", zap.Error(err))
-			if env.StopTest != nil {
-				env.StopTest(err)
-			}
+			c.cannotStart(env, log, err)
 			return
 		}
 		defer h.close()
 		defer h.start(ctx)()
+	}
+	if b, ok := any(u).(netHTTPBinder); ok {
+		h, err := b.bindNetHTTP(env)
+		if err != nil {
+			c.cannotStart(env, log, err)
+			return
+		}
+		h.start(ctx)
+		defer h.close()
+	}
+	if b, ok := any(u).(grpcBinder); ok {
+		g, err := b.bindGRPC(env)
+		if err != nil {
+			c.cannotStart(env, log, err)
+			return
+		}
+		g.start(ctx)
+		defer g.close()
 	}
 	if b, ok := any(u).(baseBinder); ok {
 		b.bindBase(env)
@@ -246,6 +266,16 @@ func (c Class[U]) loop(ctx context.Context, env *Env, log *zap.Logger, rnd *rand
 		case <-ctx.Done():
 			return
 		}
+	}
+}
+
+// cannotStart reports a user that cannot start (a client that cannot be
+// bound) and stops the test.
+func (c Class[U]) cannotStart(env *Env, log *zap.Logger, err error) {
+	err = fmt.Errorf("user class %q: %w", c.ClassName(), err)
+	log.Error("cannot start user", zap.Error(err))
+	if env.StopTest != nil {
+		env.StopTest(err)
 	}
 }
 

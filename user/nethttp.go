@@ -1,0 +1,483 @@
+package user
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptrace"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// NetHTTP is an HTTP client for one user built on net/http, beside the
+// fasthttp-based HTTP: the same calls (Get, Post, Put, Patch, Delete, Head,
+// Do), the same Option values, the same *Response and the same recording
+// (name grouping, failures for a status >= 400 and for connection errors,
+// Check verdicts). Pick it for what fasthttp does not do:
+//
+//   - HTTP/2 over TLS, negotiated by ALPN (https hosts; HTTP/1.1 when the
+//     server does not offer h2), and h2c, HTTP/2 over plain TCP with prior
+//     knowledge (set Protocols, see H2C);
+//   - proxies from the environment (HTTP_PROXY, HTTPS_PROXY, NO_PROXY; see
+//     http.ProxyFromEnvironment, which never proxies 127.0.0.1);
+//   - redirects, which are followed (up to 10): the call is recorded once,
+//     under its own name, with the final response's status and the time of
+//     the whole chain; cookies set on the way are kept;
+//   - cookies by the RFC 6265 rules (net/http/cookiejar: Domain, Path,
+//     Expires), per user.
+//
+// Embed it by value in a user type; it is bound to the user's Env (and its
+// host) before OnStart, like HTTP:
+//
+//	type Mobile struct{ user.NetHTTP }
+//
+// Every user has its own http.Transport, so its own connections (one TCP
+// connection per host carries all its HTTP/2 requests) and TLS sessions,
+// as N real clients would: sharing one transport would multiplex all users
+// over one HTTP/2 connection. The cost is a TLS handshake per user and
+// about 10 KiB of heap per idle user with a connection (HTTP/1.1; see
+// BenchmarkNetHTTPUserMemory); set Transport to share one instead. A call
+// costs about 3 times the CPU of HTTP's and 60-70 allocations (see
+// BenchmarkNetHTTPGet).
+//
+// The response body is read whole into a buffer of the user's: Response.Body
+// is valid until the user's next call. Response.Header (and Response.Raw's
+// header) holds the response's headers; HTTPResponse returns the
+// *http.Response itself (for Proto, TLS, Trailer).
+//
+// On a hard stop (the user's ctx cancelled) a request not yet on the wire
+// is abandoned and not recorded; one already sent may take 300 ms more to
+// complete, then it is cut off and recorded as a failure (ErrCutOff), so
+// that the target and the stats count the same requests. A request whose
+// ctx is done before it is sent is neither sent nor recorded; a request
+// that the task's own ctx cancels or times out after it was sent is a
+// failure ("canceled", "timeout after ...").
+//
+// A NetHTTP value is used by its own user's goroutine only.
+type NetHTTP struct {
+	Base
+	// TLSConfig is used for https hosts; nil verifies certificates with
+	// the system roots. Its NextProtos are set by net/http (h2, http/1.1).
+	// Set it in OnStart, before the first request.
+	TLSConfig *tls.Config
+	// Protocols are the protocols the user's transport may use; nil:
+	// HTTP/1.1 for http hosts, HTTP/2 or HTTP/1.1 (ALPN) for https hosts.
+	// H2C() gives HTTP/2 with prior knowledge for http hosts. Set it in
+	// OnStart, before the first request.
+	Protocols *http.Protocols
+	// Transport, when set before the first request, replaces the user's
+	// own transport (TLSConfig and Protocols are then not used), for
+	// example one shared by all users or one with a custom dialer.
+	Transport http.RoundTripper
+
+	c *netClient
+}
+
+// H2C returns the protocol set for HTTP/2 over plain TCP with prior
+// knowledge (no HTTP/1.1 upgrade), for NetHTTP.Protocols:
+//
+//	func (u *API) OnStart(ctx context.Context) error {
+//		u.Protocols = user.H2C()
+//		return nil
+//	}
+func H2C() *http.Protocols {
+	p := new(http.Protocols)
+	p.SetUnencryptedHTTP2(true)
+	return p
+}
+
+type netClient struct {
+	env    *Env
+	ctx    context.Context // the user's ctx: hard stop
+	base   *url.URL        // the host, with its path prefix
+	prefix string
+	auth   string
+	hc     *http.Client
+	own    *http.Transport // the user's own transport, when built
+	jar    *cookiejar.Jar
+	resp   Response
+	last   *http.Response
+	buf    bytes.Buffer
+	n      *NetHTTP
+}
+
+func (h *NetHTTP) bindNetHTTP(env *Env) (*NetHTTP, error) {
+	if h == nil {
+		return nil, errors.New("embed user.NetHTTP by value, not as a pointer")
+	}
+	h.Base.bindBase(env)
+	if env.Host == "" {
+		return nil, errors.New("no host: set -H/--host or the class's Host")
+	}
+	u, err := url.Parse(env.Host)
+	if err != nil {
+		return nil, fmt.Errorf("host %q: %w", env.Host, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("host %q: scheme must be http or https", env.Host)
+	}
+	if u.Host == "" {
+		return nil, fmt.Errorf("host %q: no host name", env.Host)
+	}
+	c := &netClient{env: env, n: h, prefix: strings.TrimSuffix(u.EscapedPath(), "/")}
+	if u.User != nil {
+		p, _ := u.User.Password()
+		c.auth = basicAuth(u.User.Username(), p)
+		u.User = nil
+	}
+	u.Path, u.RawPath, u.RawQuery, u.Fragment = "", "", "", ""
+	c.base = u
+	c.jar, _ = cookiejar.New(nil) // never fails without options
+	h.c = c
+	return h, nil
+}
+
+func basicAuth(user, pass string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
+}
+
+// start ties the client to the user's run (its ctx is the hard stop).
+func (h *NetHTTP) start(ctx context.Context) { h.c.ctx = ctx }
+
+// close closes the idle connections of the user's own transport.
+func (h *NetHTTP) close() {
+	if h.c != nil && h.c.own != nil {
+		h.c.own.CloseIdleConnections()
+	}
+}
+
+// client builds the user's http.Client on first use.
+func (c *netClient) client() *http.Client {
+	if c.hc != nil {
+		return c.hc
+	}
+	rt := c.n.Transport
+	if rt == nil {
+		t := &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			TLSClientConfig:       c.n.TLSConfig.Clone(), // net/http adds to NextProtos
+			ForceAttemptHTTP2:     true,
+			MaxIdleConnsPerHost:   4,
+			IdleConnTimeout:       90 * time.Second,
+			TLSHandshakeTimeout:   DefaultTimeout,
+			ExpectContinueTimeout: time.Second,
+		}
+		if c.n.Protocols != nil {
+			p := *c.n.Protocols
+			t.Protocols = &p
+		}
+		c.own = t
+		rt = t
+	}
+	c.hc = &http.Client{Transport: rt, Jar: c.jar}
+	return c.hc
+}
+
+// HTTPResponse returns the *http.Response of the user's last call (its body
+// already read into Response.Body), or nil when it got none. Valid until
+// the user's next call.
+func (h *NetHTTP) HTTPResponse() *http.Response {
+	if h.c == nil {
+		return nil
+	}
+	return h.c.last
+}
+
+// Cookie returns the value of a cookie the user's jar would send to the
+// user's host URL (its path included; "" when there is none).
+func (h *NetHTTP) Cookie(name string) string {
+	if h.c == nil {
+		return ""
+	}
+	u := *h.c.base
+	u.Path = h.c.prefix + "/"
+	for _, ck := range h.c.jar.Cookies(&u) {
+		if ck.Name == name {
+			return ck.Value
+		}
+	}
+	return ""
+}
+
+// Get sends a GET request. path is relative to the user's host (an
+// absolute http(s) URL may name another host).
+func (h *NetHTTP) Get(ctx context.Context, path string, opts ...Option) *Response {
+	return h.Do(ctx, http.MethodGet, path, opts...)
+}
+
+// Post sends a POST request.
+func (h *NetHTTP) Post(ctx context.Context, path string, opts ...Option) *Response {
+	return h.Do(ctx, http.MethodPost, path, opts...)
+}
+
+// Put sends a PUT request.
+func (h *NetHTTP) Put(ctx context.Context, path string, opts ...Option) *Response {
+	return h.Do(ctx, http.MethodPut, path, opts...)
+}
+
+// Patch sends a PATCH request.
+func (h *NetHTTP) Patch(ctx context.Context, path string, opts ...Option) *Response {
+	return h.Do(ctx, http.MethodPatch, path, opts...)
+}
+
+// Delete sends a DELETE request.
+func (h *NetHTTP) Delete(ctx context.Context, path string, opts ...Option) *Response {
+	return h.Do(ctx, http.MethodDelete, path, opts...)
+}
+
+// Head sends a HEAD request.
+func (h *NetHTTP) Head(ctx context.Context, path string, opts ...Option) *Response {
+	return h.Do(ctx, http.MethodHead, path, opts...)
+}
+
+// Request phases, for the hard stop.
+const (
+	phaseIdle    int32 = iota // dialling or waiting for a connection
+	phaseConn                 // writing the request
+	phaseSent                 // the request was written completely
+	phaseAborted              // abandoned by a hard stop before phaseConn
+)
+
+// netReq is the state of one call shared with net/http's goroutines.
+type netReq struct {
+	phase  atomic.Int32
+	cancel context.CancelCauseFunc
+	mu     sync.Mutex
+	grace  *time.Timer
+	done   bool
+}
+
+// Do sends a request with any method and records it.
+func (h *NetHTTP) Do(ctx context.Context, method, path string, opts ...Option) *Response {
+	c := h.c
+	if c == nil || c.ctx == nil {
+		return &Response{Method: method, Name: path, err: errNotRunning}
+	}
+	r := &c.resp
+	r.StatusCode, r.Body, r.Method, r.Name, r.Duration, r.err = 0, nil, method, "", 0, nil
+	r.Raw.Reset()
+	c.last = nil
+
+	// Target and name.
+	name := path
+	var target string
+	if strings.HasPrefix(path, "http://") || strings.HasPrefix(path, "https://") {
+		u, err := url.Parse(path)
+		if err != nil {
+			r.Name, r.err = path, fmt.Errorf("URL %q: %w", path, err)
+			return r
+		}
+		name = u.RequestURI()
+		target = path
+	} else {
+		target = c.base.Scheme + "://" + c.base.Host + c.prefix + path
+		if c.prefix != "" {
+			name = c.prefix + path
+		}
+	}
+	var (
+		check   func(*Response) error
+		timeout = DefaultTimeout
+		body    []byte
+		ctype   string
+		hdr     []Option
+	)
+	for i := range opts {
+		o := &opts[i]
+		switch o.kind {
+		case optName:
+			name = o.a
+		case optHeader:
+			hdr = append(hdr, *o)
+		case optJSON:
+			b, err := json.Marshal(o.v)
+			if err != nil {
+				r.Name, r.err = name, fmt.Errorf("%s %s: encoding the JSON body: %w", method, name, err)
+				return r
+			}
+			body, ctype = b, "application/json"
+		case optForm:
+			body, ctype = []byte(o.form.Encode()), "application/x-www-form-urlencoded"
+		case optBody:
+			body = o.body
+		case optTimeout:
+			timeout = o.d
+		case optCheck:
+			check = o.check
+		}
+	}
+	r.Name = name
+	if err := ctx.Err(); err != nil {
+		r.err = err // not sent, not recorded
+		return r
+	}
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	now := time.Now()
+	deadline := now.Add(timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		if !d.After(now) {
+			r.err = context.DeadlineExceeded // not sent, not recorded
+			return r
+		}
+		deadline = d
+	}
+
+	// The request's ctx keeps ctx's values but not its cancellation: a hard
+	// stop gives a request already sent some grace (see NetHTTP).
+	st := &netReq{}
+	rctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	st.cancel = cancel
+	rctx, cancelDeadline := context.WithDeadline(rctx, deadline)
+	defer cancelDeadline()
+	defer st.finish()
+	stop := context.AfterFunc(ctx, func() { c.stopped(ctx, st) })
+	defer stop()
+	rctx = httptrace.WithClientTrace(rctx, &httptrace.ClientTrace{
+		GotConn: func(httptrace.GotConnInfo) { st.phase.CompareAndSwap(phaseIdle, phaseConn) },
+		WroteRequest: func(i httptrace.WroteRequestInfo) {
+			if i.Err == nil {
+				st.phase.CompareAndSwap(phaseConn, phaseSent)
+			}
+		},
+	})
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(rctx, method, target, rd)
+	if err != nil {
+		r.err = fmt.Errorf("%s %s: %w", method, name, err)
+		return r
+	}
+	req.Header.Set("User-Agent", "golocust")
+	if c.auth != "" && req.URL.Host == c.base.Host {
+		req.Header.Set("Authorization", c.auth)
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	for _, o := range hdr {
+		if strings.EqualFold(o.a, "Host") {
+			req.Host = o.b
+			continue
+		}
+		req.Header.Set(o.a, o.b)
+	}
+
+	start := time.Now()
+	resp, err := c.client().Do(req)
+	var size int64
+	if err == nil {
+		c.buf.Reset()
+		_, err = c.buf.ReadFrom(resp.Body)
+		_ = resp.Body.Close()
+	}
+	r.Duration = time.Since(start)
+	sent := st.phase.Load() == phaseSent
+	var cause error
+	switch {
+	case err != nil && !sent && (c.ctx.Err() != nil || ctx.Err() != nil):
+		r.err = errors.Join(ctx.Err(), c.ctx.Err(), err) // never left: not recorded
+		return r
+	case err != nil:
+		cause = c.classify(ctx, err, timeout, deadline)
+	default:
+		c.last = resp
+		r.StatusCode = resp.StatusCode
+		r.Body = c.buf.Bytes()
+		size = int64(len(r.Body))
+		r.Raw.SetStatusCode(resp.StatusCode)
+		for k, vs := range resp.Header {
+			for _, v := range vs {
+				r.Raw.Header.Add(k, v)
+			}
+		}
+		if check != nil {
+			cause = check(r)
+		} else if r.StatusCode >= 400 {
+			cause = statusError(r.StatusCode)
+		}
+	}
+	Record(c.env, method, name, r.Duration, size, cause)
+	if cause != nil {
+		r.err = &RequestError{Method: method, Name: name, Err: cause}
+	}
+	return r
+}
+
+// stopped runs when the call's ctx is done during the call.
+func (c *netClient) stopped(ctx context.Context, st *netReq) {
+	if c.ctx.Err() == nil {
+		st.cancel(context.Cause(ctx)) // the task's own cancel or deadline
+		return
+	}
+	// Hard stop: abandon a request not yet on the wire, give one on the
+	// wire cutOffGrace to complete.
+	if st.phase.CompareAndSwap(phaseIdle, phaseAborted) {
+		st.cancel(ErrCutOff)
+		return
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if !st.done {
+		st.grace = time.AfterFunc(cutOffGrace, func() { st.cancel(ErrCutOff) })
+	}
+}
+
+func (st *netReq) finish() {
+	st.mu.Lock()
+	st.done = true
+	if st.grace != nil {
+		st.grace.Stop()
+	}
+	st.mu.Unlock()
+	st.cancel(nil)
+}
+
+// classify turns a net/http error into the failure recorded.
+func (c *netClient) classify(ctx context.Context, err error, timeout time.Duration, deadline time.Time) error {
+	var ue *url.Error
+	text := err
+	if errors.As(err, &ue) {
+		text = ue.Err
+	}
+	var ne net.Error
+	switch {
+	case c.ctx.Err() != nil:
+		return &ConnError{Text: ErrCutOff.Error(), Err: errors.Join(ErrCutOff, err)}
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return &ConnError{Text: "connection refused", Err: err}
+	case errors.Is(err, syscall.ECONNRESET):
+		return &ConnError{Text: "connection reset by peer", Err: err}
+	case errors.Is(err, syscall.EPIPE):
+		return &ConnError{Text: "broken pipe", Err: err}
+	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
+		return &ConnError{Text: "host unreachable", Err: err}
+	case errors.Is(err, context.Canceled) && ctx.Err() != nil && !errors.Is(context.Cause(ctx), context.DeadlineExceeded):
+		return &ConnError{Text: "canceled", Err: err}
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout(), !time.Now().Before(deadline):
+		return &ConnError{Text: "timeout after " + timeout.String(), Err: err}
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return &ConnError{Text: "server closed the connection", Err: err}
+	}
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		return &ConnError{Text: "DNS lookup failed: " + dnsErr.Err, Err: err}
+	}
+	return &ConnError{Text: text.Error(), Err: err}
+}

@@ -1,0 +1,376 @@
+package user_test
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/golocust/golocust/taskset"
+	"github.com/golocust/golocust/user"
+)
+
+// netWeb is web with the net/http client.
+type netWeb struct {
+	user.NetHTTP
+}
+
+func (w *netWeb) OK(ctx context.Context) error { return w.Get(ctx, "/ok?id=1").Err() }
+func (w *netWeb) Fail(ctx context.Context) error {
+	return fmt.Errorf("wrapped: %w", w.Get(ctx, "/fail").Err())
+}
+func (w *netWeb) Post(ctx context.Context) error {
+	return w.NetHTTP.Post(ctx, "/item/7", user.JSON(map[string]int{"n": 1}), user.Name("/item/[id]")).Err()
+}
+func (w *netWeb) Slow(ctx context.Context) error { return w.Get(ctx, "/slow").Err() }
+
+func TestNetHTTPStatsEqualTargetCounts(t *testing.T) {
+	tg := newTarget(t)
+	c := user.Class[netWeb]{
+		Tasks: taskset.Weighted(
+			taskset.Task[netWeb]{Run: (*netWeb).OK, Weight: 3},
+			taskset.Task[netWeb]{Run: (*netWeb).Fail},
+			taskset.Task[netWeb]{Run: (*netWeb).Post},
+		),
+	}
+	r := start(t, c, tg.URL, 5)
+	eventually(t, func() bool { return tg.total() >= 500 }, "target should get requests")
+	r.stop()
+	r.wait(t, 10*time.Second)
+
+	s := r.reg.Snapshot()
+	ok, fail, post := entry(s, "GET", "/ok?id=1"), entry(s, "GET", "/fail"), entry(s, "POST", "/item/[id]")
+	assert.EqualValues(t, tg.count("GET /ok"), ok.NumRequests)
+	assert.EqualValues(t, tg.count("GET /fail"), fail.NumRequests)
+	assert.EqualValues(t, tg.count("POST /item/7"), post.NumRequests)
+	assert.EqualValues(t, tg.total(), s.Total.NumRequests, methods(s))
+	assert.Zero(t, ok.NumFailures)
+	assert.Zero(t, post.NumFailures)
+	assert.Equal(t, fail.NumRequests, fail.NumFailures)
+	assert.Equal(t, int64(len("hello"))*ok.NumRequests, ok.TotalBytes)
+	assert.Equal(t, map[string]int64{"GET /fail: HTTP 503 Service Unavailable": fail.NumFailures}, errorsOf(s),
+		"an HTTP failure returned by the task is not counted again")
+}
+
+// protoTarget counts requests by protocol.
+type protoTarget struct {
+	mu     sync.Mutex
+	protos map[string]int
+}
+
+func (p *protoTarget) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p.mu.Lock()
+	p.protos[fmt.Sprintf("%s %d", r.Method, r.ProtoMajor)]++
+	p.mu.Unlock()
+	if r.URL.Path == "/fail" {
+		w.WriteHeader(http.StatusInternalServerError)
+		return
+	}
+	fmt.Fprint(w, r.Proto)
+}
+
+func (p *protoTarget) counts() map[string]int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	m := map[string]int{}
+	for k, v := range p.protos {
+		m[k] = v
+	}
+	return m
+}
+
+// h2User sends GETs and, every fifth call, a failing POST; OnStart sets
+// the TLS config or the protocols given by the test.
+type h2User struct {
+	user.NetHTTP
+	n int
+}
+
+var h2Setup atomic.Pointer[func(*user.NetHTTP)]
+
+func (u *h2User) OnStart(context.Context) error {
+	(*h2Setup.Load())(&u.NetHTTP)
+	return nil
+}
+
+var protoSeen sync.Map // the Proto of responses seen by users
+
+func (u *h2User) Call(ctx context.Context) error {
+	u.n++
+	if u.n%5 == 0 {
+		return u.Post(ctx, "/fail", user.Body([]byte("x"))).Err()
+	}
+	r := u.Get(ctx, "/h2?n="+fmt.Sprint(u.n), user.Name("/h2"))
+	if hr := u.HTTPResponse(); hr != nil {
+		protoSeen.Store(hr.Proto+" "+string(r.Body), true)
+	}
+	return r.Err()
+}
+
+func runH2(t *testing.T, host string, pt *protoTarget, setup func(*user.NetHTTP)) {
+	t.Helper()
+	h2Setup.Store(&setup)
+	protoSeen.Clear()
+	c := user.Class[h2User]{Tasks: taskset.Weighted(taskset.Task[h2User]{Run: (*h2User).Call})}
+	r := start(t, c, host, 4)
+	total := func() int {
+		n := 0
+		for _, v := range pt.counts() {
+			n += v
+		}
+		return n
+	}
+	eventually(t, func() bool { return total() >= 400 }, "target should get requests")
+	r.stop()
+	r.wait(t, 10*time.Second)
+
+	s := r.reg.Snapshot()
+	got := pt.counts()
+	assert.Equal(t, []string{"GET 2", "POST 2"}, sortedKeys(got), "every request is HTTP/2")
+	assert.EqualValues(t, got["GET 2"], entry(s, "GET", "/h2").NumRequests)
+	assert.EqualValues(t, got["POST 2"], entry(s, "POST", "/fail").NumRequests)
+	assert.EqualValues(t, got["GET 2"]+got["POST 2"], s.Total.NumRequests, methods(s))
+	assert.EqualValues(t, got["POST 2"], s.Total.NumFailures)
+	assert.Equal(t, map[string]int64{"POST /fail: HTTP 500 Internal Server Error": int64(got["POST 2"])}, errorsOf(s))
+	var seen []string
+	protoSeen.Range(func(k, _ any) bool { seen = append(seen, k.(string)); return true })
+	assert.Equal(t, []string{"HTTP/2.0 HTTP/2.0"}, seen)
+}
+
+func sortedKeys(m map[string]int) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	for i := range ks {
+		for j := i + 1; j < len(ks); j++ {
+			if ks[j] < ks[i] {
+				ks[i], ks[j] = ks[j], ks[i]
+			}
+		}
+	}
+	return ks
+}
+
+func TestNetHTTP2OverTLS(t *testing.T) {
+	pt := &protoTarget{protos: map[string]int{}}
+	srv := httptest.NewUnstartedServer(pt)
+	srv.EnableHTTP2 = true
+	srv.StartTLS() // a self-signed certificate for 127.0.0.1
+	t.Cleanup(srv.Close)
+	pool := x509.NewCertPool()
+	pool.AddCert(srv.Certificate())
+	cfg := &tls.Config{RootCAs: pool} // shared by the users: each transport clones it
+	runH2(t, srv.URL, pt, func(h *user.NetHTTP) { h.TLSConfig = cfg })
+}
+
+func TestNetHTTP2Cleartext(t *testing.T) {
+	pt := &protoTarget{protos: map[string]int{}}
+	srv := httptest.NewUnstartedServer(pt)
+	srv.Config.Protocols = new(http.Protocols)
+	srv.Config.Protocols.SetHTTP1(true)
+	srv.Config.Protocols.SetUnencryptedHTTP2(true)
+	srv.Start()
+	t.Cleanup(srv.Close)
+	runH2(t, srv.URL, pt, func(h *user.NetHTTP) { h.Protocols = user.H2C() })
+}
+
+type netClient struct{ user.NetHTTP }
+
+// oneNet runs f as the single task of one NetHTTP user, once.
+func oneNet(t *testing.T, host string, f func(c *netClient, ctx context.Context)) *run {
+	t.Helper()
+	c := user.Class[netClient]{Tasks: taskset.Weighted(taskset.Task[netClient]{Name: "one",
+		Run: func(c *netClient, ctx context.Context) error {
+			f(c, ctx)
+			return user.ErrStopUser
+		}})}
+	r := start(t, c, host, 1)
+	r.wait(t, 10*time.Second)
+	return r
+}
+
+func TestNetHTTPCookiesRedirectsAndOptions(t *testing.T) {
+	tg := newTarget(t)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/go", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/base/me", http.StatusFound)
+	})
+	mux.HandleFunc("/", tg.serve)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+
+	var bodies []string
+	var me, theme string
+	r := oneNet(t, srv.URL+"/base/", func(c *netClient, ctx context.Context) {
+		keep := func(r *user.Response) { bodies = append(bodies, string(r.Body)) }
+		keep(c.Post(ctx, "/echo?q=1", user.JSON(map[string]string{"a": "b"}), user.Header("X-Test", "yes")))
+		keep(c.Put(ctx, "/echo", user.Form(url.Values{"k": {"v w"}})))
+		keep(c.Patch(ctx, "/echo", user.Body([]byte("raw")), user.Header("Content-Type", "text/plain"), user.Name("patch")))
+		keep(c.Delete(ctx, "/echo"))
+		keep(c.Head(ctx, "/echo"))
+		keep(c.Do(ctx, "OPTIONS", "/echo"))
+		keep(c.Get(ctx, srv.URL+"/echo?abs=1")) // absolute URL
+		c.Get(ctx, "/login")
+		me, theme = c.Cookie("sid"), c.Cookie("theme")
+		resp := c.Get(ctx, srv.URL+"/go", user.Name("redirect to /me"))
+		keep(resp)
+		if resp.Header("Content-Type") == "" {
+			bodies = append(bodies, "no header")
+		}
+	})
+	assert.Equal(t, []string{
+		`POST /base/echo?q=1 application/json yes{"a":"b"}`,
+		`PUT /base/echo application/x-www-form-urlencoded k=v+w`,
+		`PATCH /base/echo text/plain raw`,
+		`DELETE /base/echo  `,
+		``,
+		`OPTIONS /base/echo  `,
+		`GET /echo?abs=1  `,
+		"1", // the session cookie, sent after the redirect
+	}, bodies)
+	assert.Equal(t, "1", me)
+	assert.Equal(t, "dark", theme)
+	s := r.reg.Snapshot()
+	for _, k := range []string{"POST /base/echo?q=1", "PUT /base/echo", "PATCH patch", "DELETE /base/echo",
+		"HEAD /base/echo", "OPTIONS /base/echo", "GET /echo?abs=1", "GET /base/login", "GET redirect to /me"} {
+		m, n, _ := strings.Cut(k, " ")
+		assert.EqualValues(t, 1, entry(s, m, n).NumRequests, k)
+	}
+	assert.Len(t, s.Entries, 9, "a redirect is one call: %s", methods(s))
+	assert.Zero(t, s.Total.NumFailures)
+	assert.Equal(t, 1, tg.count("GET /base/me"))
+}
+
+func TestNetHTTPCheckAndErrors(t *testing.T) {
+	tg := newTarget(t)
+	var errs []error
+	r := oneNet(t, tg.URL, func(c *netClient, ctx context.Context) {
+		errs = append(errs,
+			c.Get(ctx, "/fail", user.Check(func(*user.Response) error { return nil })).Err(),
+			c.Get(ctx, "/ok", user.Check(func(r *user.Response) error {
+				if string(r.Body) != "expected" {
+					return errors.New("unexpected body")
+				}
+				return nil
+			})).Err(),
+			c.Get(ctx, "/slow", user.Timeout(50*time.Millisecond)).Err(),
+		)
+		tctx, cancel := context.WithTimeout(ctx, 30*time.Millisecond)
+		defer cancel()
+		errs = append(errs, c.Get(tctx, "/slow").Err())
+		errs = append(errs, c.Get(tctx, "/ok").Err()) // ctx done: not sent
+		cctx, cancel := context.WithCancel(ctx)
+		time.AfterFunc(30*time.Millisecond, cancel)
+		errs = append(errs, c.Get(cctx, "/slow").Err())
+	})
+	require.Len(t, errs, 6)
+	assert.NoError(t, errs[0])
+	assert.Equal(t, "GET /ok: unexpected body", errs[1].Error())
+	var ce *user.ConnError
+	require.ErrorAs(t, errs[2], &ce)
+	assert.ErrorIs(t, errs[4], context.DeadlineExceeded)
+	assert.Equal(t, map[string]int64{
+		"GET /ok: unexpected body":      1,
+		"GET /slow: timeout after 50ms": 1,
+		"GET /slow: timeout after 1m0s": 1,
+		"GET /slow: canceled":           1,
+	}, errorsOf(r.reg.Snapshot()))
+	assert.Equal(t, 1, tg.count("GET /ok"), "a request whose ctx is done is not sent")
+	assert.Equal(t, 3, tg.count("GET /slow"))
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	closed := "http://" + ln.Addr().String()
+	require.NoError(t, ln.Close())
+	r = oneNet(t, closed, func(c *netClient, ctx context.Context) {
+		errs = append(errs[:0], c.Get(ctx, "/x").Err())
+	})
+	require.ErrorAs(t, errs[0], &ce)
+	assert.Equal(t, map[string]int64{"GET /x: connection refused": 1}, errorsOf(r.reg.Snapshot()))
+}
+
+func TestNetHTTPHardStopCutsOffInFlightRequests(t *testing.T) {
+	tg := newTarget(t)
+	// OK first, so that /slow goes over a reused keep-alive connection.
+	c := user.Class[netWeb]{Tasks: taskset.Sequential(taskset.Task[netWeb]{Run: (*netWeb).OK}, taskset.Task[netWeb]{Run: (*netWeb).Slow})}
+	r := start(t, c, tg.URL, 3)
+	eventually(t, func() bool { return tg.inFlight.Load() == 3 }, "3 requests in flight")
+	r.stop()
+	r.cancel()
+	t0 := time.Now()
+	r.wait(t, 5*time.Second)
+	assert.Less(t, time.Since(t0), 2*time.Second)
+
+	s := r.reg.Snapshot()
+	e := entry(s, "GET", "/slow")
+	assert.EqualValues(t, tg.count("GET /slow"), e.NumRequests)
+	assert.EqualValues(t, 3, e.NumFailures)
+	assert.Equal(t, map[string]int64{"GET /slow: request cut off by stop": 3}, errorsOf(s))
+	assert.EqualValues(t, tg.total(), s.Total.NumRequests)
+}
+
+// A request not yet sent when the user is stopped hard (here: waiting for
+// a connection the target does not accept) is neither sent nor recorded.
+func TestNetHTTPHardStopBeforeSending(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = ln.Close() })
+	// The listener never accepts; the TLS handshake never completes.
+	var started atomic.Int64
+	c := user.Class[netClient]{Tasks: taskset.Weighted(taskset.Task[netClient]{Name: "t",
+		Run: func(c *netClient, ctx context.Context) error {
+			started.Add(1)
+			return c.Get(ctx, "/").Err()
+		}})}
+	r := start(t, c, "https://"+ln.Addr().String(), 2)
+	eventually(t, func() bool { return started.Load() == 2 }, "both users call")
+	time.Sleep(20 * time.Millisecond) // into the handshake
+	r.cancel()
+	r.wait(t, 5*time.Second)
+	assert.Empty(t, r.reg.Snapshot().Entries)
+}
+
+type pointerNetHTTP struct{ *user.NetHTTP }
+
+type netAndFast struct {
+	user.HTTP
+	user.NetHTTP
+}
+
+func TestNetHTTPBinding(t *testing.T) {
+	tg := newTarget(t)
+	var envs []*user.Env
+	c := user.Class[netAndFast]{Tasks: taskset.Weighted(taskset.Task[netAndFast]{Name: "t", Run: func(b *netAndFast, ctx context.Context) error {
+		envs = append(envs, b.HTTP.Env(), b.NetHTTP.Env())
+		return errors.Join(b.HTTP.Get(ctx, "/ok").Err(), b.NetHTTP.Get(ctx, "/ok").Err(), user.ErrStopUser)
+	}})}
+	r := start(t, c, tg.URL, 1)
+	r.wait(t, 5*time.Second)
+	require.Len(t, envs, 2)
+	assert.Same(t, r.envs[0], envs[0])
+	assert.Same(t, r.envs[0], envs[1])
+	assert.Equal(t, 2, tg.count("GET /ok"))
+	assert.EqualValues(t, 2, entry(r.reg.Snapshot(), "GET", "/ok").NumRequests)
+
+	p := user.Class[pointerNetHTTP]{Tasks: taskset.Weighted(taskset.Task[pointerNetHTTP]{Name: "t",
+		Run: func(*pointerNetHTTP, context.Context) error { return nil }})}
+	r = start(t, p, tg.URL, 1)
+	r.wait(t, 5*time.Second)
+	err, _ := r.stopErr.Load().(error)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "embed user.NetHTTP by value")
+}

@@ -1,0 +1,243 @@
+package runner
+
+import (
+	"fmt"
+	stdmaps "maps"
+	"slices"
+	"time"
+
+	locustpb "github.com/golocust/golocust/proto"
+	"github.com/golocust/golocust/stats"
+)
+
+// This file converts stats snapshots to and from the wire: a worker turns
+// its delta (stats.Registry.TakeDelta) into a locustpb.StatsReport, the
+// master turns the report back into a snapshot and merges it
+// (stats.Registry.Merge).
+//
+// Durations travel in whole microseconds: the exact sums, minima and maxima
+// of a delta lose less than 1 µs each (the histograms are in microseconds
+// anyway).
+
+// maxWireSeconds bounds the per-second counters of one entry (the protocol
+// refuses more than locustpb.DefaultLimits.MaxSeconds); older seconds of an
+// oversized delta are dropped.
+const maxWireSeconds = 3600
+
+func unixUs(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+func fromUnixUs(us int64) time.Time {
+	if us == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(us)
+}
+
+// SnapshotToReport encodes a delta (or a snapshot) as a stats report.
+// users and classes are the worker's live user counts.
+func SnapshotToReport(s *stats.Snapshot, users int, classes map[string]int) (*locustpb.StatsReport, error) {
+	r := &locustpb.StatsReport{
+		StartUnixUs: unixUs(s.Start),
+		UserCount:   int64(users),
+	}
+	if len(classes) > 0 {
+		r.UserClassCounts = make(map[string]int64, len(classes))
+		for k, v := range classes {
+			r.UserClassCounts[k] = int64(v)
+		}
+	}
+	for _, e := range s.Entries {
+		if e == nil {
+			continue
+		}
+		pe, err := entryToWire(e, true)
+		if err != nil {
+			return nil, err
+		}
+		r.Entries = append(r.Entries, pe)
+	}
+	if s.Total != nil {
+		// The master recomputes the Aggregated row from the names; the
+		// scalars are sent for logging and sanity checks only.
+		t, err := entryToWire(s.Total, false)
+		if err != nil {
+			return nil, err
+		}
+		t.Name = ""
+		r.Total = t
+	}
+	for _, x := range s.Errors {
+		r.Errors = append(r.Errors, &locustpb.ErrorEntry{
+			Method: x.Method, Name: x.Name, Message: x.Message, Occurrences: x.Occurrences,
+			FirstSeenUnixUs: unixUs(x.FirstSeen), LastSeenUnixUs: unixUs(x.LastSeen),
+		})
+	}
+	for _, x := range s.Exceptions {
+		r.Exceptions = append(r.Exceptions, &locustpb.ExceptionEntry{Message: x.Message, Traceback: x.Traceback, Count: x.Count})
+	}
+	return r, nil
+}
+
+func entryToWire(e *stats.Entry, hists bool) (*locustpb.StatsEntry, error) {
+	pe := &locustpb.StatsEntry{
+		Method:            e.Method,
+		Name:              e.Name,
+		NumRequests:       e.NumRequests,
+		NumFailures:       e.NumFailures,
+		TotalTimeUs:       e.TotalTime.Microseconds(),
+		MinUs:             e.Min.Microseconds(),
+		MaxUs:             e.Max.Microseconds(),
+		TotalBytes:        e.TotalBytes,
+		StartUnixUs:       unixUs(e.Start),
+		LastRequestUnixUs: unixUs(e.LastRequest),
+	}
+	if pe.NumRequests > 0 && pe.MinUs > pe.MaxUs {
+		pe.MinUs = pe.MaxUs
+	}
+	if hists {
+		var err error
+		if e.Hist != nil && e.Hist.TotalCount() > 0 {
+			if pe.Histogram, err = locustpb.EncodeHistogram(e.Hist); err != nil {
+				return nil, fmt.Errorf("stats report %s %s: %w", e.Method, e.Name, err)
+			}
+		}
+		if e.CorrectedHist != nil && e.CorrectedHist.TotalCount() > 0 {
+			if pe.CorrectedHistogram, err = locustpb.EncodeHistogram(e.CorrectedHist); err != nil {
+				return nil, fmt.Errorf("stats report %s %s: %w", e.Method, e.Name, err)
+			}
+		}
+	}
+	pe.FirstSecond, pe.RequestsPerSecond, pe.FailuresPerSecond = secondsToWire(e.ReqPerSec, e.FailPerSec)
+	return pe, nil
+}
+
+// secondsToWire turns per-second maps into dense slices from the first
+// second that has a count (at most maxWireSeconds, the newest kept).
+func secondsToWire(req, fail map[int64]int64) (first int64, reqs, fails []int64) {
+	if len(req) == 0 && len(fail) == 0 {
+		return 0, nil, nil
+	}
+	lo, hi := int64(-1), int64(-1)
+	for _, m := range []map[int64]int64{req, fail} {
+		for s, v := range m {
+			if v == 0 || s < 0 {
+				continue
+			}
+			if lo < 0 || s < lo {
+				lo = s
+			}
+			if s > hi {
+				hi = s
+			}
+		}
+	}
+	if lo < 0 {
+		return 0, nil, nil
+	}
+	lo = max(lo, hi-maxWireSeconds+1)
+	reqs = make([]int64, hi-lo+1)
+	for s, v := range req {
+		if s >= lo && s <= hi {
+			reqs[s-lo] += v
+		}
+	}
+	last := int64(-1)
+	for s, v := range fail {
+		if s >= lo && s <= hi && v != 0 {
+			last = max(last, s)
+		}
+	}
+	if last >= 0 {
+		fails = make([]int64, last-lo+1)
+		for s, v := range fail {
+			if s >= lo && s <= last {
+				fails[s-lo] += v
+			}
+		}
+	}
+	return lo, reqs, fails
+}
+
+// ReportToSnapshot decodes a stats report into a snapshot ready for
+// stats.Registry.Merge. node names the worker (it is added to every
+// exception's Nodes). The report's Total is not read: Merge recomputes the
+// Aggregated row. A report that does not decode (a bad histogram) is an
+// error and nothing of it should be merged.
+func ReportToSnapshot(r *locustpb.StatsReport, node string) (*stats.Snapshot, error) {
+	s := &stats.Snapshot{Start: fromUnixUs(r.GetStartUnixUs())}
+	s.Entries = make([]*stats.Entry, 0, len(r.GetEntries()))
+	for _, pe := range r.GetEntries() {
+		e := &stats.Entry{
+			Method:      pe.GetMethod(),
+			Name:        pe.GetName(),
+			NumRequests: pe.GetNumRequests(),
+			NumFailures: pe.GetNumFailures(),
+			TotalTime:   time.Duration(pe.GetTotalTimeUs()) * time.Microsecond,
+			Min:         time.Duration(pe.GetMinUs()) * time.Microsecond,
+			Max:         time.Duration(pe.GetMaxUs()) * time.Microsecond,
+			TotalBytes:  pe.GetTotalBytes(),
+			Start:       fromUnixUs(pe.GetStartUnixUs()),
+			LastRequest: fromUnixUs(pe.GetLastRequestUnixUs()),
+		}
+		var err error
+		if e.Hist, err = locustpb.DecodeHistogram(pe.GetHistogram()); err != nil {
+			return nil, fmt.Errorf("stats report %s %s: %w", e.Method, e.Name, err)
+		}
+		if e.CorrectedHist, err = locustpb.DecodeHistogram(pe.GetCorrectedHistogram()); err != nil {
+			return nil, fmt.Errorf("stats report %s %s: %w", e.Method, e.Name, err)
+		}
+		if n := len(pe.GetRequestsPerSecond()); n > 0 {
+			e.ReqPerSec = make(map[int64]int64, n)
+			for i, v := range pe.GetRequestsPerSecond() {
+				if v != 0 {
+					e.ReqPerSec[pe.GetFirstSecond()+int64(i)] = v
+				}
+			}
+		}
+		if n := len(pe.GetFailuresPerSecond()); n > 0 {
+			e.FailPerSec = make(map[int64]int64, n)
+			for i, v := range pe.GetFailuresPerSecond() {
+				if v != 0 {
+					e.FailPerSec[pe.GetFirstSecond()+int64(i)] = v
+				}
+			}
+		}
+		if e.LastRequest.After(s.LastRequest) {
+			s.LastRequest = e.LastRequest
+		}
+		s.Entries = append(s.Entries, e)
+	}
+	for _, x := range r.GetErrors() {
+		s.Errors = append(s.Errors, &stats.Error{
+			Method: x.GetMethod(), Name: x.GetName(), Message: x.GetMessage(), Occurrences: x.GetOccurrences(),
+			FirstSeen: fromUnixUs(x.GetFirstSeenUnixUs()), LastSeen: fromUnixUs(x.GetLastSeenUnixUs()),
+		})
+	}
+	for _, x := range r.GetExceptions() {
+		ex := &stats.Exception{Message: x.GetMessage(), Traceback: x.GetTraceback(), Count: x.GetCount()}
+		if node != "" {
+			ex.Nodes = []string{node}
+		}
+		s.Exceptions = append(s.Exceptions, ex)
+	}
+	return s, nil
+}
+
+// countsFromWire converts a per-class count map.
+func countsFromWire(m map[string]int64) map[string]int {
+	out := make(map[string]int, len(m))
+	for k, v := range m {
+		out[k] = int(v)
+	}
+	return out
+}
+
+// sortedKeys returns the keys of m in order.
+func sortedKeys[V any](m map[string]V) []string {
+	return slices.Sorted(stdmaps.Keys(m))
+}

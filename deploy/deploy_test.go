@@ -769,8 +769,8 @@ func TestStrictDecoderRejects(t *testing.T) {
 		{"misspelt field", "worker-deployment.yaml", "readinessProbe:", "readinesProbe:", "readinesProbe"},
 		{"field in the wrong case", "worker-deployment.yaml", "containerPort:", "ContainerPort:", "ContainerPort"},
 		{"field at the wrong level", "worker-deployment.yaml", "      automountServiceAccountToken: false", "      automountServiceAccountToken: false\n      image: x", "image"},
-		{"duplicate key", "worker-deployment.yaml", "              value: golocust-master", "              value: golocust-master\n              value: other", "value"},
-		{"wrong type", "worker-deployment.yaml", `value: "5557"`, "value: 5557", "string"},
+		{"duplicate key", "worker-deployment.yaml", "\nkind: Deployment\n", "\nkind: Deployment\nkind: Deployment\n", "kind"},
+		{"wrong type", "worker-deployment.yaml", "runAsNonRoot: true", `runAsNonRoot: "yes"`, "bool"},
 		{"misspelt Service field", "master-service.yaml", "  publishNotReadyAddresses: true", "  publishNotReadyAdresses: true", "publishNotReadyAdresses"},
 		{"misspelt HPA field", "worker-hpa.yaml", "averageUtilization:", "averageUtilisation:", "averageUtilisation"},
 		{"misspelt Secret field", "secret.yaml", "stringData:", "stringdata:", "stringdata"},
@@ -779,7 +779,7 @@ func TestStrictDecoderRejects(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			src := read(tc.file)
-			require.Contains(t, src, tc.old, "the case no longer matches %s", tc.file)
+			require.True(t, strings.Contains(src, tc.old), "%q is no longer in %s: update the case", tc.old, tc.file)
 			_, err := decodeObject([]byte(strings.Replace(src, tc.old, tc.new, 1)))
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tc.want)

@@ -1,0 +1,172 @@
+package user_test
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/golocust/golocust/stats"
+	"github.com/golocust/golocust/taskset"
+	"github.com/golocust/golocust/user"
+)
+
+// netBenchUser is benchUser with the net/http client: it stops after
+// benchLimit GETs; OnStart applies netBenchSetup.
+type netBenchUser struct {
+	user.NetHTTP
+	n int
+}
+
+var netBenchSetup func(*user.NetHTTP)
+
+func (u *netBenchUser) OnStart(context.Context) error {
+	if netBenchSetup != nil {
+		netBenchSetup(&u.NetHTTP)
+	}
+	return nil
+}
+
+func (u *netBenchUser) Bench(ctx context.Context) error {
+	err := u.Get(ctx, "/bench", user.Name("bench")).Err()
+	u.n++
+	if u.n >= benchLimit {
+		return user.ErrStopUser
+	}
+	return err
+}
+
+// benchNet runs b.N recorded GETs of one NetHTTP user against host.
+func benchNet(b *testing.B, host string, setup func(*user.NetHTTP)) {
+	reg := stats.NewRegistry(stats.Options{})
+	c := user.Class[netBenchUser]{Tasks: taskset.Weighted(taskset.Task[netBenchUser]{Run: (*netBenchUser).Bench})}
+	netBenchSetup = setup
+	defer func() { netBenchSetup = nil }()
+	benchLimit = b.N
+	b.ReportAllocs()
+	b.ResetTimer()
+	c.Run(context.Background(), &user.Env{Host: host, Stats: reg})
+	b.StopTimer()
+	s := reg.Snapshot()
+	if s.Total.NumRequests != int64(b.N) || s.Total.NumFailures != 0 {
+		b.Fatalf("recorded %d requests, %d failures; want %d, 0: %v", s.Total.NumRequests, s.Total.NumFailures, b.N, s.Errors)
+	}
+}
+
+// benchFast runs b.N recorded GETs of one fasthttp-based user against host.
+func benchFast(b *testing.B, host string) {
+	reg := stats.NewRegistry(stats.Options{})
+	c := user.Class[limitUser]{Tasks: taskset.Weighted(taskset.Task[limitUser]{Name: "get",
+		Run: func(u *limitUser, ctx context.Context) error { return u.benchUser.Get(ctx) }})}
+	benchLimit = b.N
+	b.ReportAllocs()
+	b.ResetTimer()
+	c.Run(context.Background(), &user.Env{Host: host, Stats: reg})
+	b.StopTimer()
+	if s := reg.Snapshot(); s.Total.NumRequests != int64(b.N) || s.Total.NumFailures != 0 {
+		b.Fatalf("recorded %d requests, %d failures; want %d, 0", s.Total.NumRequests, s.Total.NumFailures, b.N)
+	}
+}
+
+// netServer is a net/http server on 127.0.0.1 answering "hello": plain
+// HTTP/1.1 and h2c, or TLS with HTTP/2.
+func netServer(b *testing.B, useTLS bool) *httptest.Server {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "hello")
+	}))
+	if useTLS {
+		srv.EnableHTTP2 = true
+		srv.StartTLS()
+	} else {
+		srv.Config.Protocols = new(http.Protocols)
+		srv.Config.Protocols.SetHTTP1(true)
+		srv.Config.Protocols.SetUnencryptedHTTP2(true)
+		srv.Start()
+	}
+	b.Cleanup(srv.Close)
+	return srv
+}
+
+// BenchmarkGet compares the two clients per recorded GET over a reused
+// connection, one user, client and server on the same machine:
+//
+//	go test -run '^$' -bench BenchmarkGet -benchtime 2s ./user/
+//
+// fasthttp-server rows use the fasthttp test server (cheaper, so the
+// client's share shows); net/http-server rows a net/http one.
+func BenchmarkGet(b *testing.B) {
+	b.Run("HTTP/h1/fasthttp-server", func(b *testing.B) { benchFast(b, localServer(b)) })
+	b.Run("NetHTTP/h1/fasthttp-server", func(b *testing.B) { benchNet(b, localServer(b), nil) })
+	b.Run("HTTP/h1/net-http-server", func(b *testing.B) { benchFast(b, netServer(b, false).URL) })
+	b.Run("NetHTTP/h1/net-http-server", func(b *testing.B) { benchNet(b, netServer(b, false).URL, nil) })
+	b.Run("NetHTTP/h2c/net-http-server", func(b *testing.B) {
+		benchNet(b, netServer(b, false).URL, func(h *user.NetHTTP) { h.Protocols = user.H2C() })
+	})
+	b.Run("NetHTTP/h2-tls/net-http-server", func(b *testing.B) {
+		srv := netServer(b, true)
+		pool := x509.NewCertPool()
+		pool.AddCert(srv.Certificate())
+		cfg := &tls.Config{RootCAs: pool}
+		benchNet(b, srv.URL, func(h *user.NetHTTP) { h.TLSConfig = cfg })
+	})
+}
+
+type idleNetUser struct{ user.NetHTTP }
+
+// BenchmarkNetHTTPUserMemory is BenchmarkUserMemory for NetHTTP: heap and
+// stack per waiting user that holds a keep-alive HTTP/1.1 connection (and
+// its transport's read and write loops) and two cookies. Run with
+// -benchtime=1x.
+func BenchmarkNetHTTPUserMemory(b *testing.B) {
+	const n = 1000
+	host := targetProcess(b)
+	measure := func(s user.Spawner) (heap, stack float64) {
+		var ms0, ms1 runtime.MemStats
+		gcAndRead(&ms0)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{}, n)
+		memReady.Add(n)
+		reg := stats.NewRegistry(stats.Options{})
+		for i := range n {
+			env := &user.Env{ID: i, Host: host, Stats: reg}
+			go func() { s.Run(ctx, env); done <- struct{}{} }()
+		}
+		memReady.Wait()
+		gcAndRead(&ms1)
+		cancel()
+		for range n {
+			<-done
+		}
+		return float64(ms1.HeapAlloc-ms0.HeapAlloc) / n, float64(ms1.StackInuse-ms0.StackInuse) / n
+	}
+	plain := user.Class[idleUser]{Wait: user.Constant(time.Hour), Tasks: taskset.Weighted(taskset.Task[idleUser]{Name: "t",
+		Run: func(*idleUser, context.Context) error { memReady.Done(); return nil }})}
+	withNet := user.Class[idleNetUser]{Wait: user.Constant(time.Hour), Tasks: taskset.Weighted(taskset.Task[idleNetUser]{Name: "t",
+		Run: func(u *idleNetUser, ctx context.Context) error {
+			err := u.Get(ctx, "/login").Err()
+			if u.Cookie("sid") == "" {
+				err = fmt.Errorf("no cookie: %w", err)
+			}
+			memReady.Done()
+			return err
+		}})}
+	for b.Loop() {
+		h0, s0 := measure(plain)
+		h1, s1 := measure(withNet)
+		b.ReportMetric(h1, "heapB/NetHTTPuser")
+		b.ReportMetric(s1, "stackB/NetHTTPuser")
+		b.ReportMetric(h1-h0, "heapB/NetHTTPstate")
+		b.ReportMetric(s1-s0, "stackB/NetHTTPstate")
+	}
+}
+
+func gcAndRead(ms *runtime.MemStats) {
+	runtime.GC()
+	runtime.GC() // and the buffers' pools (kept over one GC)
+	runtime.ReadMemStats(ms)
+}

@@ -246,7 +246,7 @@ func TestGRPCStreams(t *testing.T) {
 	assert.EqualValues(t, 2*6, bidi.TotalBytes)
 	assert.Zero(t, in.NumFailures+bidi.NumFailures)
 	assert.Equal(t, map[string]int64{
-		"GRPC /grpc.health.v1.Health/Watch: DataLoss: broken stream":                                 1,
+		"GRPC /grpc.health.v1.Health/Watch: DataLoss: broken stream":                                1,
 		"GRPC /grpc.testing.TestService/EmptyCall: Unimplemented: method EmptyCall not implemented": 1,
 	}, errorsOf(s))
 	assert.Len(t, s.Entries, 4, methods(s))

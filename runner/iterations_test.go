@@ -1,0 +1,103 @@
+package runner
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/golocust/golocust/user"
+)
+
+func TestCounterConcurrent(t *testing.T) {
+	c := NewCounter(1000)
+	var got atomic.Int64
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for c.Take() {
+				got.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, int64(1000), got.Load())
+	assert.Equal(t, int64(1000), c.Taken())
+	assert.False(t, c.Take())
+}
+
+// TestIterationLimitOnLocal: 10 users of a local runner share a limit of
+// 1000 iterations; exactly 1000 run and every user leaves by itself.
+func TestIterationLimitOnLocal(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var ran atomic.Int64
+		gate := NewIterationLimit(NewCounter(1000), nil)
+		c := &fakeClass{name: "A", weight: 1, behave: func(ctx context.Context, env *user.Env) {
+			for {
+				if _, ok := env.Gate.Next(ctx); !ok {
+					return
+				}
+				ran.Add(1)
+				time.Sleep(time.Millisecond)
+			}
+		}}
+		l := newLocal(t, Options{Classes: []user.Spawner{c}, Gate: gate})
+		defer l.Quit()
+		require.NoError(t, l.Start(10, 10))
+		<-gate.Exhausted()
+		synctest.Wait()
+		assert.Equal(t, int64(1000), ran.Load())
+		assert.Equal(t, int64(1000), gate.Taken())
+		assert.Zero(t, l.UserCount(), "users leave at their next pick")
+	})
+}
+
+// TestIterationLimitOverArrival: a limit of 50 over a 100 it/s schedule
+// stops after exactly 50, half a second in.
+func TestIterationLimitOverArrival(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g, err := NewArrivalGate(Arrival{Rate: 100, PreAllocate: 4})
+		require.NoError(t, err)
+		limit := NewIterationLimit(NewCounter(50), g)
+		var ran atomic.Int64
+		p := &limitPool{gate: limit, ran: &ran}
+		start := time.Now()
+		require.NoError(t, g.Start(context.Background(), p))
+		<-limit.Exhausted()
+		g.Stop()
+		<-g.Done()
+		p.wg.Wait()
+		assert.Equal(t, int64(50), ran.Load())
+		assert.Equal(t, 500*time.Millisecond, time.Since(start).Truncate(10*time.Millisecond))
+	})
+}
+
+type limitPool struct {
+	gate user.IterationGate
+	ran  *atomic.Int64
+	n    atomic.Int64
+	wg   sync.WaitGroup
+}
+
+func (p *limitPool) Start(users int, _ float64) error {
+	for int(p.n.Load()) < users {
+		p.n.Add(1)
+		p.wg.Go(func() {
+			defer p.n.Add(-1)
+			for {
+				if _, ok := p.gate.Next(context.Background()); !ok {
+					return
+				}
+				p.ran.Add(1)
+			}
+		})
+	}
+	return nil
+}
+
+func (p *limitPool) UserCount() int { return int(p.n.Load()) }

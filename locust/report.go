@@ -96,6 +96,11 @@ func (s *session) checkAbort(now time.Time) bool {
 // reportData gathers what the HTML report shows.
 func (s *session) reportData(now time.Time, snap *stats.Snapshot, ths []threshold.Result) report.Data {
 	counts := s.classCounts()
+	if total(counts) == 0 {
+		s.mu.Lock()
+		counts = s.lastCounts
+		s.mu.Unlock()
+	}
 	classes := make([]report.Class, 0, len(s.classes))
 	for _, c := range s.classes {
 		classes = append(classes, report.Class{Name: c.ClassName(), Users: counts[c.ClassName()], Tasks: reportShares(c.TaskRatio())})
@@ -103,6 +108,9 @@ func (s *session) reportData(now time.Time, snap *stats.Snapshot, ths []threshol
 	s.mu.Lock()
 	host, peak := s.host, s.peakUsers
 	s.mu.Unlock()
+	if host == "" {
+		host = classHosts(s.classes)
+	}
 	return report.Data{
 		Start: s.started, End: now, Host: host, Script: programName(), Users: peak,
 		Classes: classes, Snapshot: snap, History: s.history.Points(), Thresholds: ths, Version: Version,
@@ -208,4 +216,25 @@ func (s *session) writeStatus(w io.Writer, snap *stats.Snapshot, now time.Time) 
 	t := snap.Total
 	fmt.Fprintf(w, "status: %s elapsed%s | users %d | %.1f req/s | %.2f%% failures\n",
 		elapsed, remaining, s.UserCount(), t.CurrentRPS(now), 100*t.FailRatio())
+}
+
+func total(counts map[string]int) int {
+	n := 0
+	for _, c := range counts {
+		n += c
+	}
+	return n
+}
+
+// classHosts names the hosts the classes use when the run has no -H.
+func classHosts(classes []user.Spawner) string {
+	var hosts []string
+	seen := map[string]bool{}
+	for _, c := range classes {
+		if h := c.ClassHost(); h != "" && !seen[h] {
+			seen[h] = true
+			hosts = append(hosts, h)
+		}
+	}
+	return strings.Join(hosts, ", ")
 }

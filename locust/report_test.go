@@ -87,7 +87,9 @@ type errorfTB struct {
 	errors []string
 }
 
-func (e *errorfTB) Errorf(format string, args ...any) { e.errors = append(e.errors, sprintf(format, args...)) }
+func (e *errorfTB) Errorf(format string, args ...any) {
+	e.errors = append(e.errors, sprintf(format, args...))
+}
 
 func TestWebServesReportAndMetrics(t *testing.T) {
 	srv := startTarget(t, demotarget.Options{})

@@ -74,6 +74,9 @@ type session struct {
 	thresholds []threshold.Threshold
 	// extra, when set, gives metrics beyond the stats (load models).
 	extra func() map[string]float64
+	// load is the load model (shape, arrival rate, iteration limit); nil
+	// for plain closed users.
+	load *loadModel
 	// workerStates, when set, counts workers per state (master).
 	workerStates func() map[string]int
 
@@ -85,6 +88,8 @@ type session struct {
 	running []user.Spawner
 	// peakUsers is the highest user count asked for, for the report.
 	peakUsers int
+	// lastCounts are the users per class when the last test stopped.
+	lastCounts map[string]int
 }
 
 // execute validates cfg, builds the session and runs it.
@@ -118,6 +123,7 @@ func execute(ctx context.Context, cfg *Config, classes []user.Spawner) (*Result,
 	s.thresholds, _ = threshold.ParseAll(cfg.Thresholds) // Validate has checked them
 	s.history = stats.NewHistory(0)
 	s.factory = s.localDriver
+	s.setupLoad()
 	if cfg.CSVPrefix != "" {
 		if s.csv, err = openCSV(cfg.CSVPrefix, cfg.CSVFullHistory); err != nil {
 			return nil, err
@@ -135,6 +141,7 @@ func (s *session) localDriver(classes []user.Spawner, host string) (driver, erro
 		Host:        host,
 		StopTimeout: s.cfg.StopTimeout,
 		ResetStats:  s.cfg.ResetStats,
+		Gate:        s.load.gate(),
 	})
 }
 
@@ -186,6 +193,12 @@ loop:
 				continue
 			}
 			s.log.Info("run time limit reached, stopping")
+			s.stopRun()
+			if cfg.Headless {
+				break loop
+			}
+		case <-s.loadFinished():
+			s.log.Info("the load model has ended the run, stopping")
 			s.stopRun()
 			if cfg.Headless {
 				break loop
@@ -297,6 +310,10 @@ func (s *session) stopRun() {
 	s.mu.Lock()
 	drv := s.drv
 	s.runGen++ // a pending run-time timer no longer applies
+	if drv != nil && isActive(drv.State()) {
+		// Keep the mix that ran, for the report's final ratio.
+		s.lastCounts = drv.ClassCounts()
+	}
 	s.mu.Unlock()
 	if drv != nil {
 		drv.Stop()
@@ -381,6 +398,7 @@ func (s *session) finish(now time.Time) (*Result, error) {
 	stats.WriteConsoleStats(s.stderr, snap, now, true)
 	fmt.Fprintln(s.stderr)
 	stats.WritePercentileTable(s.stderr, snap)
+	s.writeLoadSummary(s.stderr, snap)
 	if len(snap.Errors) > 0 {
 		fmt.Fprintln(s.stderr)
 		stats.WriteErrorReport(s.stderr, snap)

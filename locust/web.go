@@ -190,8 +190,12 @@ func (c *webController) Logs() webui.Logs              { return webui.Logs{Maste
 func (c *webController) TaskRatio() webui.TaskRatios   { return c.s.taskRatios() }
 func (c *webController) Host() string {
 	c.s.mu.Lock()
-	defer c.s.mu.Unlock()
-	return c.s.host
+	host := c.s.host
+	c.s.mu.Unlock()
+	if host == "" {
+		return classHosts(c.s.classes)
+	}
+	return host
 }
 
 // taskRatios is Locust's /tasks: per class, the class's share of users

@@ -34,7 +34,7 @@ func Example() {
 	//   PASS  p95<300ms           p95 = 120ms
 	//   FAIL  GET /item:max<50ms  max of "GET /item" = 120ms (must be < 50ms)
 	//   PASS  fail_ratio<1%       fail_ratio = 0%
-	// 3 thresholds: 2 passed, 1 failed
+	// 2 of 3 thresholds held, 1 breached
 	// exit code 3
 }
 

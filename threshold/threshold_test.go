@@ -307,7 +307,7 @@ func TestWriteSummary(t *testing.T) {
 	assert.Contains(t, out, `max of "GET /item" = 100ms (must be < 50ms)`)
 	assert.Contains(t, out, `not measured: no requests named`)
 	assert.NotContains(t, out, "\x1b", "control characters are escaped")
-	assert.True(t, strings.HasSuffix(out, "3 thresholds: 1 passed, 2 failed\n"), out)
+	assert.True(t, strings.HasSuffix(out, "1 of 3 thresholds held, 2 breached\n"), out)
 
 	b.Reset()
 	require.NoError(t, WriteSummary(&b, nil))

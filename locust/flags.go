@@ -333,9 +333,7 @@ func (v *listValue) String() string {
 }
 
 func (v *listValue) Set(s string) error {
-	for _, part := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' }) {
-		*v.p = append(*v.p, part)
-	}
+	*v.p = append(*v.p, strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' })...)
 	return nil
 }
 

@@ -857,6 +857,8 @@ func (m *Master) serveWorker(sess *transport.Session) {
 			if errors.Is(err, io.EOF) {
 				clean = true
 				sess.Close(codes.OK, "stream closed by the worker")
+			} else {
+				m.log.Debug("worker stream ended", zap.String("worker", sess.ID()), zap.Error(err))
 			}
 			break
 		}

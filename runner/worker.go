@@ -211,24 +211,46 @@ func (w *Worker) Run(ctx context.Context) error {
 	defer w.stopUsers()
 	var lostAt time.Time
 	for {
-		cctx, cancel := ctx, context.CancelFunc(func() {})
+		// The stream lives in cctx, which outlives ctx so that a worker
+		// told to stop can still send its final stats and goodbye; ctx and
+		// the deadline cancel it only while connecting.
+		cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		var connecting atomic.Bool
+		var timedOut atomic.Bool
+		connecting.Store(true)
+		stopAfter := context.AfterFunc(ctx, func() {
+			if connecting.Load() {
+				cancel()
+			}
+		})
+		var timer *time.Timer
 		if !lostAt.IsZero() {
-			cctx, cancel = context.WithDeadline(ctx, lostAt.Add(w.o.MasterTimeout))
+			timer = time.AfterFunc(time.Until(lostAt.Add(w.o.MasterTimeout)), func() {
+				if connecting.Load() {
+					timedOut.Store(true)
+					cancel()
+				}
+			})
 		}
 		st, err := w.client.Connect(cctx)
-		deadlineHit := cctx.Err() != nil && ctx.Err() == nil
-		cancel()
+		connecting.Store(false)
+		stopAfter()
+		if timer != nil {
+			timer.Stop()
+		}
 		if err != nil {
+			cancel()
 			if ctx.Err() != nil {
 				return nil
 			}
-			if deadlineHit {
+			if timedOut.Load() {
 				return fmt.Errorf("%w for %v: the master is gone, exiting", ErrMasterGone, w.o.MasterTimeout)
 			}
 			return fmt.Errorf("worker: %w", err)
 		}
 		lostAt = time.Time{}
 		end, heard := w.serve(ctx, st)
+		cancel()
 		switch end {
 		case endQuit, endCtx:
 			return nil
@@ -313,7 +335,7 @@ func (w *Worker) serve(ctx context.Context, st *transport.Stream) (streamEnd, ti
 			w.log.Info("shutting down: stopping the users, sending the final stats and saying goodbye")
 			w.stopUsers()
 			w.report(st, true, true)
-			st.Close("worker shutting down")
+			w.leave(st, msgs, &locustpb.WorkerMessage{Kind: &locustpb.WorkerMessage_Goodbye{Goodbye: &locustpb.Goodbye{Reason: "worker shutting down"}}})
 			return endCtx, heard
 		case now := <-check.C:
 			if now.Sub(heard) > w.o.MasterTimeout {
@@ -350,8 +372,7 @@ func (w *Worker) serve(ctx context.Context, st *transport.Stream) (streamEnd, ti
 				w.log.Info("the master told this worker to quit", zap.String("reason", k.Quit.GetReason()))
 				w.stopUsers()
 				w.report(st, true, true)
-				_ = st.Send(&locustpb.WorkerMessage{Kind: &locustpb.WorkerMessage_Quit{Quit: &locustpb.Quit{Reason: "told to quit"}}})
-				st.Close("quit")
+				w.leave(st, msgs, &locustpb.WorkerMessage{Kind: &locustpb.WorkerMessage_Quit{Quit: &locustpb.Quit{Reason: "told to quit"}}})
 				return endQuit, heard
 			case *locustpb.MasterMessage_Reconnect:
 				return endReconnect, heard
@@ -363,6 +384,30 @@ func (w *Worker) serve(ctx context.Context, st *transport.Stream) (streamEnd, ti
 			case *locustpb.MasterMessage_SpawningComplete:
 				w.log.Info("the cluster finished spawning", zap.Int64("users", k.SpawningComplete.GetUserCount()))
 			}
+		}
+	}
+}
+
+// leaveWait bounds how long a leaving worker waits for the master to
+// close the stream after its goodbye (or quit).
+const leaveWait = 2 * time.Second
+
+// leave sends the last message and waits until the master has closed the
+// stream, so that the message is read before the stream is cancelled.
+func (w *Worker) leave(st *transport.Stream, msgs <-chan recvd, last *locustpb.WorkerMessage) {
+	if err := st.Send(last); err != nil {
+		return
+	}
+	t := time.NewTimer(leaveWait)
+	defer t.Stop()
+	for {
+		select {
+		case r := <-msgs:
+			if r.err != nil && !errors.Is(r.err, transport.ErrBadMessage) {
+				return
+			}
+		case <-t.C:
+			return
 		}
 	}
 }

@@ -1,0 +1,535 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"net"
+	"slices"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+
+	locustpb "github.com/golocust/golocust/proto"
+	"github.com/golocust/golocust/stats"
+	"github.com/golocust/golocust/transport"
+	"github.com/golocust/golocust/user"
+)
+
+// Fast cluster timing for in-process tests.
+const (
+	tHeartbeat = 100 * time.Millisecond
+	tReport    = 200 * time.Millisecond
+)
+
+func localListener(t *testing.T) net.Listener {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	return l
+}
+
+func startMaster(t *testing.T, o MasterOptions) *Master {
+	t.Helper()
+	if o.Server.Listener == nil && o.Server.BindPort == 0 {
+		o.Server.Listener = localListener(t)
+	}
+	if o.HeartbeatInterval == 0 {
+		o.HeartbeatInterval = tHeartbeat
+	}
+	m, err := NewMaster(o)
+	require.NoError(t, err)
+	t.Cleanup(m.Quit)
+	return m
+}
+
+type testWorker struct {
+	*Worker
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func startWorker(t *testing.T, addr string, o WorkerOptions) *testWorker {
+	t.Helper()
+	o.Client.Address = addr
+	if o.Client.BackoffBase == 0 {
+		o.Client.BackoffBase = 20 * time.Millisecond
+		o.Client.BackoffMax = 200 * time.Millisecond
+	}
+	if o.HeartbeatInterval == 0 {
+		o.HeartbeatInterval = tHeartbeat
+	}
+	if o.ReportInterval == 0 {
+		o.ReportInterval = tReport
+	}
+	w, err := NewWorker(o)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	tw := &testWorker{Worker: w, cancel: cancel, done: make(chan error, 1)}
+	go func() { tw.done <- w.Run(ctx) }()
+	t.Cleanup(func() { tw.stop(t) })
+	return tw
+}
+
+// stop cancels the worker (SIGTERM) and waits for Run to return.
+func (tw *testWorker) stop(t *testing.T) error {
+	t.Helper()
+	tw.cancel()
+	select {
+	case err, ok := <-tw.done:
+		if ok {
+			close(tw.done)
+		}
+		return err
+	case <-time.After(20 * time.Second):
+		t.Fatal("worker did not stop")
+		return nil
+	}
+}
+
+func waitWorkers(t *testing.T, m *Master, n int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, m.WaitForWorkers(ctx, n, 0))
+}
+
+// counting is a user class whose users record a sample every few
+// milliseconds and count them.
+type counting struct {
+	fakeClass
+	n    atomic.Int64
+	seqs sync.Map // Seq -> count
+}
+
+func newCounting(name string, weight, fixed int) *counting {
+	c := &counting{fakeClass: fakeClass{name: name, weight: weight, fixed: fixed}}
+	c.behave = func(ctx context.Context, env *user.Env) {
+		v, _ := c.seqs.LoadOrStore(env.Seq, new(atomic.Int64))
+		v.(*atomic.Int64).Add(1)
+		defer v.(*atomic.Int64).Add(-1)
+		for {
+			env.Stats.Record(stats.Sample{Method: "GET", Name: "/" + name, Duration: 3 * time.Millisecond})
+			c.n.Add(1)
+			select {
+			case <-env.Stopping:
+				return
+			case <-ctx.Done():
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}
+	return c
+}
+
+func (c *counting) liveSeqs() []int64 {
+	var out []int64
+	c.seqs.Range(func(k, v any) bool {
+		for range v.(*atomic.Int64).Load() {
+			out = append(out, k.(int64))
+		}
+		return true
+	})
+	slices.Sort(out)
+	return out
+}
+
+func clusterTotals(ws []*testWorker) []int {
+	out := make([]int, len(ws))
+	for i, w := range ws {
+		out[i] = w.UserCount()
+	}
+	return out
+}
+
+func TestMasterSplitsUsersExactly(t *testing.T) {
+	cases := []struct {
+		name    string
+		classes [][2]int // weight, fixed
+		users   int
+		workers int
+		want    []int // per class over the cluster
+		totals  []int // per worker, sorted descending
+	}{
+		{"fixed 1 and weights 1:1 at 9 users", [][2]int{{1, 1}, {1, 0}, {1, 0}}, 9, 2, []int{1, 4, 4}, []int{5, 4}},
+		{"7 users over 5 workers", [][2]int{{1, 0}}, 7, 5, []int{7}, []int{2, 2, 1, 1, 1}},
+		{"2 users over 5 workers", [][2]int{{1, 0}}, 2, 5, []int{2}, []int{1, 1, 0, 0, 0}},
+		{"weights 4:3 at 7 users", [][2]int{{4, 0}, {3, 0}}, 7, 3, []int{4, 3}, []int{3, 2, 2}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var classes []user.Spawner
+			names := []string{"A", "B", "C"}
+			for i, c := range tc.classes {
+				classes = append(classes, class(names[i], c[0], c[1], nil))
+			}
+			m := startMaster(t, MasterOptions{Classes: classes})
+			var ws []*testWorker
+			for range tc.workers {
+				ws = append(ws, startWorker(t, m.Addr(), WorkerOptions{Classes: classes}))
+			}
+			waitWorkers(t, m, tc.workers)
+			require.NoError(t, m.Start(tc.users, 1000))
+			want := map[string]int{}
+			for i := range tc.want {
+				want[names[i]] = tc.want[i]
+			}
+			waitFor(t, "the split", func() bool {
+				tot := clusterTotals(ws)
+				sort.Sort(sort.Reverse(sort.IntSlice(tot)))
+				return m.State() == StateRunning && slices.Equal(tot, tc.totals) && maps2eq(m.ClassCounts(), want)
+			})
+			assert.Equal(t, tc.users, m.UserCount())
+			m.Stop()
+			assert.Equal(t, StateStopped, m.State())
+			waitFor(t, "workers idle", func() bool { return slices.Equal(clusterTotals(ws), make([]int, tc.workers)) })
+		})
+	}
+}
+
+func maps2eq(a, b map[string]int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func TestStartWithoutWorkers(t *testing.T) {
+	m := startMaster(t, MasterOptions{Classes: []user.Spawner{class("A", 1, 0, nil)}})
+	err := m.Start(10, 1)
+	assert.ErrorIs(t, err, ErrNoWorkers)
+	assert.Equal(t, StateReady, m.State())
+}
+
+func TestWaitForWorkersGivesUp(t *testing.T) {
+	m := startMaster(t, MasterOptions{Classes: []user.Spawner{class("A", 1, 0, nil)}})
+	err := m.WaitForWorkers(context.Background(), 2, 300*time.Millisecond)
+	assert.ErrorIs(t, err, ErrGaveUpWaiting)
+}
+
+// Stop reaches every worker and their final stats are merged before Stop
+// returns: the master's total equals what the users recorded.
+func TestStopMergesEveryWorkersFinalStats(t *testing.T) {
+	c := newCounting("A", 1, 0)
+	classes := []user.Spawner{c}
+	reg := stats.NewRegistry(stats.Options{})
+	m := startMaster(t, MasterOptions{Classes: classes, Registry: reg, StopTimeout: time.Second})
+	ws := []*testWorker{
+		startWorker(t, m.Addr(), WorkerOptions{Classes: classes, ReportInterval: time.Hour}), // only the final report
+		startWorker(t, m.Addr(), WorkerOptions{Classes: classes}),
+	}
+	waitWorkers(t, m, 2)
+	require.NoError(t, m.Start(6, 100))
+	waitFor(t, "samples", func() bool { return c.n.Load() > 300 })
+	m.Stop()
+	assert.Equal(t, c.n.Load(), reg.Snapshot().Total.NumRequests, "merged total equals the samples recorded")
+	assert.Equal(t, []int{0, 0}, clusterTotals(ws))
+	// A second test on the same workers starts from fresh stats.
+	require.NoError(t, m.Start(2, 100))
+	waitFor(t, "second test", func() bool { return m.UserCount() == 2 })
+	m.Stop()
+	assert.Less(t, reg.Snapshot().Total.NumRequests, c.n.Load())
+}
+
+// Issue 8: 2 workers × 50 users get the sequence numbers 0..99, each once.
+func TestSeqUniqueAcrossWorkers(t *testing.T) {
+	a := newCounting("A", 1, 0)
+	b := newCounting("B", 1, 0)
+	classes := []user.Spawner{a, b}
+	m := startMaster(t, MasterOptions{Classes: classes})
+	startWorker(t, m.Addr(), WorkerOptions{Classes: classes})
+	startWorker(t, m.Addr(), WorkerOptions{Classes: classes})
+	waitWorkers(t, m, 2)
+	require.NoError(t, m.Start(200, 1000))
+	waitFor(t, "200 users", func() bool { return len(a.liveSeqs()) == 100 && len(b.liveSeqs()) == 100 })
+	want := make([]int64, 100)
+	for i := range want {
+		want[i] = int64(i)
+	}
+	assert.Equal(t, want, a.liveSeqs())
+	assert.Equal(t, want, b.liveSeqs())
+	m.Stop()
+}
+
+func TestRebalanceOnJoinAndLeave(t *testing.T) {
+	lg := zap.NewNop()
+	classes := []user.Spawner{class("A", 1, 0, nil)}
+	m := startMaster(t, MasterOptions{Logger: lg, Classes: classes})
+	w1 := startWorker(t, m.Addr(), WorkerOptions{Logger: lg, Classes: classes})
+	waitWorkers(t, m, 1)
+	require.NoError(t, m.Start(100, 10_000))
+	waitFor(t, "100 users on one worker", func() bool { return w1.UserCount() == 100 })
+
+	w2 := startWorker(t, m.Addr(), WorkerOptions{Logger: lg, Classes: classes})
+	start := time.Now()
+	waitFor(t, "50/50", func() bool { return w1.UserCount() == 50 && w2.UserCount() == 50 })
+	assert.Less(t, time.Since(start), 2*time.Second, "users moved within 2 s of the join")
+
+	// SIGTERM on w2: goodbye, and its users move at once.
+	require.NoError(t, w2.stop(t))
+	start = time.Now()
+	waitFor(t, "100 on w1", func() bool { return w1.UserCount() == 100 })
+	assert.Less(t, time.Since(start), time.Second, "users moved within 1 s of the goodbye")
+	assert.Len(t, m.Workers(), 1, "a worker that said goodbye is removed")
+	m.Stop()
+}
+
+// rawWorker is a worker made by hand from a transport client, to misbehave.
+func rawWorker(t *testing.T, addr, id string) *transport.Stream {
+	t.Helper()
+	c, err := transport.NewClient(transport.ClientOptions{Address: addr, Hello: &locustpb.Hello{WorkerId: id}, Retries: -1})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	st, err := c.Connect(context.Background())
+	require.NoError(t, err)
+	return st
+}
+
+func heartbeatMsg(users int64) *locustpb.WorkerMessage {
+	return &locustpb.WorkerMessage{Kind: &locustpb.WorkerMessage_Heartbeat{Heartbeat: &locustpb.Heartbeat{
+		State: locustpb.WorkerState_WORKER_STATE_READY, UserCount: users}}}
+}
+
+func workerState(m *Master, id string) State {
+	for _, w := range m.Workers() {
+		if w.ID == id {
+			return w.State
+		}
+	}
+	return ""
+}
+
+// A worker that stops heartbeating is marked missing and its users move;
+// when it heartbeats again it rejoins; missing long enough, it is
+// forgotten. When the last worker is gone the test stops.
+func TestMissingSelfHealForgetAndLastWorker(t *testing.T) {
+	classes := []user.Spawner{class("A", 1, 0, nil)}
+	m := startMaster(t, MasterOptions{Classes: classes, MissingForget: 1500 * time.Millisecond})
+	good := startWorker(t, m.Addr(), WorkerOptions{Classes: classes})
+	silent := rawWorker(t, m.Addr(), "silent_1")
+	waitWorkers(t, m, 2)
+	require.NoError(t, m.Start(10, 10_000))
+	waitFor(t, "half on the good worker", func() bool { return good.UserCount() == 5 })
+
+	waitFor(t, "silent worker missing", func() bool { return workerState(m, "silent_1") == StateMissing })
+	waitFor(t, "its users moved", func() bool { return good.UserCount() == 10 })
+
+	require.NoError(t, silent.Send(heartbeatMsg(0)))
+	waitFor(t, "self-healed", func() bool { return workerState(m, "silent_1") == StateReady })
+	waitFor(t, "rebalanced back", func() bool { return good.UserCount() == 5 })
+
+	waitFor(t, "missing again", func() bool { return workerState(m, "silent_1") == StateMissing })
+	waitFor(t, "forgotten", func() bool { return workerState(m, "silent_1") == "" })
+	assert.Equal(t, StateRunning, m.State(), "a missing worker does not stop the run while others run")
+	select {
+	case err := <-m.StopTest():
+		t.Fatalf("stop-test signal while a worker runs: %v", err)
+	default:
+	}
+
+	require.NoError(t, good.stop(t))
+	select {
+	case err := <-m.StopTest():
+		assert.ErrorContains(t, err, "last worker")
+	case <-time.After(5 * time.Second):
+		t.Fatal("the run did not stop when the last worker left")
+	}
+	m.Stop()
+}
+
+// A message that breaks the protocol gets only its sender told to
+// reconnect; the other worker keeps its users.
+func TestBadMessageOnlyAffectsThatWorker(t *testing.T) {
+	classes := []user.Spawner{class("A", 1, 0, nil)}
+	m := startMaster(t, MasterOptions{Classes: classes})
+	good := startWorker(t, m.Addr(), WorkerOptions{Classes: classes})
+	bad := rawWorker(t, m.Addr(), "bad_1")
+	waitWorkers(t, m, 2)
+	require.NoError(t, m.Start(4, 10_000))
+	waitFor(t, "users", func() bool { return good.UserCount() == 2 })
+
+	require.NoError(t, bad.Send(heartbeatMsg(-5))) // negative user count: invalid
+	var got []string
+	for {
+		msg, err := bad.Recv()
+		if err != nil {
+			break
+		}
+		got = append(got, string(msg.ProtoReflect().WhichOneof(msg.ProtoReflect().Descriptor().Oneofs().ByName("kind")).Name()))
+		if msg.GetReconnect() != nil {
+			break
+		}
+	}
+	assert.Contains(t, got, "reconnect")
+	waitFor(t, "users moved to the good worker", func() bool { return good.UserCount() == 4 })
+	assert.Equal(t, StateRunning, m.State())
+
+	// A stats report with a bad histogram: reconnect too.
+	bad2 := rawWorker(t, m.Addr(), "bad_2")
+	require.NoError(t, bad2.Send(&locustpb.WorkerMessage{Kind: &locustpb.WorkerMessage_Stats{Stats: &locustpb.StatsReport{
+		Entries: []*locustpb.StatsEntry{{Method: "GET", Name: "/", NumRequests: 1, Histogram: []byte("not a histogram")}}}}}))
+	sawReconnect := false
+	for {
+		msg, err := bad2.Recv()
+		if err != nil {
+			break
+		}
+		if msg.GetReconnect() != nil {
+			sawReconnect = true
+		}
+	}
+	assert.True(t, sawReconnect)
+	assert.Equal(t, StateRunning, m.State())
+	m.Stop()
+}
+
+func TestCustomMessages(t *testing.T) {
+	core, logs := observer.New(zapcore.WarnLevel)
+	classes := []user.Spawner{class("A", 1, 0, nil)}
+	m := startMaster(t, MasterOptions{Classes: classes, Logger: zap.New(core)})
+	w := startWorker(t, m.Addr(), WorkerOptions{Classes: classes, Logger: zap.New(core)})
+	waitWorkers(t, m, 1)
+	waitFor(t, "worker connected", w.Connected)
+
+	fromWorker := make(chan string, 1)
+	require.NoError(t, m.RegisterHandler("ping", func(id string, data []byte) { fromWorker <- id + ":" + string(data) }))
+	assert.Error(t, m.RegisterHandler("ping", func(string, []byte) {}), "registering twice")
+	assert.Error(t, m.RegisterHandler("golocust.seq", func(string, []byte) {}), "reserved")
+	fromMaster := make(chan string, 1)
+	require.NoError(t, w.RegisterHandler("pong", func(data []byte) { fromMaster <- string(data) }))
+	assert.Error(t, w.RegisterHandler("pong", func([]byte) {}))
+
+	require.NoError(t, w.Send("ping", []byte("hi")))
+	select {
+	case got := <-fromWorker:
+		assert.Equal(t, w.ID()+":hi", got)
+	case <-time.After(5 * time.Second):
+		t.Fatal("no custom message at the master")
+	}
+	require.NoError(t, m.Send("pong", []byte("ho"), ""))
+	select {
+	case got := <-fromMaster:
+		assert.Equal(t, "ho", got)
+	case <-time.After(5 * time.Second):
+		t.Fatal("no custom message at the worker")
+	}
+	require.NoError(t, w.Send("nobody", nil))
+	require.NoError(t, m.Send("nobody", nil, w.ID()))
+	waitFor(t, "unknown type warnings on both sides", func() bool {
+		return logs.FilterMessageSnippet("unknown message type").Len() == 2
+	})
+	assert.Error(t, m.Send("pong", nil, "no-such-worker"))
+}
+
+// testServer is a bare transport server standing in for a master.
+func testServer(t *testing.T, l net.Listener) (*transport.Server, func()) {
+	t.Helper()
+	srv, err := transport.NewServer(transport.ServerOptions{Listener: l})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = srv.Serve(ctx); close(done) }()
+	stop := func() { cancel(); <-done }
+	t.Cleanup(stop)
+	return srv, stop
+}
+
+func accept(t *testing.T, srv *transport.Server) *transport.Session {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := srv.Accept(ctx)
+	require.NoError(t, err)
+	return s
+}
+
+func spawnMsg(seq uint64, n int64) *locustpb.MasterMessage {
+	return &locustpb.MasterMessage{Kind: &locustpb.MasterMessage_Spawn{Spawn: &locustpb.Spawn{Sequence: seq, UserClassCounts: map[string]int64{"A": n}}}}
+}
+
+// A worker ignores spawn messages with a sequence number it has seen, and
+// registers again after a reconnect message.
+func TestWorkerSequenceAndReconnect(t *testing.T) {
+	srv, _ := testServer(t, localListener(t))
+	w := startWorker(t, srv.Addr().String(), WorkerOptions{Classes: []user.Spawner{class("A", 1, 0, nil)}})
+	s := accept(t, srv)
+	require.NoError(t, s.Send(spawnMsg(2, 3)))
+	waitFor(t, "3 users", func() bool { return w.UserCount() == 3 })
+	require.NoError(t, s.Send(spawnMsg(1, 0))) // older: ignored
+	require.NoError(t, s.Send(spawnMsg(2, 0))) // seen: ignored
+	require.NoError(t, s.Send(spawnMsg(3, 4)))
+	waitFor(t, "4 users", func() bool { return w.UserCount() == 4 })
+	assert.Equal(t, 4, w.UserCount())
+
+	s.Reconnect("testing")
+	s2 := accept(t, srv)
+	assert.Equal(t, w.ID(), s2.ID(), "the same worker registers again")
+	waitFor(t, "connected", w.Connected)
+}
+
+// A worker whose master is gone for MasterTimeout exits with an error
+// wrapping ErrMasterGone (no panic).
+func TestWorkerGivesUpWithoutMaster(t *testing.T) {
+	srv, stop := testServer(t, localListener(t))
+	w := startWorker(t, srv.Addr().String(), WorkerOptions{Classes: []user.Spawner{class("A", 1, 0, nil)}, MasterTimeout: time.Second})
+	accept(t, srv)
+	stop()
+	select {
+	case err := <-w.done:
+		assert.ErrorIs(t, err, ErrMasterGone)
+		close(w.done)
+	case <-time.After(15 * time.Second):
+		t.Fatal("the worker did not give up")
+	}
+}
+
+// A master restarted on the same port: workers reconnect and take a new
+// run.
+func TestMasterRestart(t *testing.T) {
+	lg := zap.NewNop()
+	classes := []user.Spawner{class("A", 1, 0, nil)}
+	l := localListener(t)
+	port := l.Addr().(*net.TCPAddr).Port
+	m1, err := NewMaster(MasterOptions{Logger: lg, Classes: classes, HeartbeatInterval: tHeartbeat, Server: transport.ServerOptions{Listener: l}})
+	require.NoError(t, err)
+	w := startWorker(t, m1.Addr(), WorkerOptions{Logger: lg, Classes: classes})
+	waitWorkers(t, m1, 1)
+	require.NoError(t, m1.Start(3, 1000))
+	waitFor(t, "3 users", func() bool { return w.UserCount() == 3 })
+	m1.Close() // a crash, as far as the worker knows
+
+	m2 := startMaster(t, MasterOptions{Logger: lg, Classes: classes, Server: transport.ServerOptions{BindHost: "127.0.0.1", BindPort: port}})
+	waitWorkers(t, m2, 1)
+	require.NoError(t, m2.Start(2, 1000))
+	waitFor(t, "new run on the worker", func() bool { return w.UserCount() == 2 && m2.UserCount() == 2 })
+	m2.Stop()
+}
+
+func TestMasterOptionsValidation(t *testing.T) {
+	_, err := NewMaster(MasterOptions{})
+	assert.Error(t, err)
+	l := localListener(t)
+	defer func() { _ = l.Close() }()
+	_, err = NewMaster(MasterOptions{Classes: []user.Spawner{class("A", 1, 0, nil), class("A", 1, 0, nil)}, Server: transport.ServerOptions{Listener: l}})
+	assert.Error(t, err)
+	_, err = NewWorker(WorkerOptions{})
+	assert.Error(t, err)
+	m := startMaster(t, MasterOptions{Classes: []user.Spawner{class("A", 1, 0, nil)}})
+	assert.Error(t, m.Start(-1, 1))
+	assert.Error(t, m.Start(1, 0))
+	m.Quit()
+	assert.True(t, errors.Is(m.Start(1, 1), ErrQuit))
+}

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -373,4 +375,44 @@ func TestNetHTTPBinding(t *testing.T) {
 	err, _ := r.stopErr.Load().(error)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "embed user.NetHTTP by value")
+}
+
+// Proxies come from the environment. http.ProxyFromEnvironment reads the
+// environment once per process, so the client runs in a child process
+// with HTTP_PROXY set to a local proxy; the target host does not exist and
+// is never resolved, the proxy answers for it.
+func TestNetHTTPProxyFromEnvironment(t *testing.T) {
+	if os.Getenv("GOLOCUST_PROXY_CHILD") == "1" {
+		r := oneNet(t, "http://golocust.invalid/api/", func(c *netClient, ctx context.Context) {
+			for range 3 {
+				require.NoError(t, c.Get(ctx, "/item").Err())
+			}
+		})
+		e := entry(r.reg.Snapshot(), "GET", "/api/item")
+		assert.EqualValues(t, 3, e.NumRequests)
+		assert.Zero(t, e.NumFailures)
+		return
+	}
+	var mu sync.Mutex
+	var seen []string
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Method+" "+r.RequestURI)
+		mu.Unlock()
+		fmt.Fprint(w, "from the proxy")
+	}))
+	t.Cleanup(proxy.Close)
+	exe, err := os.Executable()
+	require.NoError(t, err)
+	cmd := exec.Command(exe, "-test.run=^TestNetHTTPProxyFromEnvironment$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "GOLOCUST_PROXY_CHILD=1", "HTTP_PROXY="+proxy.URL, "http_proxy=", "NO_PROXY=", "no_proxy=")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []string{
+		"GET http://golocust.invalid/api/item",
+		"GET http://golocust.invalid/api/item",
+		"GET http://golocust.invalid/api/item",
+	}, seen)
 }

@@ -87,6 +87,8 @@ type Config struct {
 
 	// Web configures the web UI (ignored when Headless).
 	Web WebConfig
+	// Health configures the /healthz and /readyz probe listener.
+	Health HealthConfig
 	// Cluster configures distributed mode: master or worker.
 	Cluster ClusterConfig
 	// Load configures load models beyond closed users: shapes, stages,
@@ -112,6 +114,7 @@ func DefaultConfig() Config {
 		ExitCodeOnError: 1,
 		LogLevel:        "INFO",
 		Web:             WebConfig{Host: "127.0.0.1", Port: 8089},
+		Health:          HealthConfig{Host: "127.0.0.1"},
 	}
 }
 

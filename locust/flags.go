@@ -49,7 +49,7 @@ func (d flagDef) envNames() []string {
 
 // flagAreas lists the functions that declare the flags of each part of
 // the program; each part keeps its flags beside its code.
-var flagAreas = []func(*Config) []flagDef{coreFlags, webFlags, reportFlags, clusterFlags, loadFlags}
+var flagAreas = []func(*Config) []flagDef{coreFlags, webFlags, reportFlags, healthFlags, clusterFlags, loadFlags}
 
 func coreFlags(c *Config) []flagDef {
 	return []flagDef{

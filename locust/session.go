@@ -79,6 +79,11 @@ type session struct {
 	load *loadModel
 	// workerStates, when set, counts workers per state (master).
 	workerStates func() map[string]int
+	// master is the cluster's master in --master mode (cluster.go).
+	master *runner.Master
+	// ready, when set, answers the readiness probe (master: enough
+	// workers); nil: ready.
+	ready func() error
 
 	mu      sync.Mutex
 	drv     driver
@@ -115,6 +120,9 @@ func execute(ctx context.Context, cfg *Config, classes []user.Spawner) (*Result,
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Cluster.Worker {
+		return runWorker(ctx, cfg, picked, log)
+	}
 	s := &session{
 		cfg: cfg, log: log, logs: logs, stdout: stdout, stderr: stderr,
 		classes: picked, host: cfg.Host, timeUp: make(chan uint64, 1),
@@ -128,6 +136,9 @@ func execute(ctx context.Context, cfg *Config, classes []user.Spawner) (*Result,
 		if s.csv, err = openCSV(cfg.CSVPrefix, cfg.CSVFullHistory); err != nil {
 			return nil, err
 		}
+	}
+	if cfg.Cluster.Master {
+		return s.runMaster(ctx)
 	}
 	return s.serve(ctx)
 }
@@ -156,6 +167,20 @@ func (s *session) serve(ctx context.Context) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	healthDone, err := serveHealth(ctx, cfg, s.log, s.readiness)
+	if err != nil {
+		cancel()
+		if webDone != nil {
+			<-webDone
+		}
+		return nil, err
+	}
+	defer func() {
+		cancel()
+		if healthDone != nil {
+			<-healthDone
+		}
+	}()
 	if cfg.Headless || cfg.Autostart {
 		s.log.Info("starting run", zap.Int("users", cfg.Users), zap.Float64("spawn_rate", cfg.SpawnRate),
 			zap.Duration("run_time", cfg.RunTime), zap.String("host", cfg.Host))
@@ -438,4 +463,12 @@ func (s *session) classNames() []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// readiness answers the readiness probe.
+func (s *session) readiness() error {
+	if s.ready == nil {
+		return nil
+	}
+	return s.ready()
 }

@@ -107,6 +107,7 @@ func serveWeb(ctx context.Context, s *session) (<-chan error, error) {
 			return report.Write(out, s.reportData(time.Now(), snap, s.evaluateThresholds(snap)))
 		},
 		ReportCSP: report.ContentSecurityPolicy,
+		Ready:     s.readiness,
 		Metrics:   metrics.Handler(s.metricsHandler()),
 		FullHistoryCSV: func() string {
 			if s.cfg.CSVPrefix != "" && s.cfg.CSVFullHistory {
@@ -184,8 +185,8 @@ func (c *webController) UserCount() int                { return c.s.UserCount() 
 func (c *webController) Snapshot() *stats.Snapshot     { return c.s.reg.Snapshot() }
 func (c *webController) History() []stats.HistoryPoint { return c.s.history.Points() }
 func (c *webController) ClassNames() []string          { return c.s.classNames() }
-func (c *webController) Workers() []webui.WorkerInfo   { return nil }
-func (c *webController) IsMaster() bool                { return false }
+func (c *webController) Workers() []webui.WorkerInfo   { return c.s.workers() }
+func (c *webController) IsMaster() bool                { return c.s.cfg.Cluster.Master }
 func (c *webController) Logs() webui.Logs              { return webui.Logs{Master: c.s.logs.lines()} }
 func (c *webController) TaskRatio() webui.TaskRatios   { return c.s.taskRatios() }
 func (c *webController) Host() string {

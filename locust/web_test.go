@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -125,4 +127,33 @@ func TestWebUIStartsEditsAndStopsALocalRun(t *testing.T) {
 
 	res := end()
 	assert.Equal(t, srv.Total(), res.Stats.Total.NumRequests, "the web-started run counted every request the target saw")
+}
+
+func TestHealthProbesOnWebPortAndHealthPort(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Web.Auth = "admin:secret"
+	cfg.Health.Port = freePort(t)
+	base, end := startWebSession(t, cfg)
+	defer http.DefaultClient.CloseIdleConnections()
+	for _, u := range []string{base, "http://127.0.0.1:" + strconv.Itoa(cfg.Health.Port)} {
+		for _, p := range []string{"/healthz", "/readyz"} {
+			resp, err := http.Get(u + p)
+			require.NoError(t, err)
+			resp.Body.Close()
+			assert.Equal(t, http.StatusOK, resp.StatusCode, u+p)
+		}
+	}
+	resp, err := http.Get(base + "/stats/requests")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	end()
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }

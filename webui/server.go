@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/golocust/golocust/internal/health"
 )
 
 // Defaults for ListenAndServe.
@@ -57,6 +59,10 @@ type Options struct {
 	// Report writes the HTML report for GET /stats/report. Nil: 404 and no
 	// link in the UI.
 	Report func(w io.Writer) error
+	// Ready answers the readiness probe GET /readyz: nil when ready, else
+	// the reason (503). GET /healthz and /readyz need no auth, so that an
+	// orchestrator can probe them. Nil: always ready.
+	Ready func() error
 	// ReportCSP is the Content-Security-Policy of the report page, which
 	// carries its own inline (hash-allowed) script and style; empty: the
 	// UI's policy.
@@ -148,7 +154,15 @@ func (s *Server) routes() http.Handler {
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusForbidden, map[string]any{"success": false, "message": "cross-origin request refused"})
 	}))
-	return securityHeaders(cop.Handler(s.authenticate(mux)))
+	probes := health.Handler(s.o.Ready)
+	app := securityHeaders(cop.Handler(s.authenticate(mux)))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if health.IsProbe(r) {
+			probes.ServeHTTP(w, r)
+			return
+		}
+		app.ServeHTTP(w, r)
+	})
 }
 
 // securityHeaders adds the CSP and nosniff to every response.

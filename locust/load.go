@@ -1,9 +1,630 @@
 package locust
 
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/golocust/golocust/runner"
+	"github.com/golocust/golocust/stats"
+	"github.com/golocust/golocust/user"
+	"github.com/golocust/golocust/webui"
+)
+
 // LoadConfig configures load models beyond a fixed number of closed-loop
-// users.
-type LoadConfig struct{}
+// users. At most one of Shape, Stages, Steps and the arrival rate drives a
+// run; Iterations combines with any of them.
+type LoadConfig struct {
+	// Shape drives the user count from code (Locust's LoadTestShape):
+	// runner.Stages, runner.Steps or your own runner.Shape. -u and -r are
+	// then ignored.
+	Shape runner.Shape
+	// Stages is the built-in stage shape (--stages "30s:10,1m:50@5,30s:0":
+	// duration:users[@rate] per stage, run one after the other; the run
+	// ends after the last).
+	Stages runner.Stages
+	// Steps is the built-in step shape (--steps "10/30s:100@5": add 10
+	// users every 30 s up to 100, at 5 users/s).
+	Steps *runner.Steps
 
-func loadFlags(c *Config) []flagDef { return nil }
+	// ArrivalRate runs the open model: this many iterations (task picks)
+	// per second, whatever the target's response times (--arrival-rate).
+	// With ArrivalStages it is the starting rate.
+	ArrivalRate float64
+	// ArrivalStages ramp the rate linearly, stage by stage
+	// (--arrival-stages "30s:100,1m:500"); the run ends after the last.
+	ArrivalStages []runner.RateStage
+	// MaxUsers caps the pool of users that carry the iterations
+	// (--max-users; 0: PreAllocate). An iteration due while every user is
+	// busy is dropped and counted, and the pool grows up to MaxUsers.
+	MaxUsers int
+	// PreAllocate users start with the run (--pre-allocate; 0: a tenth
+	// of the starting rate, at least 1, at most MaxUsers).
+	PreAllocate int
 
-func (l *LoadConfig) validate() []error { return nil }
+	// Iterations stops the run after exactly this many task iterations
+	// (-i/--iterations); each user finishes the iteration it is in. With
+	// a limit, users do not apply their class's wait between tasks.
+	Iterations int64
+}
+
+// arrival tells whether the open model is configured.
+func (l *LoadConfig) arrival() bool { return l.ArrivalRate > 0 || len(l.ArrivalStages) > 0 }
+
+// shape returns the configured shape, nil when none.
+func (l *LoadConfig) shape() runner.Shape {
+	switch {
+	case l.Shape != nil:
+		return l.Shape
+	case len(l.Stages) > 0:
+		return l.Stages
+	case l.Steps != nil:
+		return *l.Steps
+	}
+	return nil
+}
+
+// arrivalConfig is the runner's view of the arrival settings.
+func (l *LoadConfig) arrivalConfig() runner.Arrival {
+	return runner.Arrival{Rate: l.ArrivalRate, Stages: l.ArrivalStages, MaxUsers: l.MaxUsers, PreAllocate: l.PreAllocate}
+}
+
+func loadFlags(c *Config) []flagDef {
+	l := &c.Load
+	return []flagDef{
+		{long: "stages", group: "Load models", usage: `run stages of users, e.g. "30s:10,1m:50@5,30s:0" (duration:users[@spawn rate]); the run ends after the last`, value: &stagesValue{p: &l.Stages}},
+		{long: "steps", group: "Load models", usage: `add users in steps, e.g. "10/30s:100@5" (10 users every 30s up to 100, at 5 users/s)`, value: &stepsValue{p: &l.Steps}},
+		{long: "arrival-rate", group: "Load models", usage: "open model: start this many iterations per second (starting rate with --arrival-stages)", value: &floatValue{p: &l.ArrivalRate, flag: "--arrival-rate", example: "200"}},
+		{long: "arrival-stages", group: "Load models", usage: `ramp the arrival rate, e.g. "30s:100,1m:500" (duration:iterations per second); the run ends after the last`, value: &rateStagesValue{p: &l.ArrivalStages}},
+		{long: "max-users", group: "Load models", usage: "arrival rate: most users that carry the iterations (iterations due while all are busy are dropped)", value: &intValue{p: &l.MaxUsers, min: 0, max: maxUsers, want: "a whole number of users"}},
+		{long: "pre-allocate", group: "Load models", usage: "arrival rate: users started with the run (grown on demand up to --max-users)", value: &intValue{p: &l.PreAllocate, min: 0, max: maxUsers, want: "a whole number of users"}},
+		{long: "iterations", short: "i", group: "Load models", usage: "stop after this many task iterations in total", value: &int64Value{p: &l.Iterations}},
+	}
+}
+
+func (l *LoadConfig) validate() []error {
+	var errs []error
+	n := 0
+	for _, set := range []bool{l.Shape != nil, len(l.Stages) > 0, l.Steps != nil, l.arrival()} {
+		if set {
+			n++
+		}
+	}
+	if n > 1 {
+		errs = append(errs, errors.New("--stages, --steps, --arrival-rate/--arrival-stages and Config.Load.Shape each drive the run: choose one"))
+	}
+	if l.arrival() {
+		if err := l.arrivalConfig().Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("--arrival-rate/--arrival-stages/--max-users/--pre-allocate: %w", err))
+		}
+	} else if l.MaxUsers > 0 || l.PreAllocate > 0 {
+		errs = append(errs, errors.New("--max-users and --pre-allocate size the pool of the open model: add --arrival-rate, e.g. --arrival-rate 200 --max-users 50"))
+	}
+	if math.IsNaN(l.ArrivalRate) || math.IsInf(l.ArrivalRate, 0) || l.ArrivalRate < 0 {
+		errs = append(errs, fmt.Errorf("--arrival-rate is %v: want iterations per second > 0, e.g. --arrival-rate 200", l.ArrivalRate))
+	}
+	if l.Iterations < 0 {
+		errs = append(errs, fmt.Errorf("-i/--iterations is %d: want a whole number > 0, e.g. -i 1000", l.Iterations))
+	}
+	if l.Steps != nil && (l.Steps.Step <= 0 || l.Steps.Interval <= 0) {
+		errs = append(errs, errors.New(`--steps: want users > 0 every interval > 0, e.g. "10/30s:100"`))
+	}
+	for i, st := range l.Stages {
+		if st.Users < 0 || st.Duration < 0 || st.SpawnRate < 0 || math.IsNaN(st.SpawnRate) {
+			errs = append(errs, fmt.Errorf(`--stages: stage %d wants a duration, users and rate >= 0, e.g. "30s:10@5"`, i+1))
+		}
+	}
+	return errs
+}
+
+// parseStages parses --stages: comma-separated duration:users[@rate].
+func parseStages(s string) (runner.Stages, error) {
+	const example = `want duration:users[@spawn rate] per stage, comma-separated, e.g. "30s:10,1m:50@5,30s:0"`
+	var out runner.Stages
+	for i, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		d, rest, ok := strings.Cut(part, ":")
+		if !ok {
+			return nil, fmt.Errorf("stage %d %q: %s", i+1, part, example)
+		}
+		dur, err := ParseTimespan(strings.TrimSpace(d))
+		if err != nil || dur < 0 {
+			return nil, fmt.Errorf("stage %d %q: bad duration %q: %s", i+1, part, d, example)
+		}
+		users, rate, hasRate := strings.Cut(rest, "@")
+		u, err := strconv.Atoi(strings.TrimSpace(users))
+		if err != nil || u < 0 || u > maxUsers {
+			return nil, fmt.Errorf("stage %d %q: bad user count %q: %s", i+1, part, users, example)
+		}
+		st := runner.Stage{Duration: dur, Users: u}
+		if hasRate {
+			r, err := parsePositive(rate)
+			if err != nil {
+				return nil, fmt.Errorf("stage %d %q: bad spawn rate %q: %s", i+1, part, rate, example)
+			}
+			st.SpawnRate = r
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+// parseRateStages parses --arrival-stages: comma-separated duration:rate.
+func parseRateStages(s string) ([]runner.RateStage, error) {
+	const example = `want duration:iterations per second per stage, comma-separated, e.g. "30s:100,1m:500"`
+	var out []runner.RateStage
+	for i, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		d, rate, ok := strings.Cut(part, ":")
+		if !ok {
+			return nil, fmt.Errorf("stage %d %q: %s", i+1, part, example)
+		}
+		dur, err := ParseTimespan(strings.TrimSpace(d))
+		if err != nil || dur < 0 {
+			return nil, fmt.Errorf("stage %d %q: bad duration %q: %s", i+1, part, d, example)
+		}
+		r, err := strconv.ParseFloat(strings.TrimSpace(rate), 64)
+		if err != nil || math.IsNaN(r) || math.IsInf(r, 0) || r < 0 || r > 1e9 {
+			return nil, fmt.Errorf("stage %d %q: bad rate %q: %s", i+1, part, rate, example)
+		}
+		out = append(out, runner.RateStage{Duration: dur, Rate: r})
+	}
+	return out, nil
+}
+
+// parseSteps parses --steps: users/interval[:max][@rate].
+func parseSteps(s string) (*runner.Steps, error) {
+	const example = `want users/interval[:max users][@spawn rate], e.g. "10/30s:100@5"`
+	s = strings.TrimSpace(s)
+	s, rate, hasRate := strings.Cut(s, "@")
+	s, maxU, hasMax := strings.Cut(s, ":")
+	step, every, ok := strings.Cut(s, "/")
+	if !ok {
+		return nil, fmt.Errorf("%q: %s", s, example)
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(step))
+	if err != nil || n <= 0 || n > maxUsers {
+		return nil, fmt.Errorf("bad step %q: %s", step, example)
+	}
+	d, err := ParseTimespan(strings.TrimSpace(every))
+	if err != nil || d <= 0 {
+		return nil, fmt.Errorf("bad interval %q: %s", every, example)
+	}
+	out := &runner.Steps{Step: n, Interval: d}
+	if hasMax {
+		m, err := strconv.Atoi(strings.TrimSpace(maxU))
+		if err != nil || m <= 0 || m > maxUsers {
+			return nil, fmt.Errorf("bad maximum %q: %s", maxU, example)
+		}
+		out.Max = m
+	}
+	if hasRate {
+		r, err := parsePositive(rate)
+		if err != nil {
+			return nil, fmt.Errorf("bad spawn rate %q: %s", rate, example)
+		}
+		out.SpawnRate = r
+	}
+	return out, nil
+}
+
+func parsePositive(s string) (float64, error) {
+	r, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil || math.IsNaN(r) || math.IsInf(r, 0) || r <= 0 || r > maxUsers {
+		return 0, errors.New("want a number > 0")
+	}
+	return r, nil
+}
+
+type stagesValue struct{ p *runner.Stages }
+
+func (v *stagesValue) String() string {
+	if v.p == nil {
+		return ""
+	}
+	parts := make([]string, 0, len(*v.p))
+	for _, st := range *v.p {
+		p := fmt.Sprintf("%s:%d", st.Duration, st.Users)
+		if st.SpawnRate > 0 {
+			p += "@" + strconv.FormatFloat(st.SpawnRate, 'g', -1, 64)
+		}
+		parts = append(parts, p)
+	}
+	return strings.Join(parts, ",")
+}
+
+func (v *stagesValue) Set(s string) error {
+	st, err := parseStages(s)
+	if err != nil {
+		return err
+	}
+	*v.p = st
+	return nil
+}
+
+type rateStagesValue struct{ p *[]runner.RateStage }
+
+func (v *rateStagesValue) String() string {
+	if v.p == nil {
+		return ""
+	}
+	parts := make([]string, 0, len(*v.p))
+	for _, st := range *v.p {
+		parts = append(parts, fmt.Sprintf("%s:%s", st.Duration, strconv.FormatFloat(st.Rate, 'g', -1, 64)))
+	}
+	return strings.Join(parts, ",")
+}
+
+func (v *rateStagesValue) Set(s string) error {
+	st, err := parseRateStages(s)
+	if err != nil {
+		return err
+	}
+	*v.p = st
+	return nil
+}
+
+type stepsValue struct{ p **runner.Steps }
+
+func (v *stepsValue) String() string {
+	if v.p == nil || *v.p == nil {
+		return ""
+	}
+	s := *v.p
+	out := fmt.Sprintf("%d/%s", s.Step, s.Interval)
+	if s.Max > 0 {
+		out += ":" + strconv.Itoa(s.Max)
+	}
+	if s.SpawnRate > 0 {
+		out += "@" + strconv.FormatFloat(s.SpawnRate, 'g', -1, 64)
+	}
+	return out
+}
+
+func (v *stepsValue) Set(s string) error {
+	st, err := parseSteps(s)
+	if err != nil {
+		return err
+	}
+	*v.p = st
+	return nil
+}
+
+type floatValue struct {
+	p             *float64
+	flag, example string
+}
+
+func (v *floatValue) String() string {
+	if v.p == nil || *v.p == 0 {
+		return ""
+	}
+	return strconv.FormatFloat(*v.p, 'g', -1, 64)
+}
+
+func (v *floatValue) Set(s string) error {
+	f, err := parsePositive(s)
+	if err != nil {
+		return fmt.Errorf("want a number > 0, e.g. %s %s", v.flag, v.example)
+	}
+	*v.p = f
+	return nil
+}
+
+type int64Value struct{ p *int64 }
+
+func (v *int64Value) String() string {
+	if v.p == nil || *v.p == 0 {
+		return ""
+	}
+	return strconv.FormatInt(*v.p, 10)
+}
+
+func (v *int64Value) Set(s string) error {
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || n <= 0 {
+		return errors.New("want a whole number of iterations > 0, e.g. -i 1000")
+	}
+	*v.p = n
+	return nil
+}
+
+// loadModel is a session's load model: it wraps each run's driver so that
+// a shape, an arrival-rate schedule or an iteration limit drives it, and
+// keeps the counters of the latest run for the outputs.
+type loadModel struct {
+	cfg   *LoadConfig
+	log   *zap.Logger
+	warn  bool // -u/-r were given but a model drives the run
+	gateF gateForwarder
+
+	mu   sync.Mutex
+	last *loadDriver // the latest run's driver
+}
+
+// gateForwarder is the stable user.IterationGate handed to every runner;
+// it forwards to the current run's gate.
+type gateForwarder struct{ cur atomic.Pointer[gateBox] }
+
+type gateBox struct{ g user.IterationGate }
+
+func (f *gateForwarder) Next(ctx context.Context) (time.Time, bool) {
+	b := f.cur.Load()
+	if b == nil {
+		return time.Time{}, false
+	}
+	return b.g.Next(ctx)
+}
+
+// setupLoad installs the load model of s.cfg.Load, if any: it wraps the
+// driver factory and supplies the iteration counters to the thresholds.
+func (s *session) setupLoad() {
+	l := &s.cfg.Load
+	if l.shape() == nil && !l.arrival() && l.Iterations == 0 {
+		return
+	}
+	m := &loadModel{cfg: l, log: s.log}
+	if l.shape() != nil || l.arrival() {
+		m.warn = s.cfg.Users != 1 || s.cfg.SpawnRate != 1
+	}
+	s.load = m
+	inner := s.factory
+	s.factory = func(classes []user.Spawner, host string) (driver, error) {
+		d, err := inner(classes, host)
+		if err != nil {
+			return nil, err
+		}
+		ld := &loadDriver{driver: d, m: m, finished: make(chan struct{}, 1)}
+		m.mu.Lock()
+		m.last = ld
+		m.mu.Unlock()
+		return ld, nil
+	}
+	if l.arrival() || l.Iterations > 0 {
+		s.extra = m.metrics
+	}
+}
+
+// gate is the Options.Gate of the local runner: nil without a model that
+// gates iterations.
+func (m *loadModel) gate() user.IterationGate {
+	if m == nil || (!m.cfg.arrival() && m.cfg.Iterations == 0) {
+		return nil
+	}
+	return &m.gateF
+}
+
+// iterations returns the latest run's iterations run and dropped.
+func (m *loadModel) iterations() (run, dropped int64, ok bool) {
+	if m == nil || (!m.cfg.arrival() && m.cfg.Iterations == 0) {
+		return 0, 0, false
+	}
+	m.mu.Lock()
+	d := m.last
+	m.mu.Unlock()
+	if d == nil {
+		return 0, 0, true
+	}
+	return d.counts()
+}
+
+// metrics are the extra metrics for thresholds and the JSON output.
+func (m *loadModel) metrics() map[string]float64 {
+	run, dropped, ok := m.iterations()
+	if !ok {
+		return nil
+	}
+	return map[string]float64{"iterations": float64(run), "dropped_iterations": float64(dropped)}
+}
+
+// loadDriver wraps one run's driver with the load model.
+type loadDriver struct {
+	driver
+	m        *loadModel
+	finished chan struct{} // gets one value when the model ends the run
+
+	mu      sync.Mutex
+	begun   bool
+	cancel  context.CancelFunc
+	done    chan struct{} // closed when the model's goroutine returns
+	arrival *runner.ArrivalGate
+	limit   *runner.IterationLimit
+}
+
+// errShapeDriven refuses an edit of the user count while a model drives it.
+var errShapeDriven = fmt.Errorf("%w: a load shape or arrival rate drives this run; its user count cannot be edited", webui.ErrConflict)
+
+// Start begins the run under the model; a later Start (an edit of the
+// running test) passes through unless the model drives the user count.
+func (d *loadDriver) Start(users int, rate float64) error {
+	cfg := d.m.cfg
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.begun {
+		if cfg.shape() != nil || cfg.arrival() {
+			return errShapeDriven
+		}
+		return d.driver.Start(users, rate)
+	}
+	d.begun = true
+	log := d.m.log
+	if d.m.warn {
+		log.Warn("-u/--users and -r/--spawn-rate are ignored: the load model drives the run")
+	}
+	var inner user.IterationGate
+	if cfg.arrival() {
+		g, err := runner.NewArrivalGate(cfg.arrivalConfig())
+		if err != nil {
+			return err
+		}
+		d.arrival, inner = g, g
+	}
+	if cfg.Iterations > 0 {
+		d.limit = runner.NewIterationLimit(runner.NewCounter(cfg.Iterations), inner)
+		inner = d.limit
+	}
+	if inner != nil {
+		d.m.gateF.cur.Store(&gateBox{inner})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	d.cancel, d.done = cancel, make(chan struct{})
+	var run func() // the model's goroutine: returns when the model ends the run
+	switch shape := cfg.shape(); {
+	case shape != nil:
+		run = func() {
+			if err := runner.RunShape(ctx, shape, d.driver, log); err != nil && ctx.Err() == nil {
+				log.Error("load shape", zap.Error(err))
+			}
+		}
+	case d.arrival != nil:
+		a := d.arrival.Config()
+		log.Info("arrival-rate run", zap.Float64("rate", a.Rate), zap.Int("stages", len(a.Stages)),
+			zap.Int("pre_allocate", a.PreAllocate), zap.Int("max_users", a.MaxUsers))
+		if err := d.arrival.Start(ctx, d.driver); err != nil {
+			cancel()
+			close(d.done)
+			return err
+		}
+		run = func() { <-d.arrival.Done() }
+	default:
+		if err := d.driver.Start(users, rate); err != nil {
+			cancel()
+			close(d.done)
+			return err
+		}
+		run = func() { <-ctx.Done() }
+	}
+	go func() {
+		defer close(d.done)
+		ended := make(chan struct{})
+		go func() { defer close(ended); run() }()
+		var exhausted <-chan struct{}
+		if d.limit != nil {
+			exhausted = d.limit.Exhausted()
+		}
+		select {
+		case <-ended:
+			if ctx.Err() != nil {
+				return // stopped from outside
+			}
+			if d.arrival != nil {
+				d.waitUsersGone(ctx) // they finish their last iteration
+				if ctx.Err() != nil {
+					return
+				}
+			}
+		case <-exhausted:
+			d.waitUsersGone(ctx)
+			if ctx.Err() != nil {
+				<-ended
+				return
+			}
+			cancel()
+			<-ended
+		case <-ctx.Done():
+			<-ended
+			return
+		}
+		d.finished <- struct{}{}
+	}()
+	return nil
+}
+
+// waitUsersGone waits until every user has left (each leaves at its next
+// pick once the iteration limit is reached) or ctx ends.
+func (d *loadDriver) waitUsersGone(ctx context.Context) {
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for d.driver.UserCount() > 0 {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Stop ends the model first (no new iteration or ramp), then the users.
+func (d *loadDriver) Stop() {
+	d.mu.Lock()
+	cancel, done, g := d.cancel, d.done, d.arrival
+	d.mu.Unlock()
+	if g != nil {
+		g.Stop()
+	}
+	if cancel != nil {
+		cancel()
+		<-done
+	}
+	d.driver.Stop()
+}
+
+// Quit stops the run and quits the driver.
+func (d *loadDriver) Quit() {
+	d.Stop()
+	d.driver.Quit()
+}
+
+// counts returns the iterations run and dropped in this run.
+func (d *loadDriver) counts() (run, dropped int64, ok bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.arrival != nil {
+		st := d.arrival.Stats()
+		run, dropped = st.Run, st.Dropped
+	}
+	if d.limit != nil {
+		run = d.limit.Taken()
+	}
+	return run, dropped, true
+}
+
+// loadFinished yields once when the current run's load model has ended
+// the run (shape over, schedule over, iteration limit reached); nil, which
+// blocks, otherwise.
+func (s *session) loadFinished() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if d, ok := s.drv.(*loadDriver); ok {
+		return d.finished
+	}
+	return nil
+}
+
+// shapeDriven tells whether a load shape or an arrival rate decides the
+// user count, so that the web UI hides its user-count fields.
+func (s *session) shapeDriven() bool {
+	l := &s.cfg.Load
+	return l.shape() != nil || l.arrival()
+}
+
+// Iterations returns the iterations run and dropped in the latest run, and
+// whether a model counts them (arrival rate or iteration limit).
+func (s *session) iterations() (run, dropped int64, ok bool) { return s.load.iterations() }
+
+// writeLoadSummary writes, after the final tables, the iteration counts of
+// a load model and, where latencies were also measured from the intended
+// start, a corrected-percentile line beside the service times.
+func (s *session) writeLoadSummary(w io.Writer, snap *stats.Snapshot) {
+	if run, dropped, ok := s.iterations(); ok {
+		fmt.Fprintf(w, "iterations: %d run, %d dropped\n", run, dropped)
+	}
+	t := snap.Total
+	if t == nil || t.CorrectedHist == nil || t.CorrectedHist.TotalCount() == 0 {
+		return
+	}
+	msf := func(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) }
+	fmt.Fprintf(w, "the tables above show service time (from when each request was sent); measured from the intended start (coordinated omission), Aggregated:\n")
+	fmt.Fprintf(w, "corrected latency ms: p50 %s, p95 %s, p99 %s; service time ms: p50 %s, p95 %s, p99 %s\n",
+		msf(t.CorrectedPercentile(0.5)), msf(t.CorrectedPercentile(0.95)), msf(t.CorrectedPercentile(0.99)),
+		msf(t.Percentile(0.5)), msf(t.Percentile(0.95)), msf(t.Percentile(0.99)))
+}

@@ -1,0 +1,310 @@
+package locust
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/golocust/golocust/runner"
+	"github.com/golocust/golocust/taskset"
+	"github.com/golocust/golocust/user"
+)
+
+func TestParseLoadFlags(t *testing.T) {
+	c := DefaultConfig()
+	_, err := parseCommandLine(&c, []string{"--stages", "30s:10, 1m:50@5,30s:0", "-i", "1000"}, env(nil))
+	require.NoError(t, err)
+	assert.Equal(t, runner.Stages{{Duration: 30 * time.Second, Users: 10}, {Duration: time.Minute, Users: 50, SpawnRate: 5}, {Duration: 30 * time.Second}}, c.Load.Stages)
+	assert.Equal(t, int64(1000), c.Load.Iterations)
+
+	c = DefaultConfig()
+	_, err = parseCommandLine(&c, []string{"--arrival-rate", "20", "--arrival-stages", "30s:100,1m:500", "--max-users", "50", "--pre-allocate", "10"}, env(nil))
+	require.NoError(t, err)
+	assert.Equal(t, 20.0, c.Load.ArrivalRate)
+	assert.Equal(t, []runner.RateStage{{Duration: 30 * time.Second, Rate: 100}, {Duration: time.Minute, Rate: 500}}, c.Load.ArrivalStages)
+	assert.Equal(t, 50, c.Load.MaxUsers)
+	assert.Equal(t, 10, c.Load.PreAllocate)
+	require.NoError(t, c.Validate())
+
+	c = DefaultConfig()
+	_, err = parseCommandLine(&c, nil, env(map[string]string{"LOCUST_STEPS": "10/30s:100@5"}))
+	require.NoError(t, err)
+	assert.Equal(t, &runner.Steps{Step: 10, Interval: 30 * time.Second, Max: 100, SpawnRate: 5}, c.Load.Steps)
+}
+
+func TestBadLoadFlagsNameTheFlagWithAnExample(t *testing.T) {
+	cases := []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"--stages", "30s"}, []string{`for --stages`, `"30s:10,1m:50@5,30s:0"`}},
+		{[]string{"--stages", "30x:10"}, []string{`for --stages`, "bad duration"}},
+		{[]string{"--stages", "30s:-1"}, []string{`for --stages`, "bad user count"}},
+		{[]string{"--stages", "30s:10@0"}, []string{`for --stages`, "bad spawn rate"}},
+		{[]string{"--arrival-stages", "30s:fast"}, []string{`for --arrival-stages`, `"30s:100,1m:500"`}},
+		{[]string{"--arrival-rate", "-3"}, []string{`for --arrival-rate`, "--arrival-rate 200"}},
+		{[]string{"--steps", "10:100"}, []string{`for --steps`, `"10/30s:100@5"`}},
+		{[]string{"-i", "0"}, []string{`for -i/--iterations`, "-i 1000"}},
+	}
+	for _, c := range cases {
+		cfg := DefaultConfig()
+		_, err := parseCommandLine(&cfg, c.args, env(nil))
+		var ue *UsageError
+		require.ErrorAs(t, err, &ue, "%v", c.args)
+		for _, w := range c.want {
+			assert.Contains(t, err.Error(), w, "%v", c.args)
+		}
+	}
+}
+
+func TestLoadConfigValidate(t *testing.T) {
+	cases := []struct {
+		load LoadConfig
+		want string
+	}{
+		{LoadConfig{Stages: runner.Stages{{Duration: time.Second, Users: 1}}, ArrivalRate: 5}, "choose one"},
+		{LoadConfig{Shape: runner.Steps{Step: 1, Interval: time.Second}, Steps: &runner.Steps{Step: 1, Interval: time.Second}}, "choose one"},
+		{LoadConfig{MaxUsers: 5}, "add --arrival-rate"},
+		{LoadConfig{ArrivalRate: 5, PreAllocate: 10, MaxUsers: 5}, "exceed the maximum"},
+		{LoadConfig{Iterations: -1}, "-i/--iterations"},
+	}
+	for _, c := range cases {
+		cfg := DefaultConfig()
+		cfg.Load = c.load
+		err := cfg.Validate()
+		require.Error(t, err, "%+v", c.load)
+		assert.Contains(t, err.Error(), c.want)
+	}
+}
+
+// The fuzz targets check that the parsers never panic and that what they
+// accept prints back to an equal value. The seed corpus runs as a test.
+func FuzzParseStages(f *testing.F) {
+	for _, s := range []string{"30s:10,1m:50,30s:0", "30s:10@5", "0:0", "1h20m:3@0.5", "", ",", "30s:", ":5", "10:1@", "1s:1@NaN", "1s:99999999999"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		st, err := parseStages(s)
+		if err != nil {
+			return
+		}
+		v := &stagesValue{p: &st}
+		again, err := parseStages(v.String())
+		require.NoError(t, err, "%q printed as %q", s, v.String())
+		require.Equal(t, st, again)
+	})
+}
+
+func FuzzParseRateStages(f *testing.F) {
+	for _, s := range []string{"30s:100,1m:500", "0s:5", "1s:0.25", "1s:-1", "1s:Inf", "x:1", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		st, err := parseRateStages(s)
+		if err != nil {
+			return
+		}
+		v := &rateStagesValue{p: &st}
+		again, err := parseRateStages(v.String())
+		require.NoError(t, err, "%q printed as %q", s, v.String())
+		require.Equal(t, st, again)
+	})
+}
+
+func FuzzParseSteps(f *testing.F) {
+	for _, s := range []string{"10/30s:100@5", "1/1s", "5/2m:10", "0/1s", "1/0s", "1/1s:0", "1/1s@-2", "/", "@:"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		st, err := parseSteps(s)
+		if err != nil {
+			return
+		}
+		v := &stepsValue{p: &st}
+		again, err := parseSteps(v.String())
+		require.NoError(t, err, "%q printed as %q", s, v.String())
+		require.Equal(t, st, again)
+	})
+}
+
+// hitter requests / once per iteration.
+type hitter struct{ user.HTTP }
+
+func (h *hitter) Hit(ctx context.Context) error { return h.Get(ctx, "/").Err() }
+
+func hitterClass() user.Class[hitter] {
+	return user.Class[hitter]{Name: "Hitter", Wait: user.Constant(time.Hour), Tasks: taskset.Weighted(taskset.Task[hitter]{Run: (*hitter).Hit})}
+}
+
+// stallTarget answers at once, except that requests arriving between
+// stallFrom and stallFrom+stall after the first request are held until
+// the stall ends. It records when each request arrived.
+type stallTarget struct {
+	*httptest.Server
+	stallFrom, stall time.Duration
+
+	mu      sync.Mutex
+	first   time.Time
+	arrived []time.Time
+}
+
+func newStallTarget(t *testing.T, from, stall time.Duration) *stallTarget {
+	st := &stallTarget{stallFrom: from, stall: stall}
+	st.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		now := time.Now()
+		st.mu.Lock()
+		if st.first.IsZero() {
+			st.first = now
+		}
+		st.arrived = append(st.arrived, now)
+		since := now.Sub(st.first)
+		st.mu.Unlock()
+		if st.stall > 0 && since >= st.stallFrom && since < st.stallFrom+st.stall {
+			select {
+			case <-time.After(st.stallFrom + st.stall - since):
+			case <-r.Context().Done():
+			}
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(st.Close)
+	return st
+}
+
+func (st *stallTarget) arrivals() []time.Time {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	out := append([]time.Time(nil), st.arrived...)
+	sort.Slice(out, func(i, j int) bool { return out[i].Before(out[j]) })
+	return out
+}
+
+func maxPerWindow(ts []time.Time, w time.Duration) int {
+	best, j := 0, 0
+	for i := range ts {
+		for ts[i].Sub(ts[j]) >= w {
+			j++
+		}
+		best = max(best, i-j+1)
+	}
+	return best
+}
+
+// TestArrivalRateAgainstALocalTarget: 200 it/s for 5 s gives 1000 ± 2 %
+// iterations, each one request, every request counted once.
+func TestArrivalRateAgainstALocalTarget(t *testing.T) {
+	tg := newStallTarget(t, 0, 0)
+	var stderr, stdout bytes.Buffer
+	res := RunHeadless(t, Config{
+		Host: tg.URL, RunTime: 30 * time.Second, JSON: true, Stdout: &stdout, Stderr: &stderr,
+		Load: LoadConfig{ArrivalRate: 200, ArrivalStages: []runner.RateStage{{Duration: 5 * time.Second, Rate: 200}}, PreAllocate: 5, MaxUsers: 50},
+	}, hitterClass())
+	require.NotNil(t, res)
+	n := res.Stats.Total.NumRequests
+	assert.InDelta(t, 1000, n, 20, "iterations run")
+	assert.Equal(t, int64(len(tg.arrivals())), n, "the target saw every request")
+	assert.Zero(t, res.Stats.Total.NumFailures)
+	assert.Contains(t, stderr.String(), sprintf("iterations: %d run, %d dropped", n, 1000-n))
+	assert.Contains(t, stderr.String(), "corrected latency ms: p50")
+	assert.LessOrEqual(t, maxPerWindow(tg.arrivals(), 100*time.Millisecond), 22, "no burst above the rate")
+
+	var doc struct {
+		Stats   []map[string]any   `json:"stats"`
+		Metrics map[string]float64 `json:"metrics"`
+	}
+	require.NoError(t, json.Unmarshal(stdout.Bytes(), &doc), stdout.String())
+	assert.Equal(t, float64(n), doc.Metrics["iterations"])
+	assert.Equal(t, float64(1000-n), doc.Metrics["dropped_iterations"])
+	require.Len(t, doc.Stats, 1)
+}
+
+// TestArrivalRateThroughAStall: the target holds every request that
+// arrives during one second. With a pool of 10 users and no room to grow,
+// the iterations due while all 10 hang are dropped (about 190 of the 200
+// due in that second), the others keep their schedule, and there is no
+// catch-up burst afterwards.
+func TestArrivalRateThroughAStall(t *testing.T) {
+	tg := newStallTarget(t, time.Second, time.Second)
+	var stderr bytes.Buffer
+	res := RunHeadless(t, Config{
+		Host: tg.URL, RunTime: 30 * time.Second, Stderr: &stderr,
+		Thresholds: []string{"dropped_iterations<250"},
+		Load:       LoadConfig{ArrivalRate: 200, ArrivalStages: []runner.RateStage{{Duration: 5 * time.Second, Rate: 200}}, PreAllocate: 10, MaxUsers: 10},
+	}, hitterClass())
+	require.NotNil(t, res)
+	run := res.Stats.Total.NumRequests
+	out := stderr.String()
+	i := strings.Index(out, "iterations: ")
+	require.GreaterOrEqual(t, i, 0, out)
+	var gotRun, dropped int64
+	_, err := fmt.Sscanf(out[i:], "iterations: %d run, %d dropped", &gotRun, &dropped)
+	require.NoError(t, err)
+	assert.Equal(t, run, gotRun)
+	assert.InDelta(t, 190, dropped, 12, "about a second of iterations less the 10 that hang")
+	assert.InDelta(t, 1000, run+dropped, 2, "every scheduled iteration is run or dropped")
+	arr := tg.arrivals()
+	assert.LessOrEqual(t, maxPerWindow(arr, 100*time.Millisecond), 22, "no catch-up burst after the stall")
+	// The 10 hanging requests are 1.2 % of those run: both percentiles
+	// show the stall; the drops are in dropped_iterations.
+	tot := res.Stats.Total
+	assert.Greater(t, tot.Percentile(0.99), 800*time.Millisecond)
+	assert.GreaterOrEqual(t, tot.CorrectedPercentile(0.99), tot.Percentile(0.99)-5*time.Millisecond)
+	require.Len(t, res.Thresholds, 1)
+	assert.True(t, res.Thresholds[0].Passed, "dropped_iterations<250: %s", res.Thresholds[0].Message)
+	assert.Equal(t, float64(dropped), res.Thresholds[0].Measured, "thresholds see the dropped iterations")
+}
+
+// TestIterationLimitIsExact: 5 users, -i 300: exactly 300 requests, and
+// the run ends by itself long before its run time.
+func TestIterationLimitIsExact(t *testing.T) {
+	tg := newStallTarget(t, 0, 0)
+	var stderr bytes.Buffer
+	start := time.Now()
+	res := RunHeadless(t, Config{Users: 5, Host: tg.URL, RunTime: time.Minute, Stderr: &stderr, Load: LoadConfig{Iterations: 300}}, hitterClass())
+	require.NotNil(t, res)
+	assert.Equal(t, int64(300), res.Stats.Total.NumRequests)
+	assert.Len(t, tg.arrivals(), 300)
+	assert.Less(t, time.Since(start), 30*time.Second)
+	assert.Contains(t, stderr.String(), "iterations: 300 run, 0 dropped")
+}
+
+// TestStagesFromTheCommandLine: --stages drives the run, which ends after
+// the last stage; -u is ignored with a warning.
+func TestStagesFromTheCommandLine(t *testing.T) {
+	tg := newStallTarget(t, 0, 0)
+	var stdout, stderr bytes.Buffer
+	start := time.Now()
+	code := Run(context.Background(), []string{"--headless", "-u", "50", "-H", tg.URL, "--stages", "1s:3@10,1s:3", "--only-summary"}, nil, &stdout, &stderr, shopperLikeClass())
+	assert.Equal(t, 0, code, stderr.String())
+	assert.Less(t, time.Since(start), 10*time.Second)
+	assert.Contains(t, stderr.String(), "-u/--users and -r/--spawn-rate are ignored")
+	assert.Contains(t, stderr.String(), "the load shape ended the run")
+	assert.NotEmpty(t, tg.arrivals())
+}
+
+func shopperLikeClass() user.Class[hitter] {
+	c := hitterClass()
+	c.Wait = user.Constant(50 * time.Millisecond)
+	return c
+}
+
+func TestShapeDrivenAndIterationsAccessors(t *testing.T) {
+	cfg := DefaultConfig()
+	s := &session{cfg: &cfg}
+	assert.False(t, s.shapeDriven())
+	_, _, ok := s.iterations()
+	assert.False(t, ok)
+	cfg.Load.Stages = runner.Stages{{Duration: time.Second, Users: 1}}
+	assert.True(t, s.shapeDriven())
+}

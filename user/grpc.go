@@ -46,7 +46,8 @@ const GRPCMethod = "GRPC"
 //     client-streaming call, or when its ctx is done. A stream ended by
 //     cancelling its ctx (the usual way to leave an endless server stream)
 //     is a success, except on a hard stop of a user whose connection came
-//     from Conn: then it is a failure, "Canceled: ...";
+//     from Conn: then it is a failure, "Canceled: ...". A stream left open
+//     is recorded when its ctx ends;
 //   - a status other than OK is a failure whose error text is the code's
 //     name and the status message, "Unavailable: connection refused" (the
 //     code alone when there is no message). The error the call returns

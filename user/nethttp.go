@@ -50,7 +50,7 @@ import (
 // connection limits, flow control). The cost: a TLS handshake per user,
 // and about 21 KiB of heap and 16 KiB of stack (the transport's read and
 // write goroutines) per idle user with a keep-alive connection, against
-// 3 KiB and none for HTTP (BenchmarkNetHTTPUserMemory). Set Transport to
+// about 3 KiB and 4 KiB for HTTP (BenchmarkNetHTTPUserMemory). Set Transport to
 // share one. A call costs about twice the time of an HTTP call and some 70
 // allocations, against none (BenchmarkGet).
 //

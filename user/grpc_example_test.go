@@ -2,12 +2,15 @@ package user_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
 
 	"github.com/golocust/golocust/stats"
 	"github.com/golocust/golocust/taskset"
@@ -59,4 +62,41 @@ func ExampleGRPC() {
 	// Output:
 	// GRPC /grpc.health.v1.Health/Check 3 3
 	// NotFound: unknown service 3
+}
+
+// Pinger dials its own connection.
+type Pinger struct{ user.Base }
+
+// GRPCDialOptions records the calls of a connection a user dials itself.
+func ExampleGRPCDialOptions() {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	srv := grpc.NewServer()
+	hs := health.NewServer()
+	healthpb.RegisterHealthServer(srv, hs)
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Stop()
+
+	ping := func(p *Pinger, ctx context.Context) error {
+		conn, err := grpc.NewClient(ln.Addr().String(), append(user.GRPCDialOptions(p.Env()),
+			grpc.WithTransportCredentials(insecure.NewCredentials()))...)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		_, err = healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
+		fmt.Println(status.Code(err))
+		return errors.Join(err, user.ErrStopUser)
+	}
+	class := user.Class[Pinger]{Tasks: taskset.Weighted(taskset.Task[Pinger]{Name: "ping", Run: ping})}
+	reg := stats.NewRegistry(stats.Options{})
+	class.Run(context.Background(), &user.Env{Stats: reg})
+	e := reg.Snapshot().Entries[0]
+	fmt.Println(e.Method, e.Name, e.NumRequests, e.NumFailures)
+	// Output:
+	// OK
+	// GRPC /grpc.health.v1.Health/Check 1 0
 }

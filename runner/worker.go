@@ -36,6 +36,8 @@ type WorkerOptions struct {
 	Classes  []user.Spawner
 	Registry *stats.Registry // nil: a new registry
 	Logger   *zap.Logger
+	// Host is used when the master sends no host (it sends its -H).
+	Host string
 	// Client configures the connection to the master (address, TLS,
 	// token, retries).
 	Client transport.ClientOptions
@@ -520,9 +522,13 @@ func (w *Worker) newPool(sp *locustpb.Spawn) error {
 	for i, c := range classes {
 		names[i], weights[i], isFixed[i] = c.ClassName(), c.ClassWeight(), c.ClassFixedCount() > 0
 	}
+	host := sp.GetHost()
+	if host == "" {
+		host = w.o.Host
+	}
 	p := newUserPool(poolConfig{
 		classes:     classes,
-		host:        sp.GetHost(),
+		host:        host,
 		stats:       w.reg,
 		log:         w.log,
 		gate:        w.o.Gate,

@@ -68,7 +68,8 @@ type grpcState struct {
 	env   *Env
 	ctx   context.Context
 	mu    sync.Mutex
-	conns map[string]*grpc.ClientConn
+	conns map[string]*grpc.ClientConn // by target, made without options
+	extra []*grpc.ClientConn          // made with options
 }
 
 func (g *GRPC) bindGRPC(env *Env) (*GRPC, error) {
@@ -88,13 +89,17 @@ func (g *GRPC) close() {
 	for _, cc := range g.g.conns {
 		_ = cc.Close()
 	}
-	g.g.conns = nil
+	for _, cc := range g.g.extra {
+		_ = cc.Close()
+	}
+	g.g.conns, g.g.extra = nil, nil
 }
 
 var errGRPCNotRunning = errors.New("user.GRPC used outside a running user")
 
 // Conn returns the user's connection to target, creating it on first use
-// (grpc.NewClient: it connects on the first call). target "" is the user's
+// (grpc.NewClient: it connects on the first call); a call with opts always
+// creates a new connection. target "" is the user's
 // host. A target starting with http:// or grpc:// is reached without TLS,
 // https:// or grpcs:// with TLS (TLSConfig); any other target is passed to
 // grpc.NewClient as it is ("dns:///svc:443", "127.0.0.1:50051"), without
@@ -139,11 +144,12 @@ func (g *GRPC) Conn(target string, opts ...grpc.DialOption) (*grpc.ClientConn, e
 	if err != nil {
 		return nil, err
 	}
+	if len(opts) > 0 {
+		s.extra = append(s.extra, cc) // not shared: its options are the caller's
+		return cc, nil
+	}
 	if s.conns == nil {
 		s.conns = make(map[string]*grpc.ClientConn)
-	}
-	if old := s.conns[target]; old != nil {
-		_ = old.Close()
 	}
 	s.conns[target] = cc
 	return cc, nil

@@ -2,9 +2,13 @@ package user_test
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	testpb "google.golang.org/grpc/interop/grpc_testing"
@@ -321,4 +326,56 @@ func TestGRPCBinding(t *testing.T) {
 	var g user.GRPC
 	_, err = g.Conn("127.0.0.1:1")
 	assert.Error(t, err, "outside a running user")
+}
+
+type tlsProber struct {
+	prober
+}
+
+var proberTLS atomic.Pointer[tls.Config]
+
+func (p *tlsProber) OnStart(ctx context.Context) error {
+	p.TLSConfig = proberTLS.Load()
+	return p.prober.OnStart(ctx)
+}
+
+// An https:// host is reached over TLS with the user's TLSConfig; a
+// connection with options of the caller's is the user's too.
+func TestGRPCOverTLS(t *testing.T) {
+	// Borrow httptest's self-signed certificate for 127.0.0.1.
+	cert := httptest.NewUnstartedServer(http.NotFoundHandler())
+	cert.StartTLS()
+	cert.Close()
+	pool := x509.NewCertPool()
+	pool.AddCert(cert.Certificate())
+	proberTLS.Store(&tls.Config{RootCAs: pool})
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	g := &grpcTarget{}
+	srv := grpc.NewServer(grpc.Creds(credentials.NewTLS(&tls.Config{Certificates: cert.TLS.Certificates})))
+	healthpb.RegisterHealthServer(srv, g)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = srv.Serve(ln) }()
+	defer func() { srv.Stop(); <-done }()
+
+	var extraErr error
+	c := user.Class[tlsProber]{Tasks: taskset.Weighted(taskset.Task[tlsProber]{Name: "t",
+		Run: func(p *tlsProber, ctx context.Context) error {
+			for range 10 {
+				_, _ = p.health.Check(ctx, &healthpb.HealthCheckRequest{})
+			}
+			conn, err := p.Conn("", grpc.WithUserAgent("prober"))
+			if err == nil {
+				_, extraErr = healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
+			}
+			return errors.Join(err, user.ErrStopUser)
+		}})}
+	r := start(t, c, "https://"+ln.Addr().String(), 1)
+	r.wait(t, 10*time.Second)
+	require.NoError(t, extraErr)
+	e := entry(r.reg.Snapshot(), user.GRPCMethod, checkMethod)
+	assert.EqualValues(t, 11, e.NumRequests)
+	assert.EqualValues(t, 1, e.NumFailures, "the tenth call")
+	assert.EqualValues(t, 11, g.calls.Load())
 }

@@ -136,7 +136,7 @@ func parseStages(s string) (runner.Stages, error) {
 		if !ok {
 			return nil, fmt.Errorf("stage %d %q: %s", i+1, part, example)
 		}
-		dur, err := ParseTimespan(strings.TrimSpace(d))
+		dur, err := parseSpan(strings.TrimSpace(d))
 		if err != nil || dur < 0 {
 			return nil, fmt.Errorf("stage %d %q: bad duration %q: %s", i+1, part, d, example)
 		}
@@ -168,7 +168,7 @@ func parseRateStages(s string) ([]runner.RateStage, error) {
 		if !ok {
 			return nil, fmt.Errorf("stage %d %q: %s", i+1, part, example)
 		}
-		dur, err := ParseTimespan(strings.TrimSpace(d))
+		dur, err := parseSpan(strings.TrimSpace(d))
 		if err != nil || dur < 0 {
 			return nil, fmt.Errorf("stage %d %q: bad duration %q: %s", i+1, part, d, example)
 		}
@@ -195,7 +195,7 @@ func parseSteps(s string) (*runner.Steps, error) {
 	if err != nil || n <= 0 || n > maxUsers {
 		return nil, fmt.Errorf("bad step %q: %s", step, example)
 	}
-	d, err := ParseTimespan(strings.TrimSpace(every))
+	d, err := parseSpan(strings.TrimSpace(every))
 	if err != nil || d <= 0 {
 		return nil, fmt.Errorf("bad interval %q: %s", every, example)
 	}
@@ -215,6 +215,17 @@ func parseSteps(s string) (*runner.Steps, error) {
 		out.SpawnRate = r
 	}
 	return out, nil
+}
+
+// parseSpan is ParseTimespan bounded to maxSpan on every path (a plain
+// number of seconds is not bounded by ParseTimespan), so that what it
+// accepts prints back to something it accepts.
+func parseSpan(s string) (time.Duration, error) {
+	d, err := ParseTimespan(s)
+	if err == nil && d > maxSpan {
+		err = fmt.Errorf("span %q is longer than %v", s, maxSpan)
+	}
+	return d, err
 }
 
 func parsePositive(s string) (float64, error) {

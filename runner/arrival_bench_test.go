@@ -36,12 +36,14 @@ func (h *pacedHitter) Hit(ctx context.Context) error {
 //
 //   - rate_err_%: achieved rate (iterations started / 3 s) against the
 //     target, in percent (the goal is within ±1 %);
+//
 //   - max_100ms_over_%: the busiest 100 ms window of iteration starts
 //     above the target's 100 ms share, in percent (goal: at most 10 %);
+//
 //   - dropped, late: iterations dropped (late: the generator itself was
 //     behind by more than the grace), and the pool's peak size.
 //
-//	go test -run '^$' -bench BenchmarkArrivalRate -benchtime 1x -count 3 ./runner/
+//     go test -run '^$' -bench BenchmarkArrivalRate -benchtime 1x -count 3 ./runner/
 //
 // Figures (2 shared AMD EPYC cores, client and server in one process, other
 // jobs running): rate_err_% 0, -0.05, -0.17 at 5,000 it/s and 0, -0.03,

@@ -222,7 +222,9 @@ func (r grpcRecorder) stream(ctx context.Context, desc *grpc.StreamDesc, cc *grp
 		return nil, &RequestError{Method: GRPCMethod, Name: method, Err: f}
 	}
 	s := &recordedStream{ClientStream: cs, ctx: ctx, rec: r, method: method, start: start, serverStreams: desc.ServerStreams}
+	s.mu.Lock() // end may run at once, when ctx is done already
 	s.stop = context.AfterFunc(ctx, func() { s.end(ctx.Err()) })
+	s.mu.Unlock()
 	return s, nil
 }
 
@@ -280,14 +282,14 @@ func (s *recordedStream) end(err error) error {
 		return nil
 	}
 	s.ended = true
-	size := s.size
+	size, stop := s.size, s.stop
 	s.mu.Unlock()
 	var failure *GRPCError
 	if err != nil && !s.rec.cancelledByCaller(s.ctx, err) {
 		failure = grpcFailure(err)
 	}
-	if s.stop != nil {
-		s.stop()
+	if stop != nil {
+		stop() // the stream's ctx may live on (a task's ctx)
 	}
 	Record(s.rec.env, GRPCMethod, s.method, time.Since(s.start), size, errOrNil(failure))
 	return errOrNil(failure)

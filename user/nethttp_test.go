@@ -416,3 +416,36 @@ func TestNetHTTPProxyFromEnvironment(t *testing.T) {
 		"GET http://golocust.invalid/api/item",
 	}, seen)
 }
+
+type netWebH2C struct{ netWeb }
+
+func (w *netWebH2C) OnStart(context.Context) error {
+	w.Protocols = user.H2C()
+	return nil
+}
+
+// The hard stop over HTTP/2: the requests in flight share one connection;
+// each is cut off (RST_STREAM) after the grace and counted on both sides.
+func TestNetHTTPHardStopOverH2C(t *testing.T) {
+	tg := &target{counts: map[string]int{}, release: make(chan struct{})}
+	tg.Server = httptest.NewUnstartedServer(http.HandlerFunc(tg.serve))
+	tg.Config.Protocols = new(http.Protocols)
+	tg.Config.Protocols.SetUnencryptedHTTP2(true)
+	tg.Start()
+	t.Cleanup(func() {
+		tg.unblock()
+		tg.Close()
+	})
+	slow := func(w *netWebH2C, ctx context.Context) error { return w.Slow(ctx) }
+	ok := func(w *netWebH2C, ctx context.Context) error { return w.OK(ctx) }
+	c := user.Class[netWebH2C]{Tasks: taskset.Sequential(taskset.Task[netWebH2C]{Name: "ok", Run: ok}, taskset.Task[netWebH2C]{Name: "slow", Run: slow})}
+	r := start(t, c, tg.URL, 3)
+	eventually(t, func() bool { return tg.inFlight.Load() == 3 }, "3 requests in flight")
+	r.cancel()
+	r.wait(t, 5*time.Second)
+
+	s := r.reg.Snapshot()
+	assert.EqualValues(t, 3, tg.count("GET /slow"))
+	assert.Equal(t, map[string]int64{"GET /slow: request cut off by stop": 3}, errorsOf(s))
+	assert.EqualValues(t, tg.total(), s.Total.NumRequests)
+}

@@ -48,7 +48,8 @@ type Stopper interface {
 }
 
 // Class describes a user type U: every spawned user gets its own zero U
-// (embedded HTTP and Base are bound to the user's Env before OnStart).
+// (embedded HTTP, NetHTTP, GRPC and Base are bound to the user's Env
+// before OnStart; their connections are closed when the user ends).
 type Class[U any] struct {
 	Name       string       // default: U's type name
 	Weight     int          // share among weighted classes; 0 means 1

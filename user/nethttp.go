@@ -51,8 +51,8 @@ import (
 // and about 21 KiB of heap and 16 KiB of stack (the transport's read and
 // write goroutines) per idle user with a keep-alive connection, against
 // about 3 KiB and 4 KiB for HTTP (BenchmarkNetHTTPUserMemory). Set Transport to
-// share one. A call costs about twice the time of an HTTP call and some 70
-// allocations, against none (BenchmarkGet).
+// share one. A call costs about three times the CPU of an HTTP call and
+// 70-110 allocations, against none (BenchmarkGetCPU, BenchmarkGet).
 //
 // The response body is read whole into a buffer of the user's: Response.Body
 // is valid until the user's next call. Response.Header (and Response.Raw's

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"syscall"
 	"testing"
 	"time"
 
@@ -169,4 +170,31 @@ func gcAndRead(ms *runtime.MemStats) {
 	runtime.GC()
 	runtime.GC() // and the buffers' pools (kept over one GC)
 	runtime.ReadMemStats(ms)
+}
+
+// BenchmarkGetCPU is the generator's own CPU per recorded GET (user and
+// system time of this process, the target runs in another process), for
+// both clients over HTTP/1.1:
+//
+//	go test -run '^$' -bench BenchmarkGetCPU -benchtime 20000x ./user/
+func BenchmarkGetCPU(b *testing.B) {
+	host := targetProcess(b)
+	cpu := func() time.Duration {
+		var ru syscall.Rusage
+		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	for _, bc := range []struct {
+		name string
+		run  func(b *testing.B)
+	}{
+		{"HTTP", func(b *testing.B) { benchFast(b, host) }},
+		{"NetHTTP", func(b *testing.B) { benchNet(b, host, nil) }},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			c0 := cpu()
+			bc.run(b)
+			b.ReportMetric(float64(cpu()-c0)/float64(time.Microsecond)/float64(b.N), "cpu-µs/op")
+		})
+	}
 }

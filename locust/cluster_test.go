@@ -1,0 +1,405 @@
+package locust
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Flag parsing and validation of distributed mode.
+func TestClusterFlags(t *testing.T) {
+	cases := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		wantErr string
+		check   func(t *testing.T, c *ClusterConfig)
+	}{
+		{name: "defaults", args: []string{"--master"}, check: func(t *testing.T, c *ClusterConfig) {
+			assert.Equal(t, "127.0.0.1", c.MasterBindHost)
+			assert.Equal(t, 5557, c.MasterBindPort)
+			assert.Equal(t, "127.0.0.1", c.MasterHost)
+			assert.Equal(t, 5557, c.MasterPort)
+			assert.Equal(t, 1, c.ExpectWorkers)
+			assert.Zero(t, c.ExpectWorkersMaxWait)
+		}},
+		{name: "worker flags", args: []string{"-worker", "--master-host", "10.0.0.5", "--master-port", "6000", "--worker-token", "s3cret"}, check: func(t *testing.T, c *ClusterConfig) {
+			assert.True(t, c.Worker)
+			assert.Equal(t, "10.0.0.5", c.MasterHost)
+			assert.Equal(t, 6000, c.MasterPort)
+			assert.Equal(t, "s3cret", c.WorkerToken)
+		}},
+		{name: "token from the environment", args: []string{"--master"}, env: map[string]string{"LOCUST_WORKER_TOKEN": "fromenv", "LOCUST_EXPECT_WORKERS": "3"}, check: func(t *testing.T, c *ClusterConfig) {
+			assert.Equal(t, "fromenv", c.WorkerToken)
+			assert.Equal(t, 3, c.ExpectWorkers)
+		}},
+		{name: "master bind and wait", args: []string{"--master", "--master-bind-host", "0.0.0.0", "--master-bind-port", "7000", "--expect-workers", "4", "--expect-workers-max-wait", "1m"}, check: func(t *testing.T, c *ClusterConfig) {
+			assert.Equal(t, "0.0.0.0", c.MasterBindHost)
+			assert.Equal(t, 7000, c.MasterBindPort)
+			assert.Equal(t, 4, c.ExpectWorkers)
+			assert.Equal(t, time.Minute, c.ExpectWorkersMaxWait)
+		}},
+		{name: "master and worker", args: []string{"--master", "--worker"}, wantErr: "--master and --worker both set"},
+		{name: "expect zero workers", args: []string{"--master", "--expect-workers", "0"}, wantErr: "--expect-workers"},
+		{name: "bad port", args: []string{"--worker", "--master-port", "70000"}, wantErr: "--master-port"},
+		{name: "cert without key", args: []string{"--master", "--cluster-tls-cert", "c.pem"}, wantErr: "--cluster-tls-cert and --cluster-tls-key"},
+		{name: "master CA without cert", args: []string{"--master", "--cluster-tls-ca", "ca.pem"}, wantErr: "--cluster-tls-ca on the master"},
+		{name: "token and token file", args: []string{"--worker", "--worker-token", "a", "--worker-token-file", "f"}, wantErr: "--worker-token and --worker-token-file"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			_, err := parseCommandLine(&cfg, tc.args, func(k string) (string, bool) { v, ok := tc.env[k]; return v, ok })
+			if err == nil {
+				cfg.Headless = true
+				err = cfg.Validate()
+			}
+			if tc.wantErr != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tc.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			tc.check(t, &cfg.Cluster)
+		})
+	}
+}
+
+// The worker token never shows in the usage text.
+func TestWorkerTokenNotPrinted(t *testing.T) {
+	var out, errOut bytes.Buffer
+	env := func(k string) (string, bool) {
+		if k == "LOCUST_WORKER_TOKEN" {
+			return "very-secret-token", true
+		}
+		return "", false
+	}
+	code := Run(t.Context(), []string{"--help", "--worker-token", "very-secret-token"}, env, &out, &errOut)
+	assert.Equal(t, ExitOK, code)
+	assert.Contains(t, out.String(), "--worker-token")
+	assert.NotContains(t, out.String()+errOut.String(), "very-secret-token")
+}
+
+// ---- multi-process tests: real binaries on 127.0.0.1 ----
+
+// syncBuffer is a bytes.Buffer safe for a process writing and a test reading.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type proc struct {
+	name     string
+	cmd      *exec.Cmd
+	out, err syncBuffer
+	done     chan struct{}
+	code     int
+}
+
+func startProc(t *testing.T, bin, name string, args ...string) *proc {
+	t.Helper()
+	p := &proc{name: name, done: make(chan struct{})}
+	p.cmd = exec.Command(bin, args...)
+	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.err
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "LOCUST_") {
+			env = append(env, kv)
+		}
+	}
+	p.cmd.Env = env
+	require.NoError(t, p.cmd.Start())
+	go func() {
+		err := p.cmd.Wait()
+		var ee *exec.ExitError
+		switch {
+		case err == nil:
+		case errors.As(err, &ee):
+			p.code = ee.ExitCode()
+		default:
+			p.code = -1
+		}
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-p.done:
+		default:
+			_ = p.cmd.Process.Kill()
+			<-p.done
+		}
+		if t.Failed() {
+			t.Logf("--- %s stderr:\n%s", p.name, tail(p.err.String(), 4000))
+		}
+	})
+	return p
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return "..." + s[len(s)-n:]
+	}
+	return s
+}
+
+// wait waits for the process to exit and returns its exit code.
+func (p *proc) wait(t *testing.T, d time.Duration) int {
+	t.Helper()
+	select {
+	case <-p.done:
+		return p.code
+	case <-time.After(d):
+		t.Fatalf("%s did not exit within %v", p.name, d)
+		return 0
+	}
+}
+
+// waitLog waits until the process's stderr contains s.
+func (p *proc) waitLog(t *testing.T, s string, d time.Duration) time.Time {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !strings.Contains(p.err.String(), s) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: no %q in its log within %v", p.name, s, d)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return time.Now()
+}
+
+// countingTarget counts the requests it serves, per sending process, with
+// their times, and the sequence numbers of /seq.
+type countingTarget struct {
+	*httptest.Server
+	total atomic.Int64
+	mu    sync.Mutex
+	times map[string][]time.Time // per X-Pid
+	seqs  map[int]int
+}
+
+func newCountingTarget(t *testing.T) *countingTarget {
+	ct := &countingTarget{times: map[string][]time.Time{}, seqs: map[int]int{}}
+	ct.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ct.total.Add(1)
+		ct.mu.Lock()
+		ct.times[r.Header.Get("X-Pid")] = append(ct.times[r.Header.Get("X-Pid")], time.Now())
+		if r.URL.Path == "/seq" {
+			n, _ := strconv.Atoi(r.URL.Query().Get("n"))
+			ct.seqs[n]++
+		}
+		ct.mu.Unlock()
+		_, _ = w.Write([]byte("ok"))
+	}))
+	t.Cleanup(ct.Close)
+	return ct
+}
+
+func (ct *countingTarget) count(pid int, from, to time.Time) int {
+	ct.mu.Lock()
+	defer ct.mu.Unlock()
+	n := 0
+	for _, at := range ct.times[strconv.Itoa(pid)] {
+		if !at.Before(from) && !at.After(to) {
+			n++
+		}
+	}
+	return n
+}
+
+func (ct *countingTarget) pidCount(pid int) int {
+	ct.mu.Lock()
+	defer ct.mu.Unlock()
+	return len(ct.times[strconv.Itoa(pid)])
+}
+
+func clusterPort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer func() { _ = l.Close() }()
+	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+}
+
+// jsonTotal sums num_requests of the master's --json output.
+func jsonTotal(t *testing.T, out string) int64 {
+	t.Helper()
+	var rows []struct {
+		NumRequests int64 `json:"num_requests"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(strings.TrimSpace(out)), &rows), "master stdout: %s", out)
+	var n int64
+	for _, r := range rows {
+		n += r.NumRequests
+	}
+	return n
+}
+
+type cluster struct {
+	bin, port string
+	target    *countingTarget
+}
+
+func (c *cluster) master(t *testing.T, name string, args ...string) *proc {
+	base := []string{"--master", "--headless", "--master-bind-port", c.port, "-H", c.target.URL,
+		"--json", "--only-summary", "-s", "5s", "--expect-workers-max-wait", "60s"}
+	return startProc(t, c.bin, name, append(base, args...)...)
+}
+
+func (c *cluster) worker(t *testing.T, name string, args ...string) *proc {
+	return startProc(t, c.bin, name, append([]string{"--worker", "--master-port", c.port}, args...)...)
+}
+
+// TestClusterProcesses runs masters and workers as real processes of
+// internal/clustertest against a counting target on 127.0.0.1.
+func TestClusterProcesses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("multi-process cluster tests skipped with -short")
+	}
+	bin := t.TempDir() + "/clustertest"
+	build := exec.Command("go", "build", "-o", bin, "github.com/golocust/golocust/internal/clustertest")
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "building internal/clustertest: %s", out)
+	newCluster := func(t *testing.T) *cluster {
+		return &cluster{bin: bin, port: clusterPort(t), target: newCountingTarget(t)}
+	}
+
+	t.Run("master and two workers count what the target saw", func(t *testing.T) {
+		c := newCluster(t)
+		m := c.master(t, "master", "-u", "10", "-r", "100", "-t", "3s", "--expect-workers", "2", "Hitter")
+		w1 := c.worker(t, "worker1", "Hitter")
+		w2 := c.worker(t, "worker2", "Hitter")
+		assert.Equal(t, 0, m.wait(t, 60*time.Second), "master exit code")
+		assert.Equal(t, 0, w1.wait(t, 10*time.Second), "worker exit code")
+		assert.Equal(t, 0, w2.wait(t, 10*time.Second), "worker exit code")
+		total := jsonTotal(t, m.out.String())
+		assert.Positive(t, total)
+		assert.Equal(t, c.target.total.Load(), total, "master total equals the target's count")
+	})
+
+	t.Run("two workers times 50 users number 0..99", func(t *testing.T) {
+		c := newCluster(t)
+		m := c.master(t, "master", "-u", "100", "-r", "1000", "-t", "3s", "--expect-workers", "2", "Numbered")
+		c.worker(t, "worker1", "Numbered")
+		c.worker(t, "worker2", "Numbered")
+		assert.Equal(t, 0, m.wait(t, 60*time.Second))
+		c.target.mu.Lock()
+		defer c.target.mu.Unlock()
+		require.Len(t, c.target.seqs, 100, "distinct sequence numbers")
+		for n := range 100 {
+			assert.Equal(t, 1, c.target.seqs[n], "sequence number %d", n)
+		}
+	})
+
+	t.Run("SIGTERM to a worker: goodbye, rebalance, final stats merged", func(t *testing.T) {
+		c := newCluster(t)
+		m := c.master(t, "master", "-u", "15", "-r", "100", "-t", "6s", "--expect-workers", "3", "Hitter")
+		var ws []*proc
+		for i := range 3 {
+			ws = append(ws, c.worker(t, fmt.Sprintf("worker%d", i+1), "Hitter"))
+		}
+		m.waitLog(t, "All users spawned", 60*time.Second)
+		victim := ws[2]
+		require.Eventually(t, func() bool { return c.target.pidCount(victim.cmd.Process.Pid) > 50 }, 20*time.Second, 20*time.Millisecond)
+		require.NoError(t, victim.cmd.Process.Signal(syscall.SIGTERM))
+		sent := time.Now()
+		assert.Equal(t, 0, victim.wait(t, 15*time.Second), "a worker stopped by SIGTERM exits 0")
+		m.waitLog(t, "a worker said goodbye", 10*time.Second)
+		moved := m.waitLog(t, "rebalancing users over the workers\t{\"reason\": \"worker left", 10*time.Second)
+		assert.Less(t, moved.Sub(sent), 10*time.Second)
+		assert.Equal(t, 0, m.wait(t, 60*time.Second))
+		assert.Equal(t, c.target.total.Load(), jsonTotal(t, m.out.String()), "the leaving worker's final stats are merged")
+	})
+
+	t.Run("kill -9 one of three workers", func(t *testing.T) {
+		c := newCluster(t)
+		m := c.master(t, "master", "-u", "15", "-r", "100", "-t", "9s", "--expect-workers", "3", "Hitter")
+		var ws []*proc
+		for i := range 3 {
+			ws = append(ws, c.worker(t, fmt.Sprintf("worker%d", i+1), "Hitter"))
+		}
+		m.waitLog(t, "All users spawned", 60*time.Second)
+		victim := ws[2]
+		pid := victim.cmd.Process.Pid
+		require.Eventually(t, func() bool { return c.target.pidCount(pid) > 1000 }, 20*time.Second, 20*time.Millisecond)
+		require.NoError(t, victim.cmd.Process.Kill())
+		killed := time.Now()
+		victim.wait(t, 10*time.Second)
+		m.waitLog(t, "marked missing", 10*time.Second)
+		moved := m.waitLog(t, "rebalancing users over the workers\t{\"reason\": \"worker missing", 10*time.Second)
+		assert.Less(t, moved.Sub(killed), 2*time.Second, "users move within 2 s")
+		assert.Equal(t, 0, m.wait(t, 60*time.Second), "the run finishes")
+		assert.Equal(t, 0, ws[0].wait(t, 10*time.Second))
+		assert.Equal(t, 0, ws[1].wait(t, 10*time.Second))
+		total, seen := jsonTotal(t, m.out.String()), c.target.total.Load()
+		unreported := int64(c.target.count(pid, killed.Add(-3500*time.Millisecond), killed))
+		assert.LessOrEqual(t, total, seen)
+		assert.LessOrEqual(t, seen-total, unreported, "the master misses at most the killed worker's last 3 s")
+		t.Logf("target %d, master %d, killed worker's last 3.5 s %d", seen, total, unreported)
+	})
+
+	t.Run("master restarted mid-run: workers reconnect and take a new run", func(t *testing.T) {
+		c := newCluster(t)
+		m1 := c.master(t, "master1", "-u", "4", "-r", "100", "-t", "60s", "--expect-workers", "2", "Hitter")
+		w1 := c.worker(t, "worker1", "Hitter")
+		w2 := c.worker(t, "worker2", "Hitter")
+		m1.waitLog(t, "All users spawned", 60*time.Second)
+		require.Eventually(t, func() bool { return c.target.total.Load() > 20 }, 20*time.Second, 20*time.Millisecond)
+		require.NoError(t, m1.cmd.Process.Kill())
+		m1.wait(t, 10*time.Second)
+		w1.waitLog(t, "lost the master", 10*time.Second)
+
+		before := c.target.total.Load()
+		m2 := c.master(t, "master2", "-u", "6", "-r", "100", "-t", "3s", "--expect-workers", "2", "Hitter")
+		assert.Equal(t, 0, m2.wait(t, 90*time.Second))
+		assert.Equal(t, 0, w1.wait(t, 10*time.Second), "worker quit by the new master")
+		assert.Equal(t, 0, w2.wait(t, 10*time.Second))
+		assert.Greater(t, c.target.total.Load(), before, "the new run sent requests")
+		assert.Positive(t, jsonTotal(t, m2.out.String()))
+	})
+
+	t.Run("wrong or missing token is refused", func(t *testing.T) {
+		c := newCluster(t)
+		m := c.master(t, "master", "-u", "1", "-t", "1s", "--expect-workers", "1", "--expect-workers-max-wait", "4s", "--worker-token", "right-token", "Hitter")
+		wrong := c.worker(t, "wrong", "--worker-token", "wrong-token", "Hitter")
+		missing := c.worker(t, "missing", "Hitter")
+		for _, w := range []*proc{wrong, missing} {
+			assert.NotEqual(t, 0, w.wait(t, 20*time.Second), "%s: refused worker exits non-zero", w.name)
+			assert.Contains(t, w.err.String(), "worker token")
+			assert.NotContains(t, w.err.String(), "goroutine ")
+			assert.NotContains(t, w.err.String(), "right-token")
+		}
+		assert.Equal(t, 1, m.wait(t, 30*time.Second), "master gives up waiting: exit 1")
+		assert.Contains(t, m.err.String(), "Gave up waiting for workers to connect")
+		assert.Contains(t, m.err.String(), "refused a worker stream")
+		assert.NotContains(t, m.err.String(), "wrong-token")
+		assert.NotContains(t, m.err.String(), "right-token")
+	})
+}

@@ -52,8 +52,9 @@ type LoadConfig struct {
 	PreAllocate int
 
 	// Iterations stops the run after exactly this many task iterations
-	// (-i/--iterations); each user finishes the iteration it is in. With
-	// a limit, users do not apply their class's wait between tasks.
+	// (-i/--iterations) across the users; each user finishes the iteration
+	// it is in, then leaves. Closed users keep their class's wait between
+	// tasks (not a nested task set's own wait).
 	Iterations int64
 }
 
@@ -390,6 +391,9 @@ func (s *session) setupLoad() {
 	s.load = m
 	inner := s.factory
 	s.factory = func(classes []user.Spawner, host string) (driver, error) {
+		if l.Iterations > 0 && !l.arrival() {
+			classes = runner.KeepClassWaits(classes) // closed users keep waiting between tasks
+		}
 		d, err := inner(classes, host)
 		if err != nil {
 			return nil, err

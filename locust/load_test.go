@@ -144,7 +144,7 @@ type hitter struct{ user.HTTP }
 func (h *hitter) Hit(ctx context.Context) error { return h.Get(ctx, "/").Err() }
 
 func hitterClass() user.Class[hitter] {
-	return user.Class[hitter]{Name: "Hitter", Wait: user.Constant(time.Hour), Tasks: taskset.Weighted(taskset.Task[hitter]{Run: (*hitter).Hit})}
+	return user.Class[hitter]{Name: "Hitter", Tasks: taskset.Weighted(taskset.Task[hitter]{Run: (*hitter).Hit})}
 }
 
 // stallTarget answers at once, except that requests arriving between
@@ -277,6 +277,20 @@ func TestIterationLimitIsExact(t *testing.T) {
 	assert.Len(t, tg.arrivals(), 300)
 	assert.Less(t, time.Since(start), 30*time.Second)
 	assert.Contains(t, stderr.String(), "iterations: 300 run, 0 dropped")
+}
+
+// TestIterationLimitKeepsTheClassWait: 2 users waiting 100 ms between
+// tasks, -i 10: 5 iterations each, so the run lasts about 400 ms.
+func TestIterationLimitKeepsTheClassWait(t *testing.T) {
+	tg := newStallTarget(t, 0, 0)
+	c := hitterClass()
+	c.Wait = user.Constant(100 * time.Millisecond)
+	res := RunHeadless(t, Config{Users: 2, Host: tg.URL, RunTime: time.Minute, Load: LoadConfig{Iterations: 10}}, c)
+	require.NotNil(t, res)
+	assert.Equal(t, int64(10), res.Stats.Total.NumRequests)
+	arr := tg.arrivals()
+	require.Len(t, arr, 10)
+	assert.GreaterOrEqual(t, arr[9].Sub(arr[0]), 390*time.Millisecond, "the users waited between tasks")
 }
 
 // TestStagesFromTheCommandLine: --stages drives the run, which ends after

@@ -2,10 +2,12 @@ package runner
 
 import (
 	"context"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/golocust/golocust/taskset"
 	"github.com/golocust/golocust/user"
 )
 
@@ -48,7 +50,8 @@ func (c *Counter) Taken() int64 { return c.n - max(c.left.Load(), 0) }
 // after Inner hands one out, so an arrival-rate run stops after exactly
 // the allowed iterations too.
 //
-// With a gate, users do not apply their class's wait (see user.Env.Gate).
+// With a gate, users do not apply their class's wait (see user.Env.Gate):
+// wrap closed-model classes with KeepClassWaits.
 type IterationLimit struct {
 	tickets Tickets
 	inner   user.IterationGate
@@ -96,3 +99,113 @@ func (l *IterationLimit) Taken() int64 { return l.taken.Load() }
 // was left. The run is over once the users are gone too: each leaves at
 // its next pick.
 func (l *IterationLimit) Exhausted() <-chan struct{} { return l.exhausted }
+
+// KeepClassWaits wraps classes so that their users still wait between
+// tasks as their class's Wait says while a gate without a schedule of its
+// own (an IterationLimit over closed users) runs them: with a gate the
+// user package does not apply the class wait. The wait is the class's
+// (Class.Wait, or a ClassWait() method), not a nested task set's own.
+// Classes without a wait are returned as they are.
+func KeepClassWaits(classes []user.Spawner) []user.Spawner {
+	out := make([]user.Spawner, len(classes))
+	for i, c := range classes {
+		out[i] = keepWait(c)
+	}
+	return out
+}
+
+func keepWait(c user.Spawner) user.Spawner {
+	if _, ok := c.(waitKeeper); ok {
+		return c
+	}
+	if w := classWait(c); w != nil {
+		return waitKeeper{Spawner: c, wait: w}
+	}
+	return c
+}
+
+// classWait finds a class's wait strategy: a ClassWait method, else an
+// exported Wait field of type taskset.Wait (user.Class has one).
+func classWait(c user.Spawner) taskset.Wait {
+	if cw, ok := c.(interface{ ClassWait() taskset.Wait }); ok {
+		return cw.ClassWait()
+	}
+	v := reflect.ValueOf(c)
+	if v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return nil
+		}
+		v = v.Elem()
+	}
+	if v.Kind() != reflect.Struct {
+		return nil
+	}
+	f := v.FieldByName("Wait")
+	if !f.IsValid() || !f.CanInterface() {
+		return nil
+	}
+	w, _ := f.Interface().(taskset.Wait)
+	return w
+}
+
+type waitKeeper struct {
+	user.Spawner
+	wait taskset.Wait
+}
+
+func (k waitKeeper) Filter(include, exclude []string) (user.Spawner, error) {
+	f, err := k.Spawner.Filter(include, exclude)
+	if err != nil {
+		return nil, err
+	}
+	return waitKeeper{Spawner: f, wait: k.wait}, nil
+}
+
+func (k waitKeeper) Run(ctx context.Context, env *user.Env) {
+	if env != nil && env.Gate != nil {
+		env.Gate = &waitGate{inner: env.Gate, waiter: k.wait.NewWaiter(env.Rand), stopping: env.Stopping}
+	}
+	k.Spawner.Run(ctx, env)
+}
+
+// waitGate applies one user's class wait before asking the inner gate.
+type waitGate struct {
+	inner    user.IterationGate
+	waiter   taskset.Waiter
+	stopping <-chan struct{}
+	last     time.Time // start of the previous iteration; zero before the first
+	timer    *time.Timer
+}
+
+func (g *waitGate) Next(ctx context.Context) (time.Time, bool) {
+	var intended time.Time
+	if !g.last.IsZero() {
+		pause := g.waiter.Pause(g.last, time.Now())
+		if p, ok := g.waiter.(taskset.Pacer); ok {
+			intended = p.Intended()
+		}
+		if pause > 0 {
+			if g.timer == nil {
+				g.timer = time.NewTimer(pause)
+			} else {
+				g.timer.Reset(pause)
+			}
+			select {
+			case <-g.timer.C:
+			case <-g.stopping:
+				return time.Time{}, false
+			case <-ctx.Done():
+				return time.Time{}, false
+			}
+		}
+	}
+	it, ok := g.inner.Next(ctx)
+	if !ok {
+		return time.Time{}, false
+	}
+	if !it.IsZero() {
+		intended = it
+	}
+	g.last = time.Now()
+	return intended, true
+}

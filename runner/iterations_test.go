@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/golocust/golocust/taskset"
 	"github.com/golocust/golocust/user"
 )
 
@@ -101,3 +102,39 @@ func (p *limitPool) Start(users int, _ float64) error {
 }
 
 func (p *limitPool) UserCount() int { return int(p.n.Load()) }
+
+type ticker struct{ user.Base }
+
+var tickerRuns atomic.Int64
+
+func (*ticker) Tick(context.Context) error { tickerRuns.Add(1); return nil }
+
+// TestKeepClassWaitsUnderALimit: 2 users that wait 100 ms between tasks
+// share a limit of 10 iterations: 5 each, 100 ms apart, so the run takes
+// 400 ms, not no time at all.
+func TestKeepClassWaitsUnderALimit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tickerRuns.Store(0)
+		c := user.Class[ticker]{Name: "T", Wait: user.Constant(100 * time.Millisecond), Tasks: taskset.Weighted(taskset.Task[ticker]{Run: (*ticker).Tick})}
+		classes := KeepClassWaits([]user.Spawner{c})
+		require.IsType(t, waitKeeper{}, classes[0])
+		f, err := classes[0].Filter(nil, nil)
+		require.NoError(t, err)
+		require.IsType(t, waitKeeper{}, f, "filtering keeps the wrapper")
+		gate := NewIterationLimit(NewCounter(10), nil)
+		l := newLocal(t, Options{Classes: classes, Gate: gate})
+		defer l.Quit()
+		start := time.Now()
+		require.NoError(t, l.Start(2, 2))
+		<-gate.Exhausted()
+		assert.Equal(t, 500*time.Millisecond, time.Since(start), "the 11th pick is refused after the 5th wait")
+		synctest.Wait()
+		assert.Equal(t, int64(10), tickerRuns.Load())
+		assert.Zero(t, l.UserCount())
+	})
+}
+
+func TestKeepClassWaitsLeavesClassesWithoutAWait(t *testing.T) {
+	c := &fakeClass{name: "A", weight: 1}
+	assert.Same(t, c, KeepClassWaits([]user.Spawner{c})[0].(*fakeClass))
+}

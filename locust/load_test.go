@@ -19,6 +19,7 @@ import (
 	"github.com/golocust/golocust/runner"
 	"github.com/golocust/golocust/taskset"
 	"github.com/golocust/golocust/user"
+	"github.com/golocust/golocust/webui"
 )
 
 func TestParseLoadFlags(t *testing.T) {
@@ -321,4 +322,38 @@ func TestShapeDrivenAndIterationsAccessors(t *testing.T) {
 	assert.False(t, ok)
 	cfg.Load.Stages = runner.Stages{{Duration: time.Second, Users: 1}}
 	assert.True(t, s.shapeDriven())
+}
+
+// TestShapeFromCode: a ShapeFunc in Config.Load.Shape runs 3 users for
+// 1.5 s and then ends the run, long before its run time.
+func TestShapeFromCode(t *testing.T) {
+	tg := newStallTarget(t, 0, 0)
+	start := time.Now()
+	var peak int
+	shape := runner.ShapeFunc(func(elapsed time.Duration, users int) (runner.ShapeTick, bool) {
+		peak = max(peak, users)
+		return runner.ShapeTick{Users: 3, SpawnRate: 3}, elapsed < 1500*time.Millisecond
+	})
+	res := RunHeadless(t, Config{Host: tg.URL, RunTime: time.Minute, Load: LoadConfig{Shape: shape}}, shopperLikeClass())
+	require.NotNil(t, res)
+	assert.Less(t, time.Since(start), 10*time.Second)
+	assert.Equal(t, 3, peak, "the shape saw its 3 users")
+	assert.Positive(t, res.Stats.Total.NumRequests)
+}
+
+type nopDriver struct{ state runner.State }
+
+func (nopDriver) Start(int, float64) error    { return nil }
+func (nopDriver) Stop()                       {}
+func (nopDriver) Quit()                       {}
+func (d nopDriver) State() runner.State       { return d.state }
+func (nopDriver) UserCount() int              { return 0 }
+func (nopDriver) ClassCounts() map[string]int { return nil }
+func (nopDriver) StopTest() <-chan error      { return nil }
+
+func TestEditingAShapeDrivenRunIsAConflict(t *testing.T) {
+	d := &loadDriver{driver: nopDriver{runner.StateRunning}, m: &loadModel{cfg: &LoadConfig{Stages: runner.Stages{{Duration: time.Second, Users: 1}}}}, begun: true}
+	assert.ErrorIs(t, d.Start(5, 1), webui.ErrConflict)
+	d = &loadDriver{driver: nopDriver{runner.StateRunning}, m: &loadModel{cfg: &LoadConfig{Iterations: 5}}, begun: true}
+	assert.NoError(t, d.Start(5, 1), "an iteration limit alone leaves the user count to the UI")
 }

@@ -286,7 +286,9 @@ func (g *ArrivalGate) Start(ctx context.Context, pool Scaler) error {
 	return nil
 }
 
-// grow adds a user to pool for each (coalesced) request, up to MaxUsers.
+// grow answers each (coalesced) request by adding a tenth of the pool (at
+// least one user), up to MaxUsers: few ramp calls when a stall needs many
+// more users, at most 10 % more users than needed.
 func (g *ArrivalGate) grow(ctx context.Context, pool Scaler, schedDone <-chan struct{}) {
 	for {
 		select {
@@ -299,7 +301,8 @@ func (g *ArrivalGate) grow(ctx context.Context, pool Scaler, schedDone <-chan st
 			if n >= g.a.MaxUsers {
 				continue
 			}
-			if err := pool.Start(n+1, 1); err != nil {
+			add := max(1, n/10)
+			if err := pool.Start(min(n+add, g.a.MaxUsers), float64(add)); err != nil {
 				g.Stop()
 				return
 			}

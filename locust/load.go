@@ -490,13 +490,22 @@ func (d *loadDriver) Start(users int, rate float64) error {
 	if inner != nil {
 		d.m.gateF.cur.Store(&gateBox{inner})
 	}
+	// ctx ends with Stop; modelCtx ends the model (shape, schedule) too,
+	// when the iteration limit is reached first.
 	ctx, cancel := context.WithCancel(context.Background())
+	modelCtx, stopModel := context.WithCancel(ctx)
 	d.cancel, d.done = cancel, make(chan struct{})
+	fail := func(err error) error {
+		stopModel()
+		cancel()
+		close(d.done)
+		return err
+	}
 	var run func() // the model's goroutine: returns when the model ends the run
 	switch shape := cfg.shape(); {
 	case shape != nil:
 		run = func() {
-			if err := runner.RunShape(ctx, shape, d.driver, log); err != nil && ctx.Err() == nil {
+			if err := runner.RunShape(modelCtx, shape, d.driver, log); err != nil && modelCtx.Err() == nil {
 				log.Error("load shape", zap.Error(err))
 			}
 		}
@@ -504,52 +513,50 @@ func (d *loadDriver) Start(users int, rate float64) error {
 		a := d.arrival.Config()
 		log.Info("arrival-rate run", zap.Float64("rate", a.Rate), zap.Int("stages", len(a.Stages)),
 			zap.Int("pre_allocate", a.PreAllocate), zap.Int("max_users", a.MaxUsers))
-		if err := d.arrival.Start(ctx, d.driver); err != nil {
-			cancel()
-			close(d.done)
-			return err
+		if err := d.arrival.Start(modelCtx, d.driver); err != nil {
+			return fail(err)
 		}
 		run = func() { <-d.arrival.Done() }
 	default:
 		if err := d.driver.Start(users, rate); err != nil {
-			cancel()
-			close(d.done)
-			return err
+			return fail(err)
 		}
-		run = func() { <-ctx.Done() }
+		run = func() { <-modelCtx.Done() }
 	}
 	go func() {
 		defer close(d.done)
+		defer stopModel()
 		ended := make(chan struct{})
 		go func() { defer close(ended); run() }()
 		var exhausted <-chan struct{}
 		if d.limit != nil {
 			exhausted = d.limit.Exhausted()
 		}
+		wait := d.arrival != nil // users leave once the schedule is over
 		select {
 		case <-ended:
 			if ctx.Err() != nil {
 				return // stopped from outside
 			}
-			if d.arrival != nil {
-				d.waitUsersGone(ctx) // they finish their last iteration
-				if ctx.Err() != nil {
-					return
-				}
-			}
 		case <-exhausted:
-			d.waitUsersGone(ctx)
-			if ctx.Err() != nil {
-				<-ended
-				return
+			wait = true
+			// No new iteration, no new user: the users leave at
+			// their next pick.
+			stopModel()
+			if d.arrival != nil {
+				d.arrival.Stop()
 			}
-			cancel()
 			<-ended
 		case <-ctx.Done():
 			<-ended
 			return
 		}
-		d.finished <- struct{}{}
+		if wait {
+			d.waitUsersGone(ctx) // they finish their last iteration
+		}
+		if ctx.Err() == nil {
+			d.finished <- struct{}{}
+		}
 	}()
 	return nil
 }

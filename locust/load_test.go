@@ -357,3 +357,29 @@ func TestEditingAShapeDrivenRunIsAConflict(t *testing.T) {
 	d = &loadDriver{driver: nopDriver{runner.StateRunning}, m: &loadModel{cfg: &LoadConfig{Iterations: 5}}, begun: true}
 	assert.NoError(t, d.Start(5, 1), "an iteration limit alone leaves the user count to the UI")
 }
+
+// TestIterationLimitWithArrivalRate: -i 50 over 100 it/s stops after
+// exactly 50 iterations, about half a second in; the pool does not keep
+// growing once the limit is reached.
+func TestIterationLimitWithArrivalRate(t *testing.T) {
+	tg := newStallTarget(t, 0, 0)
+	start := time.Now()
+	var stderr bytes.Buffer
+	res := RunHeadless(t, Config{Host: tg.URL, RunTime: time.Minute, Stderr: &stderr, Load: LoadConfig{ArrivalRate: 100, Iterations: 50, PreAllocate: 2, MaxUsers: 20}}, hitterClass())
+	require.NotNil(t, res)
+	assert.Equal(t, int64(50), res.Stats.Total.NumRequests)
+	assert.Len(t, tg.arrivals(), 50)
+	assert.Less(t, time.Since(start), 10*time.Second)
+	assert.Contains(t, stderr.String(), "iterations: 50 run, 0 dropped")
+}
+
+// TestIterationLimitWithAShape: a shape asking for ever more users stops
+// at the limit too.
+func TestIterationLimitWithAShape(t *testing.T) {
+	tg := newStallTarget(t, 0, 0)
+	res := RunHeadless(t, Config{Host: tg.URL, RunTime: time.Minute,
+		Load: LoadConfig{Steps: &runner.Steps{Step: 2, Interval: 100 * time.Millisecond, SpawnRate: 10}, Iterations: 40}}, shopperLikeClass())
+	require.NotNil(t, res)
+	assert.Equal(t, int64(40), res.Stats.Total.NumRequests)
+	assert.Len(t, tg.arrivals(), 40)
+}

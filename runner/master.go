@@ -929,13 +929,11 @@ func (m *Master) handle(sess *transport.Session, msg *locustpb.WorkerMessage) bo
 		m.mu.Unlock()
 	case *locustpb.WorkerMessage_Stats:
 		r := k.Stats
-		snap, err := ReportToSnapshot(r, id)
-		if err != nil {
+		if err := mergeReport(m.reg, r, id); err != nil {
 			m.log.Warn("undecodable stats report from a worker: telling it to reconnect", zap.String("worker", id), zap.Error(err))
 			sess.Reconnect("undecodable stats report")
 			return true
 		}
-		m.reg.Merge(snap)
 		m.mu.Lock()
 		w.users = int(r.GetUserCount())
 		if r.GetUserClassCounts() != nil || r.GetFinal() {

@@ -2,10 +2,10 @@ package runner
 
 import (
 	"fmt"
-	"math/bits"
-	"sync"
 	stdmaps "maps"
+	"math/bits"
 	"slices"
+	"sync"
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"

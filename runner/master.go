@@ -111,6 +111,7 @@ type Master struct {
 	o       MasterOptions
 	log     *zap.Logger
 	reg     *stats.Registry
+	coal    *coalescer
 	srv     *transport.Server
 	ctx     context.Context // the master's life
 	cancel  context.CancelFunc
@@ -177,6 +178,7 @@ func NewMaster(o MasterOptions) (*Master, error) {
 		workers: map[string]*workerNode{}, state: StateReady,
 		stopTest: make(chan error, 1), handlers: map[string]func(string, []byte){},
 		unknownCT: map[string]bool{}, joined: make(chan struct{}),
+		coal: newCoalescer(reg),
 	}
 	if err := m.configure(o.Classes, o.Host); err != nil {
 		return nil, err
@@ -191,7 +193,8 @@ func NewMaster(o MasterOptions) (*Master, error) {
 	}
 	m.srv = srv
 	m.ctx, m.cancel = context.WithCancel(context.Background())
-	m.wg.Add(3)
+	m.wg.Add(4)
+	go m.foldLoop()
 	go func() {
 		defer m.wg.Done()
 		defer close(m.served)
@@ -419,6 +422,7 @@ func (m *Master) Start(users int, spawnRate float64) error {
 		case <-m.stopTest:
 		default:
 		}
+		m.coal.discard()
 		m.reg.Reset()
 	}
 	m.waitRamp()
@@ -701,6 +705,7 @@ func (m *Master) stopLocked() {
 			deadline.Reset(0)
 		}
 	}
+	m.coal.fold()
 	m.mu.Lock()
 	m.state = StateStopped
 	m.cluster = make([]int, len(m.names))
@@ -761,6 +766,23 @@ func (m *Master) Close() {
 func (m *Master) close() {
 	m.cancel()
 	m.wg.Wait()
+	m.coal.fold()
+}
+
+// foldLoop folds the coalesced reports into the registry every
+// mergeInterval.
+func (m *Master) foldLoop() {
+	defer m.wg.Done()
+	t := time.NewTicker(mergeInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-m.ctx.Done():
+			return
+		case <-t.C:
+			m.coal.fold()
+		}
+	}
 }
 
 // RegisterHandler registers the handler of a custom message type sent by
@@ -929,10 +951,13 @@ func (m *Master) handle(sess *transport.Session, msg *locustpb.WorkerMessage) bo
 		m.mu.Unlock()
 	case *locustpb.WorkerMessage_Stats:
 		r := k.Stats
-		if err := mergeReport(m.reg, r, id); err != nil {
+		if err := m.coal.add(r, id); err != nil {
 			m.log.Warn("undecodable stats report from a worker: telling it to reconnect", zap.String("worker", id), zap.Error(err))
 			sess.Reconnect("undecodable stats report")
 			return true
+		}
+		if r.GetFinal() {
+			m.coal.fold()
 		}
 		m.mu.Lock()
 		w.users = int(r.GetUserCount())

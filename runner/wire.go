@@ -3,9 +3,7 @@ package runner
 import (
 	"fmt"
 	stdmaps "maps"
-	"math/bits"
 	"slices"
-	"sync"
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
@@ -248,68 +246,4 @@ func countsFromWire(m map[string]int64) map[string]int {
 // sortedKeys returns the keys of m in order.
 func sortedKeys[V any](m map[string]V) []string {
 	return slices.Sorted(stdmaps.Keys(m))
-}
-
-// histPools hold dense histograms for decoding reports on the master, by
-// the power of two that bounds their values: a report's histogram is
-// merged into one just big enough for its entry's maximum, handed to
-// stats.Registry.Merge (whose cost grows with the histogram's size), then
-// reset and reused.
-var histPools [42]sync.Pool
-
-func histClass(maxUs int64) int {
-	return min(max(bits.Len64(uint64(max(maxUs, 1))), 11)+1, len(histPools)-1)
-}
-
-func getHist(class int) *hdrhistogram.Histogram {
-	if h, ok := histPools[class].Get().(*hdrhistogram.Histogram); ok {
-		return h
-	}
-	return hdrhistogram.New(1, int64(1)<<class, 3)
-}
-
-// decodeInto decodes an encoded histogram into a pooled histogram sized by
-// maxUs (recorded in pooled, to be given back), falling back to
-// DecodeHistogram for anything unusual.
-func decodeInto(b []byte, maxUs int64, pooled *[]pooledHist) (*hdrhistogram.Histogram, error) {
-	if len(b) == 0 {
-		return nil, nil
-	}
-	if maxUs < 0 { // no bound known (corrected latencies)
-		return locustpb.DecodeHistogram(b)
-	}
-	c := histClass(maxUs)
-	h := getHist(c)
-	if err := locustpb.MergeHistogram(h, b); err != nil {
-		h.Reset()
-		histPools[c].Put(h)
-		return locustpb.DecodeHistogram(b)
-	}
-	*pooled = append(*pooled, pooledHist{h, c})
-	return h, nil
-}
-
-type pooledHist struct {
-	h     *hdrhistogram.Histogram
-	class int
-}
-
-// mergeReport decodes a stats report and merges it into reg with pooled
-// histograms: the master's path for every report.
-func mergeReport(reg *stats.Registry, r *locustpb.StatsReport, node string) error {
-	var pooled []pooledHist
-	defer func() {
-		for _, p := range pooled {
-			p.h.Reset()
-			histPools[p.class].Put(p.h)
-		}
-	}()
-	snap, err := reportToSnapshot(r, node, func(b []byte, maxUs int64) (*hdrhistogram.Histogram, error) {
-		return decodeInto(b, maxUs, &pooled)
-	})
-	if err != nil {
-		return err
-	}
-	reg.Merge(snap)
-	return nil
 }

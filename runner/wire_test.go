@@ -24,79 +24,104 @@ func (c *fakeClock) now() time.Time { return c.t }
 // master registry, give the same numbers as one registry fed every sample.
 // Durations are whole microseconds, the wire's unit, so equality is exact.
 func TestWireRoundTripEqualsCentralRegistry(t *testing.T) {
-	cases := []struct {
-		name    string
-		workers int
-		names   int
-		samples int
-		failPct int
-		corr    bool
-	}{
+	cases := []wireCase{
 		{"one worker one name", 1, 1, 3, 0, false},
 		{"median of 100 800 700", 1, 1, 0, 0, false}, // filled below
 		{"two workers with failures", 2, 5, 500, 10, false},
 		{"corrected latencies", 3, 3, 300, 0, true},
 		{"many names", 4, 60, 2000, 5, false},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			clk := &fakeClock{t: time.Unix(1_800_000_000, 0)}
-			central := stats.NewRegistry(stats.Options{Now: clk.now, MaxNames: 10_000})
-			master := stats.NewRegistry(stats.Options{Now: clk.now, MaxNames: 10_000})
-			workers := make([]*stats.Registry, tc.workers)
-			for i := range workers {
-				workers[i] = stats.NewRegistry(stats.Options{Now: clk.now, MaxNames: 10_000})
-			}
-			rng := rand.New(rand.NewPCG(1, 2))
-			var samples []stats.Sample
-			if tc.samples == 0 {
-				for _, ms := range []int{100, 800, 700} {
-					samples = append(samples, stats.Sample{Method: "GET", Name: "/x", Duration: time.Duration(ms) * time.Millisecond})
-				}
-			}
-			for i := range tc.samples {
-				s := stats.Sample{
-					Method:   []string{"GET", "POST"}[i%2],
-					Name:     fmt.Sprintf("/n%d", rng.IntN(tc.names)),
-					Duration: time.Duration(1+rng.IntN(2_000_000)) * time.Microsecond,
-					Size:     int64(rng.IntN(5000)),
-				}
-				if tc.corr {
-					s.Corrected = s.Duration + time.Duration(rng.IntN(1000))*time.Microsecond
-				}
-				if rng.IntN(100) < tc.failPct {
-					s.Err = fmt.Errorf("HTTP %d", 500+rng.IntN(3))
-				}
-				samples = append(samples, s)
-			}
-			for i, s := range samples {
-				if i%50 == 0 {
-					clk.t = clk.t.Add(700 * time.Millisecond)
-				}
-				central.Record(s)
-				workers[i%tc.workers].Record(s)
-				if i%97 == 0 { // a report mid-way
-					mergeThroughWire(t, master, workers[i%tc.workers], "w")
-				}
-			}
-			for _, w := range workers {
-				mergeThroughWire(t, master, w, "w")
-			}
-			want, got := central.Snapshot(), master.Snapshot()
-			require.Len(t, got.Entries, len(want.Entries))
-			for i := range want.Entries {
-				assertSameEntry(t, want.Entries[i], got.Entries[i])
-			}
-			assertSameEntry(t, want.Total, got.Total)
-			require.Len(t, got.Errors, len(want.Errors))
-			for i := range want.Errors {
-				w, g := want.Errors[i], got.Errors[i]
-				assert.Equal(t, [3]string{w.Method, w.Name, w.Message}, [3]string{g.Method, g.Name, g.Message})
-				assert.Equal(t, w.Occurrences, g.Occurrences)
-				assert.True(t, w.FirstSeen.Equal(g.FirstSeen), "first seen")
-				assert.True(t, w.LastSeen.Equal(g.LastSeen), "last seen")
-			}
-		})
+	for _, via := range []string{"snapshot", "coalescer"} {
+		for _, tc := range cases {
+			t.Run(via+"/"+tc.name, func(t *testing.T) {
+				roundTrip(t, via, tc)
+			})
+		}
+	}
+}
+
+// wireCase is a set of samples spread over workers.
+type wireCase struct {
+	name    string
+	workers int
+	names   int
+	samples int
+	failPct int
+	corr    bool
+}
+
+func roundTrip(t *testing.T, via string, tc wireCase) {
+	clk := &fakeClock{t: time.Unix(1_800_000_000, 0)}
+	central := stats.NewRegistry(stats.Options{Now: clk.now, MaxNames: 10_000})
+	master := stats.NewRegistry(stats.Options{Now: clk.now, MaxNames: 10_000})
+	workers := make([]*stats.Registry, tc.workers)
+	for i := range workers {
+		workers[i] = stats.NewRegistry(stats.Options{Now: clk.now, MaxNames: 10_000})
+	}
+	var coal *coalescer
+	merge := func(w *stats.Registry) { mergeThroughWire(t, master, w, "w") }
+	if via == "coalescer" {
+		coal = newCoalescer(master)
+		merge = func(w *stats.Registry) {
+			r, err := SnapshotToReport(w.TakeDelta(), 1, nil)
+			require.NoError(t, err)
+			require.NoError(t, coal.add(r, "w"))
+		}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	var samples []stats.Sample
+	if tc.samples == 0 {
+		for _, ms := range []int{100, 800, 700} {
+			samples = append(samples, stats.Sample{Method: "GET", Name: "/x", Duration: time.Duration(ms) * time.Millisecond})
+		}
+	}
+	for i := range tc.samples {
+		s := stats.Sample{
+			Method:   []string{"GET", "POST"}[i%2],
+			Name:     fmt.Sprintf("/n%d", rng.IntN(tc.names)),
+			Duration: time.Duration(1+rng.IntN(2_000_000)) * time.Microsecond,
+			Size:     int64(rng.IntN(5000)),
+		}
+		if tc.corr {
+			s.Corrected = s.Duration + time.Duration(rng.IntN(1000))*time.Microsecond
+		}
+		if rng.IntN(100) < tc.failPct {
+			s.Err = fmt.Errorf("HTTP %d", 500+rng.IntN(3))
+		}
+		samples = append(samples, s)
+	}
+	for i, s := range samples {
+		if i%50 == 0 {
+			clk.t = clk.t.Add(700 * time.Millisecond)
+		}
+		central.Record(s)
+		workers[i%tc.workers].Record(s)
+		if i%97 == 0 { // a report mid-way
+			merge(workers[i%tc.workers])
+		}
+		if i%301 == 0 && coal != nil {
+			coal.fold()
+		}
+	}
+	for _, w := range workers {
+		merge(w)
+	}
+	if coal != nil {
+		coal.fold()
+	}
+	want, got := central.Snapshot(), master.Snapshot()
+	require.Len(t, got.Entries, len(want.Entries))
+	for i := range want.Entries {
+		assertSameEntry(t, want.Entries[i], got.Entries[i])
+	}
+	assertSameEntry(t, want.Total, got.Total)
+	require.Len(t, got.Errors, len(want.Errors))
+	for i := range want.Errors {
+		w, g := want.Errors[i], got.Errors[i]
+		assert.Equal(t, [3]string{w.Method, w.Name, w.Message}, [3]string{g.Method, g.Name, g.Message})
+		assert.Equal(t, w.Occurrences, g.Occurrences)
+		assert.True(t, w.FirstSeen.Equal(g.FirstSeen), "first seen")
+		assert.True(t, w.LastSeen.Equal(g.LastSeen), "last seen")
 	}
 }
 
@@ -199,4 +224,36 @@ func TestStatsReportSize(t *testing.T) {
 	require.NoError(t, err)
 	t.Logf("a stats report with 100 names x 1000 samples is %d bytes on the wire", len(b))
 	assert.Less(t, len(b), 1<<20)
+}
+
+// A report with more names than the master's cap folds the excess into
+// the "other" entry; a corrupt histogram is an error; many names at once
+// fold early instead of growing without bound.
+func TestCoalescerCapsAndErrors(t *testing.T) {
+	master := stats.NewRegistry(stats.Options{MaxNames: 10})
+	c := newCoalescer(master)
+	w := stats.NewRegistry(stats.Options{MaxNames: 10_000})
+	for n := range maxPending + 50 {
+		w.Record(stats.Sample{Method: "GET", Name: fmt.Sprintf("/u/%d", n), Duration: time.Millisecond})
+	}
+	r, err := SnapshotToReport(w.TakeDelta(), 0, nil)
+	require.NoError(t, err)
+	require.NoError(t, c.add(r, "w"))
+	assert.LessOrEqual(t, len(c.acc), maxPending, "accumulators stay bounded")
+	c.fold()
+	snap := master.Snapshot()
+	assert.Equal(t, int64(maxPending+50), snap.Total.NumRequests)
+	assert.LessOrEqual(t, len(snap.Entries), 11)
+	var other int64
+	for _, e := range snap.Entries {
+		if e.Name == stats.OtherName {
+			other += e.NumRequests
+		}
+	}
+	assert.Equal(t, int64(maxPending+50-10), other)
+
+	bad := &locustpb.StatsReport{Entries: []*locustpb.StatsEntry{{Method: "GET", Name: "/", NumRequests: 1, Histogram: []byte("garbage!")}}}
+	assert.ErrorIs(t, c.add(bad, "w"), locustpb.ErrBadHistogram)
+	c.discard()
+	assert.Empty(t, c.acc)
 }

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"sort"
 	"sync"
@@ -233,4 +234,22 @@ func TestArrivalPartsSplitTheSchedule(t *testing.T) {
 			assert.Equal(t, time.Duration(k)*10*time.Millisecond, at)
 		}
 	})
+}
+
+// Iteration k of a ramp from 0 to 100 it/s over 10 s starts when the
+// integral of the rate reaches k: no drift, no catch-up.
+func ExampleSchedule() {
+	s := NewSchedule(Arrival{Stages: []RateStage{{Duration: 10 * time.Second, Rate: 100}}})
+	for _, k := range []int64{0, 5, 20, 125, 499} {
+		at, _ := s.At(k)
+		fmt.Printf("iteration %d at %v\n", k, at.Round(time.Millisecond))
+	}
+	fmt.Println("iterations:", s.Total())
+	// Output:
+	// iteration 0 at 0s
+	// iteration 5 at 1s
+	// iteration 20 at 2s
+	// iteration 125 at 5s
+	// iteration 499 at 9.99s
+	// iterations: 500
 }

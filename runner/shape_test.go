@@ -126,3 +126,22 @@ func TestRunShapeRefusesNegativeUsers(t *testing.T) {
 	shape := ShapeFunc(func(time.Duration, int) (ShapeTick, bool) { return ShapeTick{Users: -1}, true })
 	assert.Error(t, RunShape(context.Background(), shape, &countingScaler{}, nil))
 }
+
+// A stage table: ramp to 10 users over 30 s, to 50 at 5 users/s by
+// 1m30s, down to 0 by 2m, then the end of the run.
+func ExampleStages() {
+	stages := Stages{
+		{Duration: 30 * time.Second, Users: 10},
+		{Duration: time.Minute, Users: 50, SpawnRate: 5},
+		{Duration: 30 * time.Second, Users: 0},
+	}
+	for _, at := range []time.Duration{0, 45 * time.Second, 100 * time.Second, 2 * time.Minute} {
+		tick, ok := stages.Tick(at, 0)
+		fmt.Printf("%v: %d users at %.2f/s, running=%v\n", at, tick.Users, tick.SpawnRate, ok)
+	}
+	// Output:
+	// 0s: 10 users at 0.33/s, running=true
+	// 45s: 50 users at 5.00/s, running=true
+	// 1m40s: 0 users at 1.67/s, running=true
+	// 2m0s: 0 users at 0.00/s, running=false
+}

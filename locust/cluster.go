@@ -226,6 +226,12 @@ func (s *session) runMaster(ctx context.Context) (*Result, error) {
 	s.mu.Lock()
 	s.master = m
 	s.mu.Unlock()
+	s.ready = func() error {
+		if n := m.WorkerCount(); (s.cfg.Headless || s.cfg.Autostart) && n < cl.ExpectWorkers {
+			return fmt.Errorf("waiting for workers: %d of %d connected", n, cl.ExpectWorkers)
+		}
+		return nil
+	}
 	s.workerStates = func() map[string]int {
 		out := map[string]int{}
 		for _, w := range m.Workers() {
@@ -311,6 +317,24 @@ func runWorker(ctx context.Context, cfg *Config, classes []user.Spawner, log *za
 	if err != nil {
 		return nil, &UsageError{Msg: err.Error()}
 	}
+	// Probes on --health-port: ready while connected to the master.
+	hctx, hcancel := context.WithCancel(context.Background())
+	healthDone, err := serveHealth(hctx, cfg, log, func() error {
+		if w.Connected() {
+			return nil
+		}
+		return errors.New("not connected to the master")
+	})
+	if err != nil {
+		hcancel()
+		return nil, err
+	}
+	defer func() {
+		hcancel()
+		if healthDone != nil {
+			<-healthDone
+		}
+	}()
 	log.Info("starting worker", zap.String("master", addr), zap.String("worker", w.ID()))
 	if err := w.Run(ctx); err != nil {
 		log.Error("worker exiting", zap.Error(err))

@@ -2,12 +2,14 @@ package locust
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"strconv"
@@ -20,6 +22,11 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/golocust/golocust/internal/demotarget"
+	"github.com/golocust/golocust/runner"
+	"github.com/golocust/golocust/transport"
+	"github.com/golocust/golocust/user"
 )
 
 // Flag parsing and validation of distributed mode.
@@ -94,6 +101,71 @@ func TestWorkerTokenNotPrinted(t *testing.T) {
 	assert.Equal(t, ExitOK, code)
 	assert.Contains(t, out.String(), "--worker-token")
 	assert.NotContains(t, out.String()+errOut.String(), "very-secret-token")
+}
+
+// A master with the web UI: /swarm answers 409 until a worker connects,
+// then the run goes to the worker and its stats come back to the UI.
+func TestWebUIMasterWithAWorker(t *testing.T) {
+	srv := startTarget(t, demotarget.Options{})
+	port := clusterPort(t)
+	cfg := DefaultConfig()
+	cfg.Cluster.Master = true
+	cfg.Cluster.MasterBindPort, _ = strconv.Atoi(port)
+	cfg.Host = srv.URL
+	base, end := startWebSession(t, cfg)
+
+	code, body := postForm(t, base+"/swarm", url.Values{"user_count": {"4"}, "spawn_rate": {"100"}})
+	assert.Equal(t, http.StatusConflict, code, body)
+
+	w, err := runner.NewWorker(runner.WorkerOptions{
+		Classes: []user.Spawner{shopperClass("")},
+		Client:  transport.ClientOptions{Address: "127.0.0.1:" + port, BackoffBase: 20 * time.Millisecond},
+	})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	wdone := make(chan error, 1)
+	go func() { wdone <- w.Run(ctx) }()
+	require.Eventually(t, func() bool {
+		var wc struct {
+			WorkerCount int `json:"worker_count"`
+		}
+		getJSON(t, base+"/worker-count", &wc)
+		return wc.WorkerCount == 1
+	}, 10*time.Second, 20*time.Millisecond)
+
+	code, body = postForm(t, base+"/swarm", url.Values{"user_count": {"4"}, "spawn_rate": {"100"}})
+	require.Equal(t, http.StatusOK, code, body)
+	var st struct {
+		UserCount int `json:"user_count"`
+		Workers   []struct {
+			ID        string `json:"id"`
+			UserCount int    `json:"user_count"`
+		} `json:"workers"`
+		Stats []struct {
+			Name        string `json:"name"`
+			NumRequests int64  `json:"num_requests"`
+		} `json:"stats"`
+	}
+	require.Eventually(t, func() bool {
+		getJSON(t, base+"/stats/requests", &st)
+		var n int64
+		for _, r := range st.Stats {
+			if r.Name == "Aggregated" {
+				n = r.NumRequests
+			}
+		}
+		return st.UserCount == 4 && n > 0
+	}, 10*time.Second, 50*time.Millisecond)
+	require.Len(t, st.Workers, 1)
+	assert.Equal(t, w.ID(), st.Workers[0].ID)
+
+	code, body = postForm(t, base+"/stop", nil)
+	require.Equal(t, http.StatusOK, code, body)
+	cancel()
+	require.NoError(t, <-wdone)
+	res := end()
+	assert.Positive(t, res.Stats.Total.NumRequests)
+	assert.Equal(t, srv.Total(), res.Stats.Total.NumRequests, "the master counts what the target saw")
 }
 
 // ---- multi-process tests: real binaries on 127.0.0.1 ----

@@ -1,0 +1,216 @@
+// Package browsertest drives headless Chromium from tests (through
+// chromedp) and records what must never happen on a page of ours: dialogs,
+// console errors and Content-Security-Policy violations.
+//
+// Tests skip with a clear message when no Chromium is installed, and fail
+// instead when LOCUST_REQUIRE_BROWSER=1 (as CI sets it).
+package browsertest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
+)
+
+// Find returns the Chromium to drive, or skips the test (fails it when
+// LOCUST_REQUIRE_BROWSER=1).
+func Find(t testing.TB) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	msg := "no Chromium found in PATH: install it (apt-get install -y chromium) to run the browser tests"
+	if os.Getenv("LOCUST_REQUIRE_BROWSER") == "1" {
+		t.Fatal(msg + " (LOCUST_REQUIRE_BROWSER=1 makes them required)")
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// Browser is one headless Chromium tab.
+type Browser struct {
+	t        testing.TB
+	Ctx      context.Context
+	mu       sync.Mutex
+	console  []string
+	dialogs  []string
+	wg       sync.WaitGroup
+	once     sync.Once
+	shutdown func()
+}
+
+// Close stops Chromium (it also stops when the test ends). A test that
+// listens to events of its own calls it before waiting for its listeners.
+func (b *Browser) Close() { b.once.Do(b.shutdown) }
+
+// New starts Chromium with the flags this machine needs (no sandbox as
+// root, no background networking, a fresh profile) plus extra, and stops
+// it when the test ends.
+func New(t testing.TB, extra ...chromedp.ExecAllocatorOption) *Browser {
+	t.Helper()
+	exe := Find(t)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1440, 1000),
+	)
+	opts = append(opts, extra...)
+	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	b := &Browser{t: t, Ctx: ctx}
+	b.shutdown = func() {
+		_ = chromedp.Cancel(ctx)
+		cancel()
+		acancel()
+		b.wg.Wait()
+	}
+	t.Cleanup(b.Close)
+	require.NoError(t, chromedp.Do(ctx), "starting Chromium")
+
+	// Report CSP violations from inside the page too (the injected script
+	// is not subject to the page's CSP).
+	_, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+		Source: `window.__csp = []; document.addEventListener('securitypolicyviolation',
+			e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));`,
+	})
+	require.NoError(t, err)
+
+	messages := chromedp.Console(ctx)
+	dialogs := chromedp.Events(ctx, page.JavascriptDialogOpening)
+	b.wg.Add(2)
+	go func() {
+		defer b.wg.Done()
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			b.mu.Lock()
+			b.console = append(b.console, fmt.Sprintf("%s [%s] %s:%d", m, m.Source, m.URL, m.Line+1))
+			b.mu.Unlock()
+		}
+	}()
+	go func() {
+		defer b.wg.Done()
+		for ev, err := range dialogs {
+			if err != nil {
+				return
+			}
+			b.mu.Lock()
+			b.dialogs = append(b.dialogs, ev.Message)
+			b.mu.Unlock()
+			_, _ = chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
+		}
+	}()
+	return b
+}
+
+// Do runs actions with a 20 s deadline and fails the test on error.
+func (b *Browser) Do(steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.Ctx, 20*time.Second)
+	defer cancel()
+	require.NoError(b.t, chromedp.Do(ctx, steps...))
+}
+
+// Eval evaluates a JavaScript expression that yields a string.
+func (b *Browser) Eval(js string) string {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.Ctx, 20*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
+	require.NoError(b.t, err, js)
+	return v
+}
+
+// WaitJS polls a boolean expression until it holds, failing the test
+// after 20 s.
+func (b *Browser) WaitJS(js string, what string) {
+	b.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(b.Ctx, 5*time.Second)
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js))
+		cancel()
+		if err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("waiting for %s: %s (last error %v)", what, js, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// SetValue sets the value of the input with the given id.
+func (b *Browser) SetValue(id, v string) {
+	b.t.Helper()
+	b.Do(chromedp.SetValue(chromedp.ID(id), v))
+}
+
+// Click clicks the first element matching a CSS selector.
+func (b *Browser) Click(sel string) {
+	b.t.Helper()
+	b.Do(chromedp.Click(chromedp.CSS(sel)))
+}
+
+// Screenshot writes a full-page PNG.
+func (b *Browser) Screenshot(path string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.Ctx, 20*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	require.NoError(b.t, err)
+	require.NoError(b.t, os.WriteFile(path, png, 0o644))
+}
+
+// Problems returns console errors and warnings, CSP violations and
+// dialogs, less the console lines expected says the test caused on purpose.
+func (b *Browser) Problems(expected func(consoleLine string) bool) []string {
+	b.t.Helper()
+	csp := b.Eval(`JSON.stringify(window.__csp || [])`)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []string
+	for _, m := range b.console {
+		if expected != nil && expected(m) {
+			continue
+		}
+		if strings.HasPrefix(m, "error") || strings.HasPrefix(m, "exception") || strings.HasPrefix(m, "warning") ||
+			strings.Contains(m, "Content Security Policy") {
+			out = append(out, "console: "+m)
+		}
+	}
+	if csp != "[]" {
+		out = append(out, "CSP violations: "+csp)
+	}
+	for _, d := range b.dialogs {
+		out = append(out, "dialog opened: "+d)
+	}
+	return out
+}
+
+// Dialogs returns the messages of the dialogs that opened.
+func (b *Browser) Dialogs() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.dialogs...)
+}

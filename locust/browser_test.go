@@ -1,0 +1,53 @@
+package locust
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/assert"
+
+	"github.com/golocust/golocust/internal/browsertest"
+	"github.com/golocust/golocust/internal/demotarget"
+)
+
+// TestBrowserDrivesARealRun starts, watches, edits and stops a real local
+// run against a counting target, from the web UI in headless Chromium.
+func TestBrowserDrivesARealRun(t *testing.T) {
+	browsertest.Find(t)
+	srv := startTarget(t, demotarget.Options{MinLatency: time.Millisecond, MaxLatency: 2 * time.Millisecond})
+	cfg := DefaultConfig()
+	cfg.StopTimeout = 5 * time.Second
+	base, end := startWebSession(t, cfg)
+	defer http.DefaultClient.CloseIdleConnections()
+	b := browsertest.New(t)
+
+	b.Do(chromedp.Navigate(base + "/"))
+	b.WaitJS(`!document.querySelector('#start-panel').hidden && document.querySelector('#m-state').textContent === 'READY'`, "the start form")
+	b.SetValue("f-users", "4")
+	b.SetValue("f-rate", "100")
+	b.SetValue("f-host", srv.URL)
+	b.Click("#f-submit")
+	b.WaitJS(`document.querySelector('#m-state').textContent === 'RUNNING'`, "state RUNNING")
+	b.WaitJS(`Array.from(document.querySelectorAll('#stats-table td.name')).some(td => td.textContent === '/items')`, "a /items row")
+	b.WaitJS(`document.querySelector('#m-users').textContent === '4'`, "4 users")
+
+	b.Click(`.tabs [data-tab="charts"]`)
+	b.WaitJS(`(() => { const c = document.querySelectorAll('#tab-charts canvas');
+		return c.length === 3 && Array.from(c).every(x => x.width > 0 && x.height > 0); })()`, "three drawn charts")
+
+	b.Click(`.tabs [data-tab="stats"]`)
+	b.Click("#btn-edit")
+	b.WaitJS(`document.querySelector('#swarm-dialog').open`, "the edit dialog")
+	b.SetValue("f-users", "1")
+	b.Click("#f-submit")
+	b.WaitJS(`document.querySelector('#m-users').textContent === '1'`, "1 user after the edit")
+
+	b.Click("#btn-stop")
+	b.WaitJS(`document.querySelector('#m-state').textContent === 'STOPPED'`, "state STOPPED")
+	assert.Empty(t, b.Problems(nil))
+
+	res := end()
+	assert.Equal(t, srv.Total(), res.Stats.Total.NumRequests, "the run the browser drove counted every request the target saw")
+}

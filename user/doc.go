@@ -5,7 +5,8 @@
 //
 // # The user loop
 //
-// Class.Run binds an embedded HTTP and Base to the user's Env, calls
+// Class.Run binds an embedded HTTP, NetHTTP, GRPC and Base to the user's
+// Env, calls
 // OnStart(ctx) when *U has it, then repeats: (Env.Gate, when set), pick a
 // task, run it, record its outcome, wait. It calls OnStop(ctx) when the
 // user ends after a successful OnStart.
@@ -13,8 +14,10 @@
 // Stopping: when Env.Stopping is closed no new task starts and a waiting
 // user leaves at once; the running task finishes (graceful stop). When the
 // ctx passed to Run is cancelled (hard stop, after the stop timeout) the
-// running task's ctx is cancelled too, and the user's HTTP connections are
-// closed so that a request in flight ends at once. A task that ignores its
+// running task's ctx is cancelled too, and a request in flight gets a
+// short grace (300 ms) to complete before it is cut off and recorded as
+// "request cut off by stop", so that the target and the stats count the
+// same requests. A task that ignores its
 // ctx still holds its user until it returns; Run returns after it.
 //
 // # What is recorded, once

@@ -46,10 +46,10 @@ const DefaultTimeout = 60 * time.Second
 // like Locust), duration, response body size and error. A status >= 400
 // and connection errors are failures; nothing panics.
 //
-// On a hard stop (the user's ctx cancelled) the user's connections are
-// closed, so an in-flight request ends at once; it is recorded as a
-// failure, because the target may have seen it. A request is not sent when
-// its ctx is already done (and then not recorded).
+// On a hard stop (the user's ctx cancelled) a request in flight may still
+// complete within a short grace (300 ms); past it, it is cut off and
+// recorded as a failure (ErrCutOff), because the target has seen it. A
+// request is not sent when its ctx is already done (and then not recorded).
 //
 // An HTTP value is used by its own user's goroutine only.
 type HTTP struct {

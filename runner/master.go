@@ -685,9 +685,11 @@ func (m *Master) stopLocked() {
 		if w.sess == nil {
 			continue
 		}
-		w.stopWait = make(chan struct{})
-		waits = append(waits, w.stopWait)
 		sess = append(sess, w.sess)
+		if w.active() { // a silent (missing) worker is not waited for
+			w.stopWait = make(chan struct{})
+			waits = append(waits, w.stopWait)
+		}
 	}
 	m.mu.Unlock()
 	stop := &locustpb.MasterMessage{Kind: &locustpb.MasterMessage_Stop{Stop: &locustpb.Stop{}}}

@@ -78,6 +78,7 @@ type Worker struct {
 	handlers map[string]func(data []byte)
 	unknown  map[string]bool
 	stopTO   time.Duration
+	resetOn  bool // reset the stats when the cluster finishes spawning (--reset-stats)
 	cpu      cpuMeter
 }
 
@@ -385,6 +386,12 @@ func (w *Worker) serve(ctx context.Context, st *transport.Stream) (streamEnd, ti
 				w.custom(k.Custom)
 			case *locustpb.MasterMessage_SpawningComplete:
 				w.log.Info("the cluster finished spawning", zap.Int64("users", k.SpawningComplete.GetUserCount()))
+				w.mu.Lock()
+				reset := w.resetOn
+				w.mu.Unlock()
+				if reset {
+					w.reg.Reset()
+				}
 			}
 		}
 	}
@@ -539,6 +546,7 @@ func (w *Worker) newPool(sp *locustpb.Spawn) error {
 	p.seqOf = func(class int, local int64) int64 { return w.seqOf(names[class], local) }
 	w.mu.Lock()
 	w.pool, w.names, w.weights, w.isFixed = p, names, weights, isFixed
+	w.resetOn = o.GetResetStats()
 	w.mu.Unlock()
 	return nil
 }

@@ -98,10 +98,10 @@ func TestClusterMutualTLSAndToken(t *testing.T) {
 	waitFor(t, "users on the TLS worker", func() bool { return w.UserCount() == 3 })
 
 	refused := map[string]transport.ClientOptions{
-		"no certificate":      clientTLS("", ""),
-		"another CA's cert":   clientTLS(oCert, oKey),
-		"wrong token":         func() transport.ClientOptions { o := good; o.Token = "nope"; return o }(),
-		"plaintext to TLS":    {Token: "tok"},
+		"no certificate":     clientTLS("", ""),
+		"another CA's cert":  clientTLS(oCert, oKey),
+		"wrong token":        func() transport.ClientOptions { o := good; o.Token = "nope"; return o }(),
+		"plaintext to TLS":   {Token: "tok"},
 		"no token over mTLS": func() transport.ClientOptions { o := good; o.Token = ""; return o }(),
 	}
 	for name, co := range refused {

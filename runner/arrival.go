@@ -288,8 +288,13 @@ func (g *ArrivalGate) Start(ctx context.Context, pool Scaler) error {
 
 // grow answers each (coalesced) request by adding a tenth of the pool (at
 // least one user), up to MaxUsers: few ramp calls when a stall needs many
-// more users, at most 10 % more users than needed.
+// more users, at most 10 % more users than needed. The pool's size is
+// tracked here, not read back from the runner: a runner spawns in the
+// background, and a size read before its ramp ran would shrink the pool
+// (retiring users that may hold an iteration). Users that left by
+// themselves are replaced on the next request.
 func (g *ArrivalGate) grow(ctx context.Context, pool Scaler, schedDone <-chan struct{}) {
+	size := g.a.PreAllocate
 	for {
 		select {
 		case <-schedDone:
@@ -297,12 +302,12 @@ func (g *ArrivalGate) grow(ctx context.Context, pool Scaler, schedDone <-chan st
 		case <-ctx.Done():
 			return
 		case <-g.growC:
-			n := pool.UserCount()
-			if n >= g.a.MaxUsers {
+			if size >= g.a.MaxUsers && pool.UserCount() >= size {
 				continue
 			}
-			add := max(1, n/10)
-			if err := pool.Start(min(n+add, g.a.MaxUsers), float64(add)); err != nil {
+			add := max(1, size/10)
+			size = min(size+add, g.a.MaxUsers)
+			if err := pool.Start(size, float64(add)); err != nil {
 				g.Stop()
 				return
 			}

@@ -533,3 +533,27 @@ func TestMasterOptionsValidation(t *testing.T) {
 	m.Quit()
 	assert.True(t, errors.Is(m.Start(1, 1), ErrQuit))
 }
+
+// The master ramps at the cluster-wide rate (2 users/s: 2 users at once,
+// 2 more a second later) and changes the user count mid-run.
+func TestMasterRampPaceAndMidRunChange(t *testing.T) {
+	classes := []user.Spawner{class("A", 3, 0, nil), class("B", 1, 0, nil)}
+	m := startMaster(t, MasterOptions{Classes: classes})
+	w1 := startWorker(t, m.Addr(), WorkerOptions{Classes: classes})
+	w2 := startWorker(t, m.Addr(), WorkerOptions{Classes: classes})
+	waitWorkers(t, m, 2)
+	start := time.Now()
+	require.NoError(t, m.Start(4, 2))
+	assert.Equal(t, StateSpawning, m.State())
+	waitFor(t, "4 users", func() bool { return m.UserCount() == 4 && m.State() == StateRunning })
+	assert.GreaterOrEqual(t, time.Since(start), 900*time.Millisecond, "the second step waits users/rate")
+
+	require.NoError(t, m.Start(12, 1000))
+	waitFor(t, "12 users", func() bool {
+		return w1.UserCount() == 6 && w2.UserCount() == 6 && maps2eq(m.ClassCounts(), map[string]int{"A": 9, "B": 3})
+	})
+	require.NoError(t, m.Start(2, 1000))
+	waitFor(t, "2 users", func() bool { return w1.UserCount() == 1 && w2.UserCount() == 1 && m.UserCount() == 2 })
+	assert.Equal(t, map[string]int{"A": 2, "B": 0}, m.ClassCounts())
+	m.Stop()
+}

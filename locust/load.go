@@ -377,36 +377,48 @@ func (f *gateForwarder) Next(ctx context.Context) (time.Time, bool) {
 	return b.g.Next(ctx)
 }
 
-// setupLoad installs the load model of s.cfg.Load, if any: it wraps the
-// driver factory and supplies the iteration counters to the thresholds.
-func (s *session) setupLoad() {
+// setupLoad installs the load model of s.cfg.Load, if any, and supplies
+// the iteration counters to the thresholds. The model wraps each run's
+// driver (see wrap), whichever factory made it.
+func (s *session) setupLoad() error {
 	l := &s.cfg.Load
 	if l.shape() == nil && !l.arrival() && l.Iterations == 0 {
-		return
+		return nil
+	}
+	if (l.arrival() || l.Iterations > 0) && (s.cfg.Cluster.Master || s.cfg.Cluster.Worker) {
+		return &UsageError{Msg: "--arrival-rate, --arrival-stages and -i/--iterations run standalone for now: drop --master/--worker (load shapes such as --stages work on a master)"}
 	}
 	m := &loadModel{cfg: l, log: s.log}
 	if l.shape() != nil || l.arrival() {
 		m.warn = s.cfg.Users != 1 || s.cfg.SpawnRate != 1
 	}
 	s.load = m
-	inner := s.factory
-	s.factory = func(classes []user.Spawner, host string) (driver, error) {
-		if l.Iterations > 0 && !l.arrival() {
-			classes = runner.KeepClassWaits(classes) // closed users keep waiting between tasks
-		}
-		d, err := inner(classes, host)
-		if err != nil {
-			return nil, err
-		}
-		ld := &loadDriver{driver: d, m: m, finished: make(chan struct{}, 1)}
-		m.mu.Lock()
-		m.last = ld
-		m.mu.Unlock()
-		return ld, nil
-	}
 	if l.arrival() || l.Iterations > 0 {
 		s.extra = m.metrics
 	}
+	return nil
+}
+
+// classes adapts the classes handed to a local runner: under an iteration
+// limit, closed users keep their class's wait.
+func (m *loadModel) classes(classes []user.Spawner) []user.Spawner {
+	if m == nil || m.cfg.Iterations == 0 || m.cfg.arrival() {
+		return classes
+	}
+	return runner.KeepClassWaits(classes)
+}
+
+// wrap puts the load model around a new run's driver (d as it is without
+// a model).
+func (m *loadModel) wrap(d driver) driver {
+	if m == nil {
+		return d
+	}
+	ld := &loadDriver{driver: d, m: m, finished: make(chan struct{}, 1)}
+	m.mu.Lock()
+	m.last = ld
+	m.mu.Unlock()
+	return ld
 }
 
 // gate is the Options.Gate of the local runner: nil without a model that

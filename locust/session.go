@@ -131,7 +131,9 @@ func execute(ctx context.Context, cfg *Config, classes []user.Spawner) (*Result,
 	s.thresholds, _ = threshold.ParseAll(cfg.Thresholds) // Validate has checked them
 	s.history = stats.NewHistory(0)
 	s.factory = s.localDriver
-	s.setupLoad()
+	if err := s.setupLoad(); err != nil {
+		return nil, err
+	}
 	if cfg.CSVPrefix != "" {
 		if s.csv, err = openCSV(cfg.CSVPrefix, cfg.CSVFullHistory); err != nil {
 			return nil, err
@@ -146,7 +148,7 @@ func execute(ctx context.Context, cfg *Config, classes []user.Spawner) (*Result,
 // localDriver runs the users in this process.
 func (s *session) localDriver(classes []user.Spawner, host string) (driver, error) {
 	return runner.NewLocal(runner.Options{
-		Classes:     classes,
+		Classes:     s.load.classes(classes),
 		Registry:    s.reg,
 		Logger:      s.log,
 		Host:        host,
@@ -307,6 +309,7 @@ func (s *session) startRun(users int, rate float64, host string, runTime time.Du
 	if err != nil {
 		return err
 	}
+	drv = s.load.wrap(drv)
 	if s.history != nil {
 		s.history.Reset()
 	}

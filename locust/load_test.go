@@ -383,3 +383,20 @@ func TestIterationLimitWithAShape(t *testing.T) {
 	assert.Equal(t, int64(40), res.Stats.Total.NumRequests)
 	assert.Len(t, tg.arrivals(), 40)
 }
+
+func TestArrivalAndIterationsRefuseDistributedModeForNow(t *testing.T) {
+	for _, l := range []LoadConfig{{ArrivalRate: 5}, {Iterations: 5}} {
+		cfg := DefaultConfig()
+		cfg.Cluster.Master = true
+		cfg.Load = l
+		s := &session{cfg: &cfg}
+		var ue *UsageError
+		assert.ErrorAs(t, s.setupLoad(), &ue, "%+v", l)
+	}
+	cfg := DefaultConfig()
+	cfg.Cluster.Master = true
+	cfg.Load.Stages = runner.Stages{{Duration: time.Second, Users: 2}}
+	s := &session{cfg: &cfg}
+	require.NoError(t, s.setupLoad(), "a shape drives a master")
+	assert.True(t, s.shapeDriven())
+}

@@ -983,6 +983,14 @@ func (m *Master) handle(sess *transport.Session, msg *locustpb.WorkerMessage) bo
 		return false
 	case *locustpb.WorkerMessage_Custom:
 		c := k.Custom
+		if c.GetType() == leavingMessageType {
+			m.mu.Lock()
+			w.quitting = true
+			m.mu.Unlock()
+			m.log.Info("a worker is shutting down: moving its users", zap.String("worker", id))
+			m.rebalance("worker left: " + id)
+			return true
+		}
 		if c.GetType() == stopTestMessageType {
 			m.log.Info("a user on a worker stopped the test", zap.String("worker", id), zap.String("reason", string(c.GetData())))
 			m.signalStopTest(fmt.Errorf("%w (worker %s: %s)", user.ErrStopTest, id, c.GetData()))

@@ -27,6 +27,11 @@ import (
 // one of its users returned user.ErrStopTest.
 const stopTestMessageType = "golocust.stoptest"
 
+// leavingMessageType is the reserved custom message a worker sends when it
+// starts shutting down: the master rebalances at once, and still merges the
+// final stats that follow before the goodbye.
+const leavingMessageType = "golocust.leaving"
+
 // ErrMasterGone is returned by Worker.Run when the master has not been
 // heard from for WorkerOptions.MasterTimeout and could not be reached again.
 var ErrMasterGone = errors.New("no master heard from")
@@ -336,6 +341,8 @@ func (w *Worker) serve(ctx context.Context, st *transport.Stream) (streamEnd, ti
 		select {
 		case <-ctx.Done():
 			w.log.Info("shutting down: stopping the users, sending the final stats and saying goodbye")
+			// Tell the master first, so that it moves this worker's users now.
+			_ = st.Send(&locustpb.WorkerMessage{Kind: &locustpb.WorkerMessage_Custom{Custom: &locustpb.Custom{Type: leavingMessageType}}})
 			w.stopUsers()
 			w.report(st, true, true)
 			w.leave(st, msgs, &locustpb.WorkerMessage{Kind: &locustpb.WorkerMessage_Goodbye{Goodbye: &locustpb.Goodbye{Reason: "worker shutting down"}}})

@@ -86,7 +86,7 @@ func (s *session) checkAbort(now time.Time) bool {
 	if !s.cfg.ThresholdAbort || len(s.thresholds) == 0 || now.Sub(s.started) < s.cfg.ThresholdDelay {
 		return false
 	}
-	breaches := threshold.AbortBreaches(s.evaluateThresholds(s.reg.Snapshot()))
+	breaches := threshold.AbortBreaches(s.evaluateThresholds(s.snapshot()))
 	for _, b := range breaches {
 		s.log.Warn("threshold breached, stopping the run", zap.String("threshold", b.String()))
 	}
@@ -192,7 +192,7 @@ func (s *session) writeJSONFile(snap *stats.Snapshot, ths []threshold.Result) er
 // metricsHandler serves /metrics for the web UI.
 func (s *session) metricsHandler() *metrics.Funcs {
 	return &metrics.Funcs{
-		SnapshotFunc:   s.reg.Snapshot,
+		SnapshotFunc:   s.snapshot,
 		UserCountsFunc: s.classCounts,
 		WorkerStatesFunc: func() map[string]int {
 			if s.workerStates == nil {
@@ -200,7 +200,7 @@ func (s *session) metricsHandler() *metrics.Funcs {
 			}
 			return s.workerStates()
 		},
-		ThresholdsFunc: func() []threshold.Result { return s.evaluateThresholds(s.reg.Snapshot()) },
+		ThresholdsFunc: func() []threshold.Result { return s.evaluateThresholds(s.snapshot()) },
 	}
 }
 

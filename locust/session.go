@@ -91,6 +91,12 @@ type session struct {
 	runGen  uint64
 	timeUp  chan uint64
 	running []user.Spawner
+	// snap is the latest snapshot and when it was taken: the console, the
+	// CSV writer, the web UI and /metrics share it, since a snapshot of
+	// many busy names costs milliseconds.
+	snap     *stats.Snapshot
+	snapTime time.Time
+	snapMu   sync.Mutex
 	// peakUsers is the highest user count asked for, for the report.
 	peakUsers int
 	// lastCounts are the users per class when the last test stopped.
@@ -238,7 +244,7 @@ loop:
 			}
 		case now := <-console.C:
 			if printTables && s.active() {
-				snap := s.reg.Snapshot()
+				snap := s.snapshot()
 				stats.WriteConsoleStats(s.stderr, snap, now, false)
 				s.writeStatus(s.stderr, snap, now)
 			}
@@ -251,7 +257,7 @@ loop:
 			}
 		case now := <-csvTick.C:
 			if s.csv != nil && s.active() {
-				if err := s.csv.write(s.reg.Snapshot(), s.UserCount(), now); err != nil {
+				if err := s.csv.write(s.snapshot(), s.UserCount(), now); err != nil {
 					s.log.Error("writing CSV", zap.Error(err))
 				}
 			}
@@ -313,6 +319,7 @@ func (s *session) startRun(users int, rate float64, host string, runTime time.Du
 	if s.history != nil {
 		s.history.Reset()
 	}
+	defer s.dropSnapshot() // a new test starts with fresh statistics
 	if err := drv.Start(users, rate); err != nil {
 		drv.Quit()
 		return err
@@ -396,7 +403,7 @@ func (s *session) UserCount() int {
 }
 
 func (s *session) appendHistory(now time.Time) {
-	snap := s.reg.Snapshot()
+	snap := s.snapshot()
 	t := snap.Total
 	s.history.Append(stats.HistoryPoint{
 		Time:        now,
@@ -474,4 +481,27 @@ func (s *session) readiness() error {
 		return nil
 	}
 	return s.ready()
+}
+
+// snapshotMaxAge is how old a shared snapshot may be. Locust's UI polls
+// every 2 s and its CSV ticks every 1 s; sharing one snapshot among them
+// keeps a run with 1,000 busy names cheap on the master.
+const snapshotMaxAge = 500 * time.Millisecond
+
+// snapshot returns a snapshot at most snapshotMaxAge old.
+func (s *session) snapshot() *stats.Snapshot {
+	s.snapMu.Lock()
+	defer s.snapMu.Unlock()
+	now := time.Now()
+	if s.snap == nil || now.Sub(s.snapTime) > snapshotMaxAge {
+		s.snap, s.snapTime = s.reg.Snapshot(), now
+	}
+	return s.snap
+}
+
+// dropSnapshot makes the next snapshot fresh (after a reset or a new run).
+func (s *session) dropSnapshot() {
+	s.snapMu.Lock()
+	s.snap = nil
+	s.snapMu.Unlock()
 }

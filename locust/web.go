@@ -170,6 +170,7 @@ func (c *webController) Stop() error { c.s.stopRun(); return nil }
 func (c *webController) ResetStats() {
 	c.s.reg.Reset()
 	c.s.history.Reset()
+	c.s.dropSnapshot()
 }
 
 func (c *webController) State() string {
@@ -182,7 +183,7 @@ func (c *webController) State() string {
 }
 
 func (c *webController) UserCount() int                { return c.s.UserCount() }
-func (c *webController) Snapshot() *stats.Snapshot     { return c.s.reg.Snapshot() }
+func (c *webController) Snapshot() *stats.Snapshot     { return c.s.snapshot() }
 func (c *webController) History() []stats.HistoryPoint { return c.s.history.Points() }
 func (c *webController) ClassNames() []string          { return c.s.classNames() }
 func (c *webController) Workers() []webui.WorkerInfo   { return c.s.workers() }

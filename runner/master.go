@@ -81,6 +81,7 @@ type WorkerInfo struct {
 // workerNode is the master's record of one worker.
 type workerNode struct {
 	id       string
+	host     string // the worker's hostname (from its hello)
 	index    int
 	sess     *transport.Session
 	state    State
@@ -559,7 +560,7 @@ func (m *Master) dispatch(counts []int, rebalance bool) {
 	}
 	var sends []out
 	m.mu.Lock()
-	ws := m.activeLocked()
+	ws := spreadHosts(m.activeLocked())
 	if len(ws) == 0 {
 		m.cluster = slices.Clone(counts)
 		m.rows, m.rowIDs = nil, nil
@@ -634,6 +635,33 @@ func (m *Master) dispatch(counts []int, rebalance bool) {
 			}
 		}
 	}
+}
+
+// spreadHosts orders workers so that users are spread over hosts first,
+// as Locust does: the first worker of every host (hosts in the order of
+// their lowest worker index), then the second of every host, and so on.
+func spreadHosts(ws []*workerNode) []*workerNode {
+	byHost := map[string][]*workerNode{}
+	var hosts []string
+	for _, w := range ws {
+		h := w.host
+		if _, ok := byHost[h]; !ok {
+			hosts = append(hosts, h)
+		}
+		byHost[h] = append(byHost[h], w)
+	}
+	if len(hosts) <= 1 {
+		return ws
+	}
+	out := make([]*workerNode, 0, len(ws))
+	for k := 0; len(out) < len(ws); k++ {
+		for _, h := range hosts {
+			if k < len(byHost[h]) {
+				out = append(out, byHost[h][k])
+			}
+		}
+	}
+	return out
 }
 
 // rebalance spreads the running users afresh over the active workers
@@ -852,6 +880,7 @@ func (m *Master) join(sess *transport.Session) {
 	}
 	wasMissing := back && w.state == StateMissing
 	w.sess, w.index, w.state, w.lastSeen = sess, sess.Index(), StateReady, time.Now()
+	w.host = sess.Hello().GetHostname()
 	w.quitting, w.users, w.classes, w.assigned = false, 0, nil, nil
 	w.missedAt = time.Time{}
 	close(m.joined)

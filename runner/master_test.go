@@ -557,3 +557,53 @@ func TestMasterRampPaceAndMidRunChange(t *testing.T) {
 	assert.Equal(t, map[string]int{"A": 2, "B": 0}, m.ClassCounts())
 	m.Stop()
 }
+
+// A user returning user.ErrStopTest on a worker reaches the master's
+// StopTest channel.
+func TestStopTestFromAWorkerUser(t *testing.T) {
+	c := &fakeClass{name: "A", weight: 1, behave: func(ctx context.Context, env *user.Env) {
+		if env.Seq == 0 {
+			env.StopTest(errors.New("enough"))
+		}
+		<-env.Stopping
+	}}
+	classes := []user.Spawner{c}
+	m := startMaster(t, MasterOptions{Classes: classes})
+	startWorker(t, m.Addr(), WorkerOptions{Classes: classes})
+	waitWorkers(t, m, 1)
+	require.NoError(t, m.Start(2, 100))
+	select {
+	case err := <-m.StopTest():
+		assert.ErrorIs(t, err, user.ErrStopTest)
+		assert.ErrorContains(t, err, "enough")
+	case <-time.After(10 * time.Second):
+		t.Fatal("no stop-test signal from the worker")
+	}
+	m.Stop()
+}
+
+func TestSpreadHosts(t *testing.T) {
+	mk := func(spec string) []*workerNode {
+		var ws []*workerNode
+		for i, h := range spec {
+			ws = append(ws, &workerNode{id: string(rune('a' + i)), index: i, host: string(h)})
+		}
+		return ws
+	}
+	ids := func(ws []*workerNode) string {
+		s := ""
+		for _, w := range ws {
+			s += w.id
+		}
+		return s
+	}
+	assert.Equal(t, "abc", ids(spreadHosts(mk("xxx"))), "one host: index order")
+	assert.Equal(t, "adbc", ids(spreadHosts(mk("xxxy"))), "hosts first")
+	assert.Equal(t, "acebdf", ids(spreadHosts(mk("xxyyzz"))))
+	// 3 users over two hosts with two workers each land on both hosts.
+	rows := Distribute([]int{2}, 4)
+	ws := spreadHosts(mk("xxyy"))
+	assert.Equal(t, 1, rows[0][0])
+	assert.Equal(t, 1, rows[1][0])
+	assert.NotEqual(t, ws[0].host, ws[1].host)
+}

@@ -356,8 +356,6 @@ func (h *HTTP) Do(ctx context.Context, method, path string, opts ...Option) *Res
 	r := &c.resp
 	r.StatusCode, r.Body, r.Method, r.Name, r.Duration, r.err = 0, nil, method, "", 0, nil
 
-	var check func(*Response) error
-	timeout := DefaultTimeout
 	req := &c.req
 	req.Reset()
 	req.Header.SetMethod(method)
@@ -391,49 +389,28 @@ func (h *HTTP) Do(ctx context.Context, method, path string, opts ...Option) *Res
 	for i := range hc.jar {
 		req.Header.SetCookie(hc.jar[i].name, hc.jar[i].value)
 	}
-	for i := range opts {
-		o := &opts[i]
-		switch o.kind {
-		case optName:
-			name = o.a
-		case optHeader:
-			req.Header.Set(o.a, o.b)
-		case optJSON:
-			b, err := json.Marshal(o.v)
-			if err != nil {
-				r.Name = name
-				r.err = fmt.Errorf("%s %s: encoding the JSON body: %w", method, name, err)
-				return r
-			}
-			req.Header.SetContentType("application/json")
-			req.SetBodyRaw(b)
-		case optForm:
-			req.Header.SetContentType("application/x-www-form-urlencoded")
-			req.SetBodyString(o.form.Encode())
-		case optBody:
-			req.SetBodyRaw(o.body)
-		case optTimeout:
-			timeout = o.d
-		case optCheck:
-			check = o.check
-		}
-	}
-	r.Name = name
-	if err := ctx.Err(); err != nil {
-		r.err = err // not sent, not recorded
+	co, err := parseOptions(method, name, opts)
+	r.Name = co.name
+	if err != nil {
+		r.err = err
 		return r
 	}
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
-	now := time.Now()
-	deadline := now.Add(timeout)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		if !d.After(now) {
-			r.err = context.DeadlineExceeded // not sent, not recorded
-			return r
+	name, timeout, check := co.name, co.timeout, co.check
+	if co.body != nil {
+		if co.ctype != "" {
+			req.Header.SetContentType(co.ctype)
 		}
-		deadline = d
+		req.SetBodyRaw(co.body)
+	}
+	for i := range opts { // after the body's type, so that a Header wins
+		if o := &opts[i]; o.kind == optHeader {
+			req.Header.Set(o.a, o.b)
+		}
+	}
+	deadline, err := callDeadline(ctx, timeout)
+	if err != nil {
+		r.err = err // not sent, not recorded
+		return r
 	}
 	raw := &r.Raw
 	raw.Reset()
@@ -722,4 +699,64 @@ func (h *HTTP) Cookie(name string) string {
 		}
 	}
 	return ""
+}
+
+// callOptions are the per-call options both HTTP clients share; headers
+// are applied by each client from the options themselves.
+type callOptions struct {
+	name    string
+	body    []byte
+	ctype   string
+	timeout time.Duration
+	check   func(*Response) error
+}
+
+// parseOptions reads opts for a call of method on name (its default stats
+// name). An error (a JSON body that does not encode) means the call is not
+// sent.
+func parseOptions(method, name string, opts []Option) (callOptions, error) {
+	co := callOptions{name: name, timeout: DefaultTimeout}
+	for i := range opts {
+		o := &opts[i]
+		switch o.kind {
+		case optName:
+			co.name = o.a
+		case optJSON:
+			b, err := json.Marshal(o.v)
+			if err != nil {
+				return co, fmt.Errorf("%s %s: encoding the JSON body: %w", method, co.name, err)
+			}
+			co.body, co.ctype = b, "application/json"
+		case optForm:
+			co.body, co.ctype = []byte(o.form.Encode()), "application/x-www-form-urlencoded"
+		case optBody:
+			co.body, co.ctype = o.body, ""
+		case optTimeout:
+			co.timeout = o.d
+		case optCheck:
+			co.check = o.check
+		}
+	}
+	if co.timeout <= 0 {
+		co.timeout = DefaultTimeout
+	}
+	return co, nil
+}
+
+// callDeadline is when a call must end: after its timeout, or at ctx's
+// deadline when that comes first. A ctx that is already done (or past its
+// deadline) means the call is not sent, and then not recorded.
+func callDeadline(ctx context.Context, timeout time.Duration) (time.Time, error) {
+	if err := ctx.Err(); err != nil {
+		return time.Time{}, err
+	}
+	now := time.Now()
+	deadline := now.Add(timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		if !d.After(now) {
+			return time.Time{}, context.DeadlineExceeded
+		}
+		deadline = d
+	}
+	return deadline, nil
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -290,53 +289,17 @@ func (h *NetHTTP) Do(ctx context.Context, method, path string, opts ...Option) *
 			name = c.prefix + path
 		}
 	}
-	var (
-		check   func(*Response) error
-		timeout = DefaultTimeout
-		body    []byte
-		ctype   string
-		hdr     []Option
-	)
-	for i := range opts {
-		o := &opts[i]
-		switch o.kind {
-		case optName:
-			name = o.a
-		case optHeader:
-			hdr = append(hdr, *o)
-		case optJSON:
-			b, err := json.Marshal(o.v)
-			if err != nil {
-				r.Name, r.err = name, fmt.Errorf("%s %s: encoding the JSON body: %w", method, name, err)
-				return r
-			}
-			body, ctype = b, "application/json"
-		case optForm:
-			body, ctype = []byte(o.form.Encode()), "application/x-www-form-urlencoded"
-		case optBody:
-			body = o.body
-		case optTimeout:
-			timeout = o.d
-		case optCheck:
-			check = o.check
-		}
-	}
-	r.Name = name
-	if err := ctx.Err(); err != nil {
-		r.err = err // not sent, not recorded
+	co, err := parseOptions(method, name, opts)
+	r.Name = co.name
+	if err != nil {
+		r.err = err
 		return r
 	}
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
-	now := time.Now()
-	deadline := now.Add(timeout)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		if !d.After(now) {
-			r.err = context.DeadlineExceeded // not sent, not recorded
-			return r
-		}
-		deadline = d
+	name, timeout, check, body, ctype := co.name, co.timeout, co.check, co.body, co.ctype
+	deadline, err := callDeadline(ctx, timeout)
+	if err != nil {
+		r.err = err // not sent, not recorded
+		return r
 	}
 
 	// The request's ctx keeps ctx's values but not its cancellation: a hard
@@ -373,7 +336,11 @@ func (h *NetHTTP) Do(ctx context.Context, method, path string, opts ...Option) *
 	if ctype != "" {
 		req.Header.Set("Content-Type", ctype)
 	}
-	for _, o := range hdr {
+	for i := range opts {
+		o := &opts[i]
+		if o.kind != optHeader {
+			continue
+		}
 		if strings.EqualFold(o.a, "Host") {
 			req.Host = o.b
 			continue

@@ -400,3 +400,29 @@ func TestArrivalAndIterationsRefuseDistributedModeForNow(t *testing.T) {
 	require.NoError(t, s.setupLoad(), "a shape drives a master")
 	assert.True(t, s.shapeDriven())
 }
+
+// TestArrivalRateGrowsThroughAStall: the same stall with room for 400
+// users: the pool grows while the users hang, so the iterations keep
+// their schedule through the stall and few are dropped.
+func TestArrivalRateGrowsThroughAStall(t *testing.T) {
+	tg := newStallTarget(t, time.Second, time.Second)
+	var stderr bytes.Buffer
+	res := RunHeadless(t, Config{
+		Host: tg.URL, RunTime: 30 * time.Second, Stderr: &stderr,
+		Load: LoadConfig{ArrivalRate: 200, ArrivalStages: []runner.RateStage{{Duration: 5 * time.Second, Rate: 200}}, PreAllocate: 10, MaxUsers: 400},
+	}, hitterClass())
+	require.NotNil(t, res)
+	run := res.Stats.Total.NumRequests
+	assert.InDelta(t, 1000, run, 30, "the stall costs few iterations")
+	arr := tg.arrivals()
+	first := arr[0]
+	during := 0
+	for _, a := range arr {
+		if s := a.Sub(first); s >= time.Second && s < 2*time.Second {
+			during++
+		}
+	}
+	assert.InDelta(t, 200, during, 30, "requests kept arriving on schedule during the stall")
+	assert.LessOrEqual(t, maxPerWindow(arr, 100*time.Millisecond), 22)
+	t.Logf("run %d, during the stall %d", run, during)
+}

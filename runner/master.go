@@ -960,7 +960,10 @@ func (m *Master) handle(sess *transport.Session, msg *locustpb.WorkerMessage) bo
 		if st := stateFromWire(h.GetState()); st != "" {
 			w.state = st
 		}
-		w.cpu, w.mem, w.users = h.GetCpuPercent(), h.GetMemoryBytes(), int(h.GetUserCount())
+		// The user count comes from spawning-complete and stats messages,
+		// which the worker sends in order with its spawns; a heartbeat's
+		// count may be older than the last spawn.
+		w.cpu, w.mem = h.GetCpuPercent(), h.GetMemoryBytes()
 		warn := w.cpu > 90 && !w.cpuWarn
 		if warn {
 			w.cpuWarn = true

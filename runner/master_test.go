@@ -185,9 +185,9 @@ func TestMasterSplitsUsersExactly(t *testing.T) {
 			waitFor(t, "the split", func() bool {
 				tot := clusterTotals(ws)
 				sort.Sort(sort.Reverse(sort.IntSlice(tot)))
-				return m.State() == StateRunning && slices.Equal(tot, tc.totals) && maps2eq(m.ClassCounts(), want)
+				return m.State() == StateRunning && slices.Equal(tot, tc.totals) && maps2eq(m.ClassCounts(), want) &&
+					m.UserCount() == tc.users
 			})
-			assert.Equal(t, tc.users, m.UserCount())
 			m.Stop()
 			assert.Equal(t, StateStopped, m.State())
 			waitFor(t, "workers idle", func() bool { return slices.Equal(clusterTotals(ws), make([]int, tc.workers)) })

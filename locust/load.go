@@ -489,7 +489,9 @@ func (d *loadDriver) Start(users int, rate float64) error {
 	}
 	var inner user.IterationGate
 	if cfg.arrival() {
-		g, err := runner.NewArrivalGate(cfg.arrivalConfig())
+		a := cfg.arrivalConfig()
+		a.Warn = func(msg string) { log.Warn(msg) }
+		g, err := runner.NewArrivalGate(a)
 		if err != nil {
 			return err
 		}

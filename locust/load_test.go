@@ -253,6 +253,7 @@ func TestArrivalRateThroughAStall(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, run, gotRun)
 	assert.InDelta(t, 190, dropped, 12, "about a second of iterations less the 10 that hang")
+	assert.Contains(t, out, "all 10 users are busy: iterations are being dropped")
 	assert.InDelta(t, 1000, run+dropped, 2, "every scheduled iteration is run or dropped")
 	arr := tg.arrivals()
 	assert.LessOrEqual(t, maxPerWindow(arr, 100*time.Millisecond), 22, "no catch-up burst after the stall")

@@ -45,6 +45,10 @@ type Arrival struct {
 	MaxUsers int
 	// Grace: see DefaultArrivalGrace (0 picks it).
 	Grace time.Duration
+	// Warn, when set, is told once when an iteration is dropped because
+	// every user is busy and the pool is at MaxUsers (k6's "insufficient
+	// VUs").
+	Warn func(msg string)
 	// Part and Parts stripe the schedule for distributed mode: this
 	// process runs the iterations k with k % Parts == Part of the
 	// cluster-wide schedule. Parts 0 means 1.
@@ -310,6 +314,7 @@ func (g *ArrivalGate) Start(ctx context.Context, pool Scaler) error {
 // themselves are replaced on the next request.
 func (g *ArrivalGate) grow(ctx context.Context, pool Scaler, schedDone <-chan struct{}) {
 	size := g.a.PreAllocate
+	warned := false
 	for {
 		select {
 		case <-schedDone:
@@ -318,6 +323,10 @@ func (g *ArrivalGate) grow(ctx context.Context, pool Scaler, schedDone <-chan st
 			return
 		case <-g.growC:
 			if size >= g.a.MaxUsers && pool.UserCount() >= size {
+				if !warned && g.a.Warn != nil {
+					warned = true
+					g.a.Warn(fmt.Sprintf("all %d users are busy: iterations are being dropped; raise the maximum number of users (--max-users) if the target can take more", size))
+				}
 				continue
 			}
 			add := max(1, size/10)

@@ -165,7 +165,11 @@ func TestArrivalStallTooSmallPool(t *testing.T) {
 			}
 			return time.Millisecond
 		}
-		p, start := runFake(t, Arrival{Rate: 200, Stages: []RateStage{{5 * time.Second, 200}}, PreAllocate: 10, MaxUsers: 10}, stall)
+		var warnings []string
+		p, start := runFake(t, Arrival{Rate: 200, Stages: []RateStage{{5 * time.Second, 200}}, PreAllocate: 10, MaxUsers: 10,
+			Warn: func(msg string) { warnings = append(warnings, msg) }}, stall)
+		require.Len(t, warnings, 1, "one warning")
+		assert.Contains(t, warnings[0], "all 10 users are busy")
 		st := p.g.Stats()
 		assert.InDelta(t, 190, st.Dropped, 1, "dropped: %+v", st)
 		assert.Equal(t, int64(1000), st.Run+st.Dropped, "every scheduled iteration is run or dropped")

@@ -139,6 +139,9 @@ type Master struct {
 	rowIDs    []string // the workers rows belongs to, in order
 	seq       uint64
 	gen       uint64
+	seqBase   int64            // Env.Seq numbering epoch of this test
+	seqStride int              // workers in the epoch; 0 before the first
+	seqAdded  map[string][]int // per worker, users per class it was told to add this test
 	rampStop  context.CancelFunc
 	rampDone  chan struct{}
 	stopTest  chan error
@@ -179,7 +182,7 @@ func NewMaster(o MasterOptions) (*Master, error) {
 		workers: map[string]*workerNode{}, state: StateReady,
 		stopTest: make(chan error, 1), handlers: map[string]func(string, []byte){},
 		unknownCT: map[string]bool{}, joined: make(chan struct{}),
-		coal: newCoalescer(reg),
+		coal: newCoalescer(reg), seqAdded: map[string][]int{},
 	}
 	if err := m.configure(o.Classes, o.Host); err != nil {
 		return nil, err
@@ -433,6 +436,7 @@ func (m *Master) Start(users int, spawnRate float64) error {
 	if fresh {
 		m.cluster = make([]int, len(m.names))
 		m.rows, m.rowIDs = nil, nil
+		m.seqBase, m.seqStride, m.seqAdded = 0, 0, map[string][]int{}
 		for _, w := range m.workers {
 			w.assigned = nil
 		}
@@ -541,8 +545,9 @@ func (m *Master) targetMap(counts []int) map[string]int {
 }
 
 // seqInfo is the payload of the reserved seq message: a worker numbers
-// the k-th user (class-local, from 0) of class c as k*Stride + Pos[c].
+// the k-th user (class-local, from 0) of class c as Base + k*Stride + Pos[c].
 type seqInfo struct {
+	Base   int64          `json:"base"`
 	Stride int            `json:"stride"`
 	Pos    map[string]int `json:"pos"`
 }
@@ -581,8 +586,23 @@ func (m *Master) dispatch(counts []int, rebalance bool) {
 	// Seq numbering: per class, the worker that holds the class's first
 	// extra user (Distribute deals round-robin from an offset) is position
 	// 0, so that the numbers of a level distribution are 0..n-1.
+	//
+	// A new distribution during a test starts a new numbering epoch above
+	// every number the previous ones can have issued: a worker's users
+	// hold class-local numbers below the users it was ever told to add, so
+	// the last epoch's numbers are below base + stride × (most added + 1).
 	var seqMsgs []*locustpb.MasterMessage
 	if fresh {
+		if m.seqStride > 0 {
+			most := 0
+			for _, add := range m.seqAdded {
+				for _, n := range add {
+					most = max(most, n)
+				}
+			}
+			m.seqBase += int64(m.seqStride) * int64(most+1)
+		}
+		m.seqStride = len(ws)
 		offset := 0
 		pos := make([]map[string]int, len(ws))
 		for k := range pos {
@@ -598,7 +618,7 @@ func (m *Master) dispatch(counts []int, rebalance bool) {
 		}
 		seqMsgs = make([]*locustpb.MasterMessage, len(ws))
 		for k := range ws {
-			b, _ := json.Marshal(seqInfo{Stride: len(ws), Pos: pos[k]})
+			b, _ := json.Marshal(seqInfo{Base: m.seqBase, Stride: len(ws), Pos: pos[k]})
 			seqMsgs[k] = &locustpb.MasterMessage{Kind: &locustpb.MasterMessage_Custom{Custom: &locustpb.Custom{Type: seqMessageType, Data: b}}}
 		}
 	}
@@ -609,6 +629,20 @@ func (m *Master) dispatch(counts []int, rebalance bool) {
 			msgs = append(msgs, seqMsgs[k])
 		}
 		if fresh || !slices.Equal(w.assigned, rows[k]) {
+			add := m.seqAdded[w.id]
+			if add == nil {
+				add = make([]int, len(m.names))
+				m.seqAdded[w.id] = add
+			}
+			for i, n := range rows[k] {
+				old := 0
+				if i < len(w.assigned) {
+					old = w.assigned[i]
+				}
+				if n > old {
+					add[i] += n - old
+				}
+			}
 			w.assigned = slices.Clone(rows[k])
 			m.seq++
 			cc := make(map[string]int64, len(m.names))

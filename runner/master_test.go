@@ -607,3 +607,33 @@ func TestSpreadHosts(t *testing.T) {
 	assert.Equal(t, 1, rows[1][0])
 	assert.NotEqual(t, ws[0].host, ws[1].host)
 }
+
+// After workers join or leave mid-test, every live user still has a
+// distinct Env.Seq.
+func TestSeqStaysUniqueAcrossRebalancing(t *testing.T) {
+	a := newCounting("A", 1, 0)
+	classes := []user.Spawner{a}
+	m := startMaster(t, MasterOptions{Classes: classes})
+	startWorker(t, m.Addr(), WorkerOptions{Classes: classes})
+	w2 := startWorker(t, m.Addr(), WorkerOptions{Classes: classes})
+	waitWorkers(t, m, 2)
+	require.NoError(t, m.Start(40, 1000))
+	distinct := func(n int) func() bool {
+		return func() bool {
+			s := a.liveSeqs()
+			return len(s) == n && len(slices.Compact(slices.Clone(s))) == n
+		}
+	}
+	waitFor(t, "40 users numbered 0..39", func() bool {
+		s := a.liveSeqs()
+		return len(s) == 40 && s[0] == 0 && s[39] == 39
+	})
+	w3 := startWorker(t, m.Addr(), WorkerOptions{Classes: classes})
+	waitFor(t, "rebalanced over 3 workers", func() bool { return w3.UserCount() == 13 || w3.UserCount() == 14 })
+	waitFor(t, "40 distinct numbers", distinct(40))
+	require.NoError(t, m.Start(60, 1000))
+	waitFor(t, "60 distinct numbers", distinct(60))
+	require.NoError(t, w2.stop(t))
+	waitFor(t, "60 distinct numbers on 2 workers", func() bool { return distinct(60)() && m.WorkerCount() == 2 })
+	m.Stop()
+}

@@ -77,6 +77,7 @@ type Worker struct {
 	names    []string // the pool's classes
 	weights  []int
 	isFixed  []bool
+	seqBase  int64
 	stride   int
 	pos      map[string]int
 	stream   *transport.Stream
@@ -436,7 +437,7 @@ func (w *Worker) custom(c *locustpb.Custom) {
 			return
 		}
 		w.mu.Lock()
-		w.stride, w.pos = si.Stride, si.Pos
+		w.seqBase, w.stride, w.pos = si.Base, si.Stride, si.Pos
 		w.mu.Unlock()
 		return
 	}
@@ -455,11 +456,11 @@ func (w *Worker) custom(c *locustpb.Custom) {
 }
 
 // seqOf numbers users cluster-wide: the k-th user of a class on this
-// worker is k*stride + pos[class].
+// worker is base + k*stride + pos[class].
 func (w *Worker) seqOf(class string, local int64) int64 {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return local*int64(w.stride) + int64(w.pos[class])
+	return w.seqBase + local*int64(w.stride) + int64(w.pos[class])
 }
 
 // spawn applies a spawn message: on the first of a test it builds a fresh

@@ -206,7 +206,7 @@ func maxPerWindow(ts []time.Time, w time.Duration) int {
 // iterations, each one request, every request counted once.
 func TestArrivalRateAgainstALocalTarget(t *testing.T) {
 	tg := newStallTarget(t, 0, 0)
-	var stderr, stdout bytes.Buffer
+	var stderr, stdout loadOut
 	res := RunHeadless(t, Config{
 		Host: tg.URL, RunTime: 30 * time.Second, JSON: true, Stdout: &stdout, Stderr: &stderr,
 		Load: LoadConfig{ArrivalRate: 200, ArrivalStages: []runner.RateStage{{Duration: 5 * time.Second, Rate: 200}}, PreAllocate: 5, MaxUsers: 50},
@@ -224,7 +224,7 @@ func TestArrivalRateAgainstALocalTarget(t *testing.T) {
 		Stats   []map[string]any   `json:"stats"`
 		Metrics map[string]float64 `json:"metrics"`
 	}
-	require.NoError(t, json.Unmarshal(stdout.Bytes(), &doc), stdout.String())
+	require.NoError(t, json.Unmarshal([]byte(stdout.String()), &doc), stdout.String())
 	assert.Equal(t, float64(n), doc.Metrics["iterations"])
 	assert.Equal(t, float64(1000-n), doc.Metrics["dropped_iterations"])
 	require.Len(t, doc.Stats, 1)
@@ -237,7 +237,7 @@ func TestArrivalRateAgainstALocalTarget(t *testing.T) {
 // catch-up burst afterwards.
 func TestArrivalRateThroughAStall(t *testing.T) {
 	tg := newStallTarget(t, time.Second, time.Second)
-	var stderr bytes.Buffer
+	var stderr loadOut
 	res := RunHeadless(t, Config{
 		Host: tg.URL, RunTime: 30 * time.Second, Stderr: &stderr,
 		Thresholds: []string{"dropped_iterations<250"},
@@ -271,7 +271,7 @@ func TestArrivalRateThroughAStall(t *testing.T) {
 // the run ends by itself long before its run time.
 func TestIterationLimitIsExact(t *testing.T) {
 	tg := newStallTarget(t, 0, 0)
-	var stderr bytes.Buffer
+	var stderr loadOut
 	start := time.Now()
 	res := RunHeadless(t, Config{Users: 5, Host: tg.URL, RunTime: time.Minute, Stderr: &stderr, Load: LoadConfig{Iterations: 300}}, hitterClass())
 	require.NotNil(t, res)
@@ -299,7 +299,7 @@ func TestIterationLimitKeepsTheClassWait(t *testing.T) {
 // the last stage; -u is ignored with a warning.
 func TestStagesFromTheCommandLine(t *testing.T) {
 	tg := newStallTarget(t, 0, 0)
-	var stdout, stderr bytes.Buffer
+	var stdout, stderr loadOut
 	start := time.Now()
 	code := Run(context.Background(), []string{"--headless", "-u", "50", "-H", tg.URL, "--stages", "1s:3@10,1s:3", "--only-summary"}, nil, &stdout, &stderr, shopperLikeClass())
 	assert.Equal(t, 0, code, stderr.String())
@@ -365,7 +365,7 @@ func TestEditingAShapeDrivenRunIsAConflict(t *testing.T) {
 func TestIterationLimitWithArrivalRate(t *testing.T) {
 	tg := newStallTarget(t, 0, 0)
 	start := time.Now()
-	var stderr bytes.Buffer
+	var stderr loadOut
 	res := RunHeadless(t, Config{Host: tg.URL, RunTime: time.Minute, Stderr: &stderr, Load: LoadConfig{ArrivalRate: 100, Iterations: 50, PreAllocate: 2, MaxUsers: 20}}, hitterClass())
 	require.NotNil(t, res)
 	assert.Equal(t, int64(50), res.Stats.Total.NumRequests)
@@ -407,7 +407,7 @@ func TestArrivalAndIterationsRefuseDistributedModeForNow(t *testing.T) {
 // their schedule through the stall and few are dropped.
 func TestArrivalRateGrowsThroughAStall(t *testing.T) {
 	tg := newStallTarget(t, time.Second, time.Second)
-	var stderr bytes.Buffer
+	var stderr loadOut
 	res := RunHeadless(t, Config{
 		Host: tg.URL, RunTime: 30 * time.Second, Stderr: &stderr,
 		Load: LoadConfig{ArrivalRate: 200, ArrivalStages: []runner.RateStage{{Duration: 5 * time.Second, Rate: 200}}, PreAllocate: 10, MaxUsers: 400},
@@ -428,4 +428,23 @@ func TestArrivalRateGrowsThroughAStall(t *testing.T) {
 	// handlers hang, so allow the target's own jitter on top of the 6 %.
 	assert.LessOrEqual(t, maxPerWindow(arr, 100*time.Millisecond), 24)
 	t.Logf("run %d, during the stall %d", run, during)
+}
+
+// loadOut is a buffer safe for the session's concurrent writers (the log
+// and the tables) and a test reading it.
+type loadOut struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (o *loadOut) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.b.Write(p)
+}
+
+func (o *loadOut) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.b.String()
 }

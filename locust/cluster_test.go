@@ -364,6 +364,7 @@ func TestClusterProcesses(t *testing.T) {
 	}
 
 	t.Run("master and two workers count what the target saw", func(t *testing.T) {
+		t.Parallel()
 		c := newCluster(t)
 		m := c.master(t, "master", "-u", "10", "-r", "100", "-t", "3s", "--expect-workers", "2", "Hitter")
 		w1 := c.worker(t, "worker1", "Hitter")
@@ -377,6 +378,7 @@ func TestClusterProcesses(t *testing.T) {
 	})
 
 	t.Run("two workers times 50 users number 0..99", func(t *testing.T) {
+		t.Parallel()
 		c := newCluster(t)
 		m := c.master(t, "master", "-u", "100", "-r", "1000", "-t", "3s", "--expect-workers", "2", "Numbered")
 		c.worker(t, "worker1", "Numbered")
@@ -391,6 +393,7 @@ func TestClusterProcesses(t *testing.T) {
 	})
 
 	t.Run("SIGTERM to a worker: goodbye, rebalance, final stats merged", func(t *testing.T) {
+		t.Parallel()
 		c := newCluster(t)
 		m := c.master(t, "master", "-u", "15", "-r", "100", "-t", "6s", "--expect-workers", "3", "Hitter")
 		var ws []*proc
@@ -411,6 +414,7 @@ func TestClusterProcesses(t *testing.T) {
 	})
 
 	t.Run("kill -9 one of three workers", func(t *testing.T) {
+		t.Parallel()
 		c := newCluster(t)
 		m := c.master(t, "master", "-u", "15", "-r", "100", "-t", "9s", "--expect-workers", "3", "Hitter")
 		var ws []*proc
@@ -438,6 +442,7 @@ func TestClusterProcesses(t *testing.T) {
 	})
 
 	t.Run("master restarted mid-run: workers reconnect and take a new run", func(t *testing.T) {
+		t.Parallel()
 		c := newCluster(t)
 		m1 := c.master(t, "master1", "-u", "4", "-r", "100", "-t", "60s", "--expect-workers", "2", "Hitter")
 		w1 := c.worker(t, "worker1", "Hitter")
@@ -458,6 +463,7 @@ func TestClusterProcesses(t *testing.T) {
 	})
 
 	t.Run("wrong or missing token is refused", func(t *testing.T) {
+		t.Parallel()
 		c := newCluster(t)
 		m := c.master(t, "master", "-u", "1", "-t", "1s", "--expect-workers", "1", "--expect-workers-max-wait", "4s", "--worker-token", "right-token", "Hitter")
 		wrong := c.worker(t, "wrong", "--worker-token", "wrong-token", "Hitter")

@@ -41,6 +41,10 @@ type Snapshot struct {
 	Total              *Entry       // the Aggregated row: Method "", Name "Aggregated"
 	Errors             []*Error     // sorted by Occurrences, most first
 	Exceptions         []*Exception // sorted by Count, most first
+	// Omitted holds the corrected-latency samples with no request behind
+	// them (Registry.RecordOmitted), in microseconds; nil when none. They
+	// are already in Total.CorrectedHist; Merge reads them from here.
+	Omitted *hdrhistogram.Histogram
 }
 
 // Entry holds the statistics of one (method, name), or of the Aggregated
@@ -58,6 +62,8 @@ type Entry struct {
 	Hist *hdrhistogram.Histogram
 	// CorrectedHist holds the latencies measured from the intended start
 	// (coordinated omission), in microseconds; nil when no sample had one.
+	// The Aggregated row's also holds the omitted samples
+	// (Registry.RecordOmitted).
 	CorrectedHist *hdrhistogram.Histogram
 	// Current holds the service times of about the last 10 s; nil in deltas
 	// and when nothing was recorded in the window.

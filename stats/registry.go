@@ -60,9 +60,12 @@ type Registry struct {
 	// it also guards the Aggregated cache below.
 	foldMu   sync.Mutex
 	totSig   uint64
+	totOmit  uint64 // version of the omitted samples in totCorr
 	totHist  *hdrhistogram.Histogram
 	totCorr  *hdrhistogram.Histogram
 	totCount int
+
+	omit omitted // RecordOmitted's samples
 }
 
 // NewRegistry returns an empty Registry.
@@ -275,6 +278,7 @@ func (r *Registry) Snapshot() *Snapshot {
 		tot.Current = toDense(cur...) // stable: only folds change the slots, and foldMu is held
 	}
 	tot.Hist, tot.CorrectedHist = r.totalHists(es, sig)
+	s.Omitted, _ = r.omittedSnapshot()
 	if tot.LastRequest.After(s.LastRequest) {
 		s.LastRequest = tot.LastRequest
 	}
@@ -284,11 +288,12 @@ func (r *Registry) Snapshot() *Snapshot {
 	return s
 }
 
-// totalHists returns the Aggregated histograms, reusing the previous ones
-// when no name changed since. r.foldMu is held, so the names' cumulative
+// totalHists returns the Aggregated histograms (the corrected one with the
+// omitted samples), reusing the previous ones when no name and no omitted
+// sample changed since. r.foldMu is held, so the names' cumulative
 // histograms cannot change meanwhile.
 func (r *Registry) totalHists(es []*entry, sig uint64) (*hdrhistogram.Histogram, *hdrhistogram.Histogram) {
-	if r.totHist != nil && r.totSig == sig && r.totCount == len(es) {
+	if r.totHist != nil && r.totSig == sig && r.totCount == len(es) && r.totOmit == r.omitVersion() {
 		return r.totHist, r.totCorr
 	}
 	hs := make([]*hdrhistogram.PackedHistogram, 0, len(es))
@@ -304,11 +309,8 @@ func (r *Registry) totalHists(es []*entry, sig uint64) (*hdrhistogram.Histogram,
 		e.mu.Unlock()
 	}
 	h := toDense(hs...)
-	var c *hdrhistogram.Histogram
-	if len(cs) > 0 {
-		c = toDense(cs...)
-	}
-	r.totSig, r.totCount, r.totHist, r.totCorr = sig, len(es), h, c
+	c, omitVer := r.totalCorrected(cs)
+	r.totSig, r.totCount, r.totHist, r.totCorr, r.totOmit = sig, len(es), h, c, omitVer
 	return h, c
 }
 
@@ -381,7 +383,7 @@ func sortErrors(es []*Error) {
 
 // TakeDelta returns everything recorded (or merged) since the previous
 // TakeDelta — the names that saw requests, their histograms and per-second
-// counts, errors and exceptions — and zeroes the registry, as a Locust
+// counts, errors, exceptions and omitted samples — and zeroes the registry, as a Locust
 // worker does after each report. The names stay known (and keep counting
 // against the cap). Current is nil in a delta; Start is when the delta
 // began.
@@ -410,6 +412,10 @@ func (r *Registry) TakeDelta() *Snapshot {
 		s.Errors = e.takeErrors(s.Errors)
 	}
 	tot.Hist = toDense(hs...)
+	if omit := r.takeOmitted(); omit != nil {
+		s.Omitted = toDense(omit)
+		cs = append(cs, omit)
+	}
 	if len(cs) > 0 {
 		tot.CorrectedHist = toDense(cs...)
 	}
@@ -437,8 +443,9 @@ func (r *Registry) TakeDelta() *Snapshot {
 
 // Merge adds a delta (or a snapshot) from another registry exactly:
 // counts, sums, min and max, histograms (service time and corrected),
-// per-second counts, errors (with first and last seen) and exceptions (with
-// their nodes). The name cap applies. The merged samples enter the current
+// per-second counts, errors (with first and last seen), exceptions (with
+// their nodes) and the omitted samples (Snapshot.Omitted). The name cap
+// applies. The merged samples enter the current
 // window at the time of the merge. The Aggregated row of d is not read: it
 // is recomputed from the names.
 func (r *Registry) Merge(d *Snapshot) {
@@ -470,11 +477,12 @@ func (r *Registry) Merge(d *Snapshot) {
 			r.addException(x)
 		}
 	}
+	r.mergeOmitted(d.Omitted)
 }
 
 // Reset zeroes every name (they stay listed, with no requests, as in
-// Locust), and clears errors, exceptions, the current window and the
-// per-second counts; the start time becomes now.
+// Locust), and clears errors, exceptions, the omitted samples, the current
+// window and the per-second counts; the start time becomes now.
 func (r *Registry) Reset() {
 	r.foldMu.Lock()
 	defer r.foldMu.Unlock()
@@ -493,6 +501,7 @@ func (r *Registry) Reset() {
 	r.excMu.Unlock()
 	r.errors.Store(0)
 	r.start.Store(nowNs)
+	r.takeOmitted()
 	r.totHist = nil
 }
 

@@ -16,14 +16,15 @@ import (
 //	assert.Zero(t, res.Stats.Total.NumFailures)
 //
 // Zero fields take test-friendly defaults: one user, all users started at
-// once. RunTime must be set so the test ends. A configuration error fails
+// once. RunTime must be set so the test ends, unless the load model ends
+// the run by itself (Stages, ArrivalStages or Iterations). A configuration error fails
 // the test at once with the same message Main would print. The tables and
 // the log go to t.Log. Each breached Config.Thresholds entry is reported
 // with t.Errorf, naming the measured value.
 func RunHeadless(t testing.TB, cfg Config, classes ...user.Spawner) *Result {
 	t.Helper()
-	if cfg.RunTime <= 0 {
-		t.Fatalf("locust.RunHeadless: Config.RunTime is %v: set it (for example 5*time.Second) so that the run ends", cfg.RunTime)
+	if cfg.RunTime <= 0 && !cfg.Load.endsByItself() {
+		t.Fatalf("locust.RunHeadless: Config.RunTime is %v: set it (for example 5*time.Second), or a load model that ends (Stages, ArrivalStages, Iterations), so that the run ends", cfg.RunTime)
 		return nil
 	}
 	cfg.Headless = true
@@ -81,4 +82,10 @@ func (w *testLogWriter) flush() {
 		w.t.Log(w.buf.String())
 		w.buf.Reset()
 	}
+}
+
+// endsByItself tells whether the load model ends the run without a run
+// time: the last stage, the last rate stage, or the iteration limit.
+func (l *LoadConfig) endsByItself() bool {
+	return len(l.Stages) > 0 || len(l.ArrivalStages) > 0 || l.Iterations > 0
 }

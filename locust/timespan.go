@@ -18,7 +18,10 @@ func ParseTimespan(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("empty time span: want a span such as 20s, 3m or 1h20m")
 	}
 	if n, err := strconv.ParseUint(in, 10, 32); err == nil {
-		return time.Duration(n) * time.Second, nil
+		if d := time.Duration(n) * time.Second; d <= maxSpan {
+			return d, nil
+		}
+		return 0, fmt.Errorf("%q is longer than 100 years: want a span such as 20s, 3m or 1h20m", s)
 	}
 	if d, ok := parseLocustSpan(in); ok {
 		return d, nil

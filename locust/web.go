@@ -108,6 +108,7 @@ func serveWeb(ctx context.Context, s *session) (<-chan error, error) {
 		},
 		ReportCSP: report.ContentSecurityPolicy,
 		Ready:     s.readiness,
+		LoadModel: s.loadInfo,
 		Metrics:   metrics.Handler(s.metricsHandler()),
 		FullHistoryCSV: func() string {
 			if s.cfg.CSVPrefix != "" && s.cfg.CSVFullHistory {
@@ -249,4 +250,25 @@ func programName() string {
 		return "golocust"
 	}
 	return name
+}
+
+// loadInfo tells the web UI which load model drives the run and how many
+// iterations it ran and dropped.
+func (s *session) loadInfo() webui.LoadInfo {
+	l := &s.cfg.Load
+	info := webui.LoadInfo{ShapeDriven: s.shapeDriven()}
+	switch {
+	case l.Shape != nil:
+		info.Model = "shape"
+	case len(l.Stages) > 0:
+		info.Model = "stages"
+	case l.Steps != nil:
+		info.Model = "steps"
+	case l.arrival():
+		info.Model = "arrival rate"
+	case l.Iterations > 0:
+		info.Model = "iteration limit"
+	}
+	info.Iterations, info.Dropped, info.Counted = s.iterations()
+	return info
 }

@@ -239,6 +239,10 @@ type requestsReport struct {
 	NumErrors            int                `json:"num_errors"`  // error groups before the cap
 	Truncated            bool               `json:"truncated"`   // stats or errors capped at MaxRows
 	NumExceptions        int                `json:"num_exceptions"`
+	// Iterations and DroppedIterations are set when the load model counts
+	// them (arrival rate, iteration limit).
+	Iterations        *int64 `json:"iterations,omitempty"`
+	DroppedIterations *int64 `json:"dropped_iterations,omitempty"`
 }
 
 // buildRequests renders /stats/requests.
@@ -259,6 +263,11 @@ func (s *Server) buildRequests() ([]byte, error) {
 		rep.Workers = []WorkerInfo{}
 	}
 	rep.WorkerCount = len(rep.Workers)
+	if s.o.LoadModel != nil {
+		if li := s.o.LoadModel(); li.Counted {
+			rep.Iterations, rep.DroppedIterations = &li.Iterations, &li.Dropped
+		}
+	}
 	if snap != nil {
 		rep.NumEntries, rep.NumErrors, rep.NumExceptions = len(snap.Entries), len(snap.Errors), len(snap.Exceptions)
 		for i, e := range snap.Entries {
@@ -505,6 +514,10 @@ func (s *Server) config(w http.ResponseWriter, r *http.Request) {
 	if classes == nil {
 		classes = []string{}
 	}
+	var load LoadInfo
+	if s.o.LoadModel != nil {
+		load = s.o.LoadModel()
+	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"version":        s.o.Version,
 		"host":           c.Host(),
@@ -515,5 +528,7 @@ func (s *Server) config(w http.ResponseWriter, r *http.Request) {
 		"report":         s.o.Report != nil,
 		"metrics":        s.o.Metrics != nil,
 		"max_rows":       MaxRows,
+		"load_model":     load.Model,
+		"shape_driven":   load.ShapeDriven,
 	})
 }

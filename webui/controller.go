@@ -108,3 +108,18 @@ func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
 
 // Is makes errors.Is(err, ErrInvalid) true for a *FieldError.
 func (e *FieldError) Is(target error) bool { return target == ErrInvalid }
+
+// LoadInfo describes the load model driving the run, when there is one
+// beyond a fixed number of users.
+type LoadInfo struct {
+	// Model names it ("stages", "steps", "shape", "arrival rate"); empty
+	// for the closed model with a user count.
+	Model string
+	// ShapeDriven means the model sets the user count: the UI hides the
+	// user-count fields.
+	ShapeDriven bool
+	// Counted means Iterations and Dropped are kept (arrival rate,
+	// iteration limit).
+	Counted             bool
+	Iterations, Dropped int64
+}

@@ -59,6 +59,9 @@ type Options struct {
 	// Report writes the HTML report for GET /stats/report. Nil: 404 and no
 	// link in the UI.
 	Report func(w io.Writer) error
+	// LoadModel describes the load model driving the run (nil: the
+	// closed model): the UI says so and shows the iteration counts.
+	LoadModel func() LoadInfo
 	// Ready answers the readiness probe GET /readyz: nil when ready, else
 	// the reason (503). GET /healthz and /readyz need no auth, so that an
 	// orchestrator can probe them. Nil: always ready.

@@ -29,6 +29,9 @@ function renderMonitor(s) {
   setText('#m-workers', s.worker_count);
   setText('#m-rps', round(s.total_rps, 1));
   setText('#m-fail', `${Math.round((s.fail_ratio || 0) * 100)}%`);
+  const counted = typeof s.iterations === 'number';
+  show('#m-iter-box', counted);
+  if (counted) setText('#m-iter', `${s.iterations} run, ${s.dropped_iterations} dropped`);
 }
 
 // noWorkers: a master with no live worker cannot start a test (409).
@@ -43,7 +46,7 @@ function applyState(state) {
   const changed = state !== ui.state;
   ui.state = state;
   const running = state === 'running' || state === 'spawning';
-  show('#btn-edit', running);
+  show('#btn-edit', running && !ui.config.shape_driven);
   show('#btn-stop', running);
   show('#btn-new', state === 'stopped');
   show('#btn-reset', state !== 'ready' && state !== '');
@@ -417,6 +420,12 @@ async function main() {
   show('#tab-btn-workers', ui.config.is_distributed);
   show('#dl-full-history', ui.config.full_history);
   show('#dl-report', ui.config.report);
+  if (ui.config.shape_driven) {
+    // A load shape sets the user count: the form starts it, nothing more.
+    setText('#shape-note', `A load shape (${ui.config.load_model}) drives this run: it sets the number of users and the spawn rate.`);
+    show('#shape-note', true);
+    show('#user-fields', false);
+  }
   setText('#version', ui.config.version ? `golocust ${ui.config.version}` : 'golocust');
 
   selectTab(new URLSearchParams(window.location.search).get('tab') || 'stats', false);

@@ -49,6 +49,15 @@ type Arrival struct {
 	// every user is busy and the pool is at MaxUsers (k6's "insufficient
 	// VUs").
 	Warn func(msg string)
+	// Omitted, when set, receives the coordinated-omission back-fill of
+	// every dropped iteration (as wrk2 and HdrHistogram's
+	// RecordCorrectedValue do): how long it would have waited for a
+	// user, from its scheduled time to the next hand-off of an iteration
+	// to a user, or to the end of the schedule. Pass a stats.Registry's
+	// RecordOmitted, so that the corrected latencies show a stall that
+	// the iterations that run, on time, do not. Calls are serialised; it
+	// must not call the gate.
+	Omitted func(d time.Duration)
 	// Part and Parts stripe the schedule for distributed mode: this
 	// process runs the iterations k with k % Parts == Part of the
 	// cluster-wide schedule. Parts 0 means 1.
@@ -176,7 +185,8 @@ type ArrivalStats struct {
 // the pool, with the scheduled time as the iteration's intended start (so
 // the user records corrected latencies from it). When no user is idle
 // within the grace, the iteration is dropped and counted, never queued,
-// and the pool is asked to grow (up to MaxUsers). Iterations are never
+// and the pool is asked to grow (up to MaxUsers); with Arrival.Omitted,
+// the wait it would have had is back-filled into the corrected latencies. Iterations are never
 // started early and never in a burst to catch up.
 //
 // Use: hand the gate to the runner as Options.Gate, then Start it with the
@@ -195,7 +205,17 @@ type ArrivalGate struct {
 
 	run, dropped, late atomic.Int64
 	idle               atomic.Int64 // users in Next
+
+	t0        time.Time    // when the schedule started (set before it runs)
+	npending  atomic.Int64 // len(pending), read without omitMu on hand-off
+	omitMu    sync.Mutex   // guards pending and omitEnded, serialises a.Omitted
+	pending   []time.Duration
+	omitEnded bool // the schedule is over: back-fill at once
 }
+
+// maxPendingOmitted caps the dropped iterations waiting for a hand-off to
+// be back-filled (8 bytes each).
+const maxPendingOmitted = 100_000
 
 var _ user.IterationGate = (*ArrivalGate)(nil)
 
@@ -252,7 +272,11 @@ func (g *ArrivalGate) Next(ctx context.Context) (time.Time, bool) {
 				g.run.Add(-1)
 				g.dropped.Add(1)
 				g.late.Add(1)
+				g.omit(t)
 				continue
+			}
+			if g.npending.Load() > 0 {
+				g.backfill(false)
 			}
 			return t, true
 		case <-g.stop:
@@ -292,9 +316,11 @@ func (g *ArrivalGate) Start(ctx context.Context, pool Scaler) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	schedDone := make(chan struct{})
+	g.t0 = time.Now()
 	go func() {
 		defer close(schedDone)
-		g.schedule(ctx, time.Now())
+		defer g.backfill(true)
+		g.schedule(ctx, g.t0)
 	}()
 	go func() {
 		defer close(g.ended)
@@ -378,6 +404,7 @@ func (g *ArrivalGate) schedule(ctx context.Context, start time.Time) {
 		if late > g.grace {
 			g.dropped.Add(1)
 			g.late.Add(1)
+			g.omit(at)
 			continue
 		}
 		select { // an idle user takes it at once
@@ -399,10 +426,59 @@ func (g *ArrivalGate) schedule(ctx context.Context, start time.Time) {
 			g.run.Add(1)
 		case <-timer.C:
 			g.dropped.Add(1)
+			g.omit(at)
 		case <-g.stop:
 			return
 		case <-ctx.Done():
 			return
 		}
+	}
+}
+
+// omit remembers a dropped iteration, due at at, until the next hand-off
+// back-fills it. Past maxPendingOmitted pending ones, the older half is
+// back-filled at once with the wait so far (a lower bound: they have
+// waited the longest).
+func (g *ArrivalGate) omit(at time.Time) {
+	if g.a.Omitted == nil {
+		return
+	}
+	g.omitMu.Lock()
+	defer g.omitMu.Unlock()
+	now := time.Since(g.t0)
+	off := at.Sub(g.t0)
+	if g.omitEnded {
+		g.a.Omitted(max(now-off, 0))
+		return
+	}
+	if len(g.pending) >= maxPendingOmitted {
+		half := len(g.pending) / 2
+		for _, p := range g.pending[:half] {
+			g.a.Omitted(max(now-p, 0))
+		}
+		g.pending = g.pending[:copy(g.pending, g.pending[half:])]
+	}
+	g.pending = append(g.pending, off)
+	g.npending.Store(int64(len(g.pending)))
+}
+
+// backfill gives a.Omitted the wait of every pending dropped iteration:
+// until now, when a user takes an iteration or (final) the schedule is
+// over.
+func (g *ArrivalGate) backfill(final bool) {
+	if g.a.Omitted == nil {
+		return
+	}
+	g.omitMu.Lock()
+	defer g.omitMu.Unlock()
+	now := time.Since(g.t0)
+	for _, p := range g.pending {
+		g.a.Omitted(max(now-p, 0))
+	}
+	g.pending = g.pending[:0]
+	g.npending.Store(0)
+	if final {
+		g.omitEnded = true
+		g.pending = nil
 	}
 }

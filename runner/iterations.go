@@ -2,7 +2,6 @@ package runner
 
 import (
 	"context"
-	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -104,7 +103,7 @@ func (l *IterationLimit) Exhausted() <-chan struct{} { return l.exhausted }
 // tasks as their class's Wait says while a gate without a schedule of its
 // own (an IterationLimit over closed users) runs them: with a gate the
 // user package does not apply the class wait. The wait is the class's
-// (Class.Wait, or a ClassWait() method), not a nested task set's own.
+// ClassWait() (user.Class's Wait), not a nested task set's own.
 // Classes without a wait are returned as they are.
 func KeepClassWaits(classes []user.Spawner) []user.Spawner {
 	out := make([]user.Spawner, len(classes))
@@ -124,28 +123,13 @@ func keepWait(c user.Spawner) user.Spawner {
 	return c
 }
 
-// classWait finds a class's wait strategy: a ClassWait method, else an
-// exported Wait field of type taskset.Wait (user.Class has one).
+// classWait returns a class's wait strategy: that of its ClassWait method
+// (user.Class has one), else nil.
 func classWait(c user.Spawner) taskset.Wait {
 	if cw, ok := c.(interface{ ClassWait() taskset.Wait }); ok {
 		return cw.ClassWait()
 	}
-	v := reflect.ValueOf(c)
-	if v.Kind() == reflect.Pointer {
-		if v.IsNil() {
-			return nil
-		}
-		v = v.Elem()
-	}
-	if v.Kind() != reflect.Struct {
-		return nil
-	}
-	f := v.FieldByName("Wait")
-	if !f.IsValid() || !f.CanInterface() {
-		return nil
-	}
-	w, _ := f.Interface().(taskset.Wait)
-	return w
+	return nil
 }
 
 type waitKeeper struct {

@@ -84,6 +84,10 @@ func (c Class[U]) ClassFixedCount() int { return c.FixedCount }
 // ClassHost implements Spawner.
 func (c Class[U]) ClassHost() string { return c.Host }
 
+// ClassWait returns the class's wait strategy (Wait; nil when none). A
+// runner that gates the iterations uses it to keep the class's waits.
+func (c Class[U]) ClassWait() taskset.Wait { return c.Wait }
+
 // Filter implements Spawner: the class with only the tasks selected by the
 // tags (the class's Tags count as tags of every task).
 func (c Class[U]) Filter(include, exclude []string) (Spawner, error) {

@@ -356,7 +356,8 @@ func (v *int64Value) Set(s string) error {
 type loadModel struct {
 	cfg   *LoadConfig
 	log   *zap.Logger
-	warn  bool // -u/-r were given but a model drives the run
+	reg   *stats.Registry // the session's: gets the dropped iterations' back-filled latencies
+	warn  bool            // -u/-r were given but a model drives the run
 	gateF gateForwarder
 
 	mu   sync.Mutex
@@ -388,7 +389,7 @@ func (s *session) setupLoad() error {
 	if (l.arrival() || l.Iterations > 0) && (s.cfg.Cluster.Master || s.cfg.Cluster.Worker) {
 		return &UsageError{Msg: "--arrival-rate, --arrival-stages and -i/--iterations run standalone for now: drop --master/--worker (load shapes such as --stages work on a master)"}
 	}
-	m := &loadModel{cfg: l, log: s.log}
+	m := &loadModel{cfg: l, log: s.log, reg: s.reg}
 	if l.shape() != nil || l.arrival() {
 		m.warn = s.cfg.Users != 1 || s.cfg.SpawnRate != 1
 	}
@@ -491,6 +492,9 @@ func (d *loadDriver) Start(users int, rate float64) error {
 	if cfg.arrival() {
 		a := cfg.arrivalConfig()
 		a.Warn = func(msg string) { log.Warn(msg) }
+		if d.m.reg != nil {
+			a.Omitted = d.m.reg.RecordOmitted
+		}
 		g, err := runner.NewArrivalGate(a)
 		if err != nil {
 			return err

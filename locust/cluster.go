@@ -245,15 +245,17 @@ func (s *session) runMaster(ctx context.Context) (*Result, error) {
 		}
 		return masterDriver{m}, nil
 	}
-	if s.cfg.Headless || s.cfg.Autostart {
+	s.beforeStart = func(ctx context.Context) error {
 		s.log.Info(fmt.Sprintf("Waiting for workers to be ready, 0 of %d connected", cl.ExpectWorkers))
-		if err := m.WaitForWorkers(ctx, cl.ExpectWorkers, cl.ExpectWorkersMaxWait); err != nil {
-			if errors.Is(err, runner.ErrGaveUpWaiting) {
-				s.log.Error("Gave up waiting for workers to connect", zap.Int("expected", cl.ExpectWorkers), zap.Int("connected", m.WorkerCount()))
-				return nil, err
-			}
-			s.log.Info("shutting down before the workers connected")
-			return s.finish(time.Now())
+		err := m.WaitForWorkers(ctx, cl.ExpectWorkers, cl.ExpectWorkersMaxWait)
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, runner.ErrGaveUpWaiting):
+			s.log.Error("Gave up waiting for workers to connect", zap.Int("expected", cl.ExpectWorkers), zap.Int("connected", m.WorkerCount()))
+			return err
+		default:
+			return context.Canceled
 		}
 	}
 	return s.serve(ctx)

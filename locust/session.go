@@ -84,6 +84,10 @@ type session struct {
 	// ready, when set, answers the readiness probe (master: enough
 	// workers); nil: ready.
 	ready func() error
+	// beforeStart, when set, runs before a headless or autostart run
+	// starts, once the web UI and the probes serve (a master waiting for
+	// its workers). context.Canceled from it ends the session quietly.
+	beforeStart func(ctx context.Context) error
 
 	mu      sync.Mutex
 	drv     driver
@@ -189,6 +193,21 @@ func (s *session) serve(ctx context.Context) (*Result, error) {
 			<-healthDone
 		}
 	}()
+	if s.beforeStart != nil && (cfg.Headless || cfg.Autostart) {
+		// A master waits for its workers here, with the web UI and the
+		// probes already up (readiness says how many have connected).
+		if err := s.beforeStart(ctx); err != nil {
+			cancel()
+			if webDone != nil {
+				<-webDone
+			}
+			if errors.Is(err, context.Canceled) {
+				s.log.Info("shutting down before the run started")
+				return s.finish(time.Now())
+			}
+			return nil, err
+		}
+	}
 	if cfg.Headless || cfg.Autostart {
 		s.log.Info("starting run", zap.Int("users", cfg.Users), zap.Float64("spawn_rate", cfg.SpawnRate),
 			zap.Duration("run_time", cfg.RunTime), zap.String("host", cfg.Host))

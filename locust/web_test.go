@@ -157,3 +157,45 @@ func freePort(t *testing.T) int {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
 }
+
+// TestHeadlessMasterIsNotReadyWhileWaitingForWorkers: the probes serve
+// while a headless master waits for its workers, and /readyz says why it
+// is not ready yet.
+func TestHeadlessMasterIsNotReadyWhileWaitingForWorkers(t *testing.T) {
+	healthPort, masterPort := freePort(t), freePort(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan int, 1)
+	var out testLogWriter
+	out.t = t
+	go func() {
+		done <- Run(ctx, []string{"--master", "--headless", "-u", "2", "-t", "1m", "--expect-workers", "2",
+			"--master-bind-port", strconv.Itoa(masterPort), "--health-port", strconv.Itoa(healthPort)},
+			nil, &out, &out, shopperClass("http://127.0.0.1:1"))
+	}()
+	defer http.DefaultClient.CloseIdleConnections()
+	base := "http://127.0.0.1:" + strconv.Itoa(healthPort)
+	var body string
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(base + "/readyz")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		body = string(b)
+		return resp.StatusCode == http.StatusServiceUnavailable
+	}, 20*time.Second, 20*time.Millisecond)
+	assert.Contains(t, body, "waiting for workers: 0 of 2 connected")
+	resp, err := http.Get(base + "/healthz")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "alive while waiting")
+	cancel()
+	select {
+	case code := <-done:
+		assert.Equal(t, 0, code, "stopping before any run is not an error")
+	case <-time.After(20 * time.Second):
+		t.Fatal("the master did not stop")
+	}
+	out.flush()
+}

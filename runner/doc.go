@@ -1,9 +1,14 @@
-// Package runner starts, paces, changes and stops simulated users.
+// Package runner starts, paces, changes and stops simulated users: in this
+// process ([Local]), or over a cluster ([Master] splits users over
+// [Worker]s and merges their statistics exactly), under the load model the
+// run asks for (a fixed count, a [Shape] such as [Stages] or [Steps], an
+// open arrival rate through [NewArrivalGate], an iteration limit through
+// [NewIterationLimit]).
 //
 // # Dispatcher
 //
 // Pure functions decide how many users of each class run and where; the local
-// runner uses them now, the master later:
+// runner and the master use them:
 //
 //   - [SpawnOrder]: the order in which users of several classes are spawned.
 //     Classes with a fixed count come first (round-robin until each has its
@@ -60,4 +65,26 @@
 //     run while Start/Stop hold the runner and must not call them.
 //   - Env.Rand of user i is seeded from Options.Seed and i, so a run with a
 //     fixed seed gives each user the same random stream again.
+//
+// # Master and workers
+//
+// [Master] serves the gRPC side of package transport, waits for workers,
+// ramps the cluster at the global spawn rate by sending each worker absolute
+// per-class targets ([Targets], [Distribute], [Adjust]), rebalances when
+// workers join, leave or go missing, and folds the workers' stats deltas
+// into one registry, histogram by histogram, so cluster percentiles are
+// exact. [Worker] connects (with retries and backoff), applies its targets
+// through the same user pool as [Local], heartbeats every second, sends a
+// delta every 3 s and a final one on stop, and reconnects after a master
+// restart. See the README's "Distributed mode" for the behaviour in full.
+//
+// # Load models
+//
+// A [Shape] is ticked about once a second ([RunShape]) and sets the user
+// count and spawn rate; [Stages] and [Steps] are built in. The open model
+// hands iterations to idle users of a pool on a smooth schedule
+// ([NewArrivalGate]): an iteration due while every user is busy is dropped
+// and counted, never queued or burst later, and its wait is back-filled into
+// the corrected (coordinated-omission) latency. [NewIterationLimit] stops a
+// run after exactly N iterations.
 package runner

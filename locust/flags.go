@@ -204,7 +204,7 @@ func editDistance(a, b string) int {
 // writeUsage prints the flags grouped, each with its short and long name
 // and its environment variable.
 func writeUsage(w io.Writer, defs []flagDef) {
-	fmt.Fprintf(w, "Usage: %s [flags] [UserClass ...]\n\nFlags take one or two dashes; every flag can also be set as LOCUST_<NAME>.\n", "PROGRAM")
+	fmt.Fprintf(w, "Usage: %s [flags] [UserClass ...]\n\nFlags take one or two dashes; every flag can also be set as LOCUST_<NAME>.\n", programName())
 	groups := map[string][]flagDef{}
 	var order []string
 	for _, d := range defs {
@@ -225,7 +225,7 @@ func writeUsage(w io.Writer, defs []flagDef) {
 			if s := d.value.String(); s != "" && s != "false" && s != "0" {
 				def = fmt.Sprintf(" (default %s)", s)
 			}
-			fmt.Fprintf(w, "  %-26s %s%s [%s]\n", names, d.usage, def, d.envNames()[0])
+			fmt.Fprintf(w, "  %-30s %s%s [%s]\n", names, d.usage, def, d.envNames()[0])
 		}
 	}
 	fmt.Fprintf(w, "\nExit codes: 0 ok; --exit-code-on-error (default 1) when requests failed or tasks panicked; 2 usage error; 3 a threshold was breached.\n")

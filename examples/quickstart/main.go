@@ -135,15 +135,22 @@ func main() {
 	locust.Main(classes(host)...)
 }
 
-// hostGiven tells whether the command line or LOCUST_HOST names a target,
-// in which case the demo shop is not started.
+// hostGiven tells whether the command line or LOCUST_HOST names a target
+// (or asks only for help or the class list), in which case the demo shop
+// is not started.
 func hostGiven(args []string) bool {
 	if v, ok := os.LookupEnv("LOCUST_HOST"); ok && v != "" {
 		return true
 	}
 	for _, a := range args {
 		name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		if strings.HasPrefix(a, "-") && (name == "H" || name == "host") {
+		if !strings.HasPrefix(a, "-") {
+			continue
+		}
+		switch name {
+		case "H", "host":
+			return true
+		case "h", "help", "l", "list": // nothing will be tested
 			return true
 		}
 	}

@@ -17,6 +17,11 @@ type csvOutput struct {
 	fullHistory bool
 	history     *os.File
 	historyBuf  *bufio.Writer
+	// iterations, when a load model counts them, adds
+	// PREFIX_iterations.csv beside Locust's four files (theirs keep
+	// Locust's exact columns): Timestamp,Iterations,Dropped Iterations.
+	iterations    func() (run, dropped int64, ok bool)
+	iterationFile *os.File
 }
 
 func openCSV(prefix string, fullHistory bool) (*csvOutput, error) {
@@ -37,8 +42,34 @@ func openCSV(prefix string, fullHistory bool) (*csvOutput, error) {
 	return o, nil
 }
 
+// writeIterations appends the load model's iteration counts.
+func (o *csvOutput) writeIterations(now time.Time) error {
+	if o.iterations == nil {
+		return nil
+	}
+	run, dropped, ok := o.iterations()
+	if !ok {
+		return nil
+	}
+	if o.iterationFile == nil {
+		f, err := os.Create(o.prefix + "_iterations.csv")
+		if err != nil {
+			return fmt.Errorf("--csv %s: %w", o.prefix, err)
+		}
+		o.iterationFile = f
+		if _, err := fmt.Fprint(f, "Timestamp,Iterations,Dropped Iterations\r\n"); err != nil {
+			return err
+		}
+	}
+	_, err := fmt.Fprintf(o.iterationFile, "%d,%d,%d\r\n", now.Unix(), run, dropped)
+	return err
+}
+
 // write appends one history tick and rewrites the other three files.
 func (o *csvOutput) write(snap *stats.Snapshot, users int, now time.Time) error {
+	if err := o.writeIterations(now); err != nil {
+		return err
+	}
 	if err := stats.WriteHistoryCSVRows(o.historyBuf, snap, users, now, o.fullHistory); err != nil {
 		return err
 	}
@@ -70,6 +101,11 @@ func (o *csvOutput) final(snap *stats.Snapshot, users int, now time.Time) error 
 	err := o.write(snap, users, now)
 	if cerr := o.history.Close(); err == nil {
 		err = cerr
+	}
+	if o.iterationFile != nil {
+		if cerr := o.iterationFile.Close(); err == nil {
+			err = cerr
+		}
 	}
 	return err
 }

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -449,4 +451,25 @@ func (o *loadOut) String() string {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return o.b.String()
+}
+
+// TestIterationsCSV: with --csv, a load model that counts iterations adds
+// PREFIX_iterations.csv, whose last row has the final counts.
+func TestIterationsCSV(t *testing.T) {
+	tg := newStallTarget(t, 0, 0)
+	prefix := filepath.Join(t.TempDir(), "run")
+	var stdout, stderr bytes.Buffer
+	code := Run(t.Context(), []string{"--headless", "-H", tg.URL, "--arrival-rate", "100", "--arrival-stages", "1s:100", "--max-users", "5",
+		"--csv", prefix, "--only-summary"}, nil, &stdout, &stderr, hitterClass())
+	require.Equal(t, 0, code, stderr.String())
+	rows := readCSV(t, prefix+"_iterations.csv")
+	assert.Equal(t, []string{"Timestamp", "Iterations", "Dropped Iterations"}, rows[0])
+	last := rows[len(rows)-1]
+	run, err := strconv.Atoi(last[1])
+	require.NoError(t, err)
+	dropped, err := strconv.Atoi(last[2])
+	require.NoError(t, err)
+	assert.InDelta(t, 100, run+dropped, 2, "every scheduled iteration is run or dropped")
+	stats := readCSV(t, prefix+"_stats.csv")
+	assert.Equal(t, last[1], stats[len(stats)-1][2], "one request per iteration")
 }

@@ -149,6 +149,9 @@ func execute(ctx context.Context, cfg *Config, classes []user.Spawner) (*Result,
 			return nil, err
 		}
 	}
+	if s.csv != nil {
+		s.csv.iterations = s.iterations
+	}
 	if cfg.Cluster.Master {
 		return s.runMaster(ctx)
 	}

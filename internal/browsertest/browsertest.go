@@ -1,9 +1,3 @@
-// Package browsertest drives headless Chromium from tests (through
-// chromedp) and records what must never happen on a page of ours: dialogs,
-// console errors and Content-Security-Policy violations.
-//
-// Tests skip with a clear message when no Chromium is installed, and fail
-// instead when LOCUST_REQUIRE_BROWSER=1 (as CI sets it).
 package browsertest
 
 import (

@@ -212,6 +212,7 @@ func (s *session) runMaster(ctx context.Context) (*Result, error) {
 		ExcludeTags:        s.cfg.ExcludeTags,
 		ResetStats:         s.cfg.ResetStats,
 		DisableRebalancing: cl.DisableRebalancing,
+		Load:               s.cfg.Load.clusterLoad(),
 		Server: transport.ServerOptions{
 			BindHost: cl.MasterBindHost,
 			BindPort: cl.MasterBindPort,
@@ -278,6 +279,10 @@ func (d masterDriver) State() runner.State         { return d.m.State() }
 func (d masterDriver) UserCount() int              { return d.m.UserCount() }
 func (d masterDriver) ClassCounts() map[string]int { return d.m.ClassCounts() }
 func (d masterDriver) StopTest() <-chan error      { return d.m.StopTest() }
+func (d masterDriver) LoadDone() <-chan struct{}   { return d.m.LoadDone() }
+func (d masterDriver) Iterations() (run, dropped int64, ok bool) {
+	return d.m.Iterations()
+}
 
 // Workers lists the master's workers for the web UI (none when not a
 // master).
@@ -300,6 +305,9 @@ func (s *session) workers() []webui.WorkerInfo {
 // 0), ctx ends (users stopped within the stop timeout, final stats sent,
 // goodbye; exit 0), or the master cannot be reached (an error: exit 1).
 func runWorker(ctx context.Context, cfg *Config, classes []user.Spawner, log *zap.Logger) (*Result, error) {
+	if err := workerLoadError(&cfg.Load); err != nil {
+		return nil, err
+	}
 	cl := &cfg.Cluster
 	tok, err := cl.token()
 	if err != nil {

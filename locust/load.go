@@ -74,6 +74,20 @@ func (l *LoadConfig) shape() runner.Shape {
 	return nil
 }
 
+// clusterLoad is the master's view of the arrival rate and iteration
+// limit; nil when neither is set.
+func (l *LoadConfig) clusterLoad() *runner.ClusterLoad {
+	if !l.arrival() && l.Iterations == 0 {
+		return nil
+	}
+	cl := &runner.ClusterLoad{Iterations: l.Iterations}
+	if l.arrival() {
+		a := l.arrivalConfig()
+		cl.Arrival = &a
+	}
+	return cl
+}
+
 // arrivalConfig is the runner's view of the arrival settings.
 func (l *LoadConfig) arrivalConfig() runner.Arrival {
 	return runner.Arrival{Rate: l.ArrivalRate, Stages: l.ArrivalStages, MaxUsers: l.MaxUsers, PreAllocate: l.PreAllocate}
@@ -359,6 +373,10 @@ type loadModel struct {
 	reg   *stats.Registry // the session's: gets the dropped iterations' back-filled latencies
 	warn  bool            // -u/-r were given but a model drives the run
 	gateF gateForwarder
+	// cluster: this is a master; the workers carry out the arrival rate
+	// and iteration limit (clusterLoad), the master ends the run when
+	// every share is done.
+	cluster bool
 
 	mu   sync.Mutex
 	last *loadDriver // the latest run's driver
@@ -386,16 +404,25 @@ func (s *session) setupLoad() error {
 	if l.shape() == nil && !l.arrival() && l.Iterations == 0 {
 		return nil
 	}
-	if (l.arrival() || l.Iterations > 0) && (s.cfg.Cluster.Master || s.cfg.Cluster.Worker) {
-		return &UsageError{Msg: "--arrival-rate, --arrival-stages and -i/--iterations run standalone for now: drop --master/--worker (load shapes such as --stages work on a master)"}
+	if l.Iterations > 0 && l.shape() != nil && s.cfg.Cluster.Master {
+		return &UsageError{Msg: "-i/--iterations with a load shape (--stages, --steps, Config.Load.Shape) runs standalone for now: drop --master, or use -i with -u/-r or --arrival-rate"}
 	}
-	m := &loadModel{cfg: l, log: s.log, reg: s.reg}
+	m := &loadModel{cfg: l, log: s.log, reg: s.reg, cluster: s.cfg.Cluster.Master}
 	if l.shape() != nil || l.arrival() {
 		m.warn = s.cfg.Users != 1 || s.cfg.SpawnRate != 1
 	}
 	s.load = m
 	if l.arrival() || l.Iterations > 0 {
 		s.extra = m.metrics
+	}
+	return nil
+}
+
+// workerLoadError refuses an arrival rate or iteration limit given to a
+// worker: the master decides them and sends each worker its share.
+func workerLoadError(l *LoadConfig) error {
+	if l.arrival() || l.Iterations > 0 || l.MaxUsers > 0 || l.PreAllocate > 0 {
+		return &UsageError{Msg: "--arrival-rate, --arrival-stages, --max-users, --pre-allocate and -i/--iterations are given to the master (each worker gets its share from it): drop them from --worker"}
 	}
 	return nil
 }
@@ -466,6 +493,14 @@ type loadDriver struct {
 	done    chan struct{} // closed when the model's goroutine returns
 	arrival *runner.ArrivalGate
 	limit   *runner.IterationLimit
+	cluster clusterDriver // the master's driver when the workers carry the model
+}
+
+// clusterDriver is a master's driver: its workers carry out the arrival
+// rate and iteration limit, and it knows when all are done.
+type clusterDriver interface {
+	LoadDone() <-chan struct{}
+	Iterations() (run, dropped int64, ok bool)
 }
 
 // errShapeDriven refuses an edit of the user count while a model drives it.
@@ -487,6 +522,9 @@ func (d *loadDriver) Start(users int, rate float64) error {
 	log := d.m.log
 	if d.m.warn {
 		log.Warn("-u/--users and -r/--spawn-rate are ignored: the load model drives the run")
+	}
+	if cl, ok := d.driver.(clusterDriver); ok && d.m.cluster && (cfg.arrival() || cfg.Iterations > 0) {
+		return d.startCluster(cl, users, rate)
 	}
 	var inner user.IterationGate
 	if cfg.arrival() {
@@ -579,6 +617,32 @@ func (d *loadDriver) Start(users int, rate float64) error {
 	return nil
 }
 
+// startCluster starts a run whose arrival rate or iteration limit the
+// workers carry out; it ends when every worker's share is done.
+func (d *loadDriver) startCluster(cl clusterDriver, users int, rate float64) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	d.cancel, d.done, d.cluster = cancel, make(chan struct{}), cl
+	if cfg := d.m.cfg; cfg.arrival() {
+		d.m.log.Info("arrival-rate run across the workers", zap.Float64("rate", cfg.ArrivalRate), zap.Int("stages", len(cfg.ArrivalStages)),
+			zap.Int("pre_allocate", cfg.PreAllocate), zap.Int("max_users", cfg.MaxUsers), zap.Int64("iterations", cfg.Iterations))
+	}
+	if err := d.driver.Start(users, rate); err != nil {
+		cancel()
+		close(d.done)
+		return err
+	}
+	done := cl.LoadDone()
+	go func() {
+		defer close(d.done)
+		select {
+		case <-done:
+			d.finished <- struct{}{}
+		case <-ctx.Done():
+		}
+	}()
+	return nil
+}
+
 // waitUsersGone waits until every user has left (each leaves at its next
 // pick once the iteration limit is reached) or ctx ends.
 func (d *loadDriver) waitUsersGone(ctx context.Context) {
@@ -618,6 +682,9 @@ func (d *loadDriver) Quit() {
 func (d *loadDriver) counts() (run, dropped int64, ok bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.cluster != nil {
+		return d.cluster.Iterations()
+	}
 	if d.arrival != nil {
 		st := d.arrival.Stats()
 		run, dropped = st.Run, st.Dropped

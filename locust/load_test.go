@@ -389,14 +389,25 @@ func TestIterationLimitWithAShape(t *testing.T) {
 	assert.Len(t, tg.arrivals(), 40)
 }
 
-func TestArrivalAndIterationsRefuseDistributedModeForNow(t *testing.T) {
-	for _, l := range []LoadConfig{{ArrivalRate: 5}, {Iterations: 5}} {
+// TestArrivalAndIterationsOnAMaster: a master takes an arrival rate and an
+// iteration limit (the workers carry them out), but not an iteration
+// limit with a shape.
+func TestArrivalAndIterationsOnAMaster(t *testing.T) {
+	for _, l := range []LoadConfig{{ArrivalRate: 5}, {Iterations: 5}, {ArrivalRate: 5, Iterations: 5}} {
 		cfg := DefaultConfig()
 		cfg.Cluster.Master = true
 		cfg.Load = l
 		s := &session{cfg: &cfg}
+		require.NoError(t, s.setupLoad(), "%+v", l)
+		assert.NotNil(t, s.cfg.Load.clusterLoad())
+	}
+	{
+		cfg := DefaultConfig()
+		cfg.Cluster.Master = true
+		cfg.Load = LoadConfig{Iterations: 5, Stages: runner.Stages{{Duration: time.Second, Users: 2}}}
+		s := &session{cfg: &cfg}
 		var ue *UsageError
-		assert.ErrorAs(t, s.setupLoad(), &ue, "%+v", l)
+		assert.ErrorAs(t, s.setupLoad(), &ue)
 	}
 	cfg := DefaultConfig()
 	cfg.Cluster.Master = true

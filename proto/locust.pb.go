@@ -854,10 +854,26 @@ func (x *RunOptions) GetArrival() *Arrival {
 type Arrival struct {
 	state               protoimpl.MessageState `protogen:"open.v1"`
 	IterationsPerSecond float64                `protobuf:"fixed64,1,opt,name=iterations_per_second,json=iterationsPerSecond,proto3" json:"iterations_per_second,omitempty"` // this worker's share of the arrival rate; 0 = none
-	MaxIterations       int64                  `protobuf:"varint,2,opt,name=max_iterations,json=maxIterations,proto3" json:"max_iterations,omitempty"`                      // this worker's share of an iteration limit; 0 = unlimited
+	MaxIterations       int64                  `protobuf:"varint,2,opt,name=max_iterations,json=maxIterations,proto3" json:"max_iterations,omitempty"`                      // this worker's share of an iteration limit; 0 = unlimited (see iteration_limit)
 	MaxUsers            int64                  `protobuf:"varint,3,opt,name=max_users,json=maxUsers,proto3" json:"max_users,omitempty"`                                     // cap on concurrent users in the open model; 0 = no cap
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// The cluster-wide schedule of a distributed arrival rate: the worker runs
+	// the iterations k of it with k % parts == part (its share; the union of
+	// the parts is the cluster schedule). cluster_rate is the starting rate,
+	// cluster_stages ramp it; both unset = no arrival schedule.
+	ClusterRate   float64      `protobuf:"fixed64,4,opt,name=cluster_rate,json=clusterRate,proto3" json:"cluster_rate,omitempty"`
+	ClusterStages []*RateStage `protobuf:"bytes,5,rep,name=cluster_stages,json=clusterStages,proto3" json:"cluster_stages,omitempty"`
+	PreAllocate   int64        `protobuf:"varint,6,opt,name=pre_allocate,json=preAllocate,proto3" json:"pre_allocate,omitempty"` // this worker's share of the pre-allocated users; 0 = default
+	Part          int32        `protobuf:"varint,7,opt,name=part,proto3" json:"part,omitempty"`
+	Parts         int32        `protobuf:"varint,8,opt,name=parts,proto3" json:"parts,omitempty"` // 0 = 1
+	// iteration_limit: max_iterations applies even when 0 (a worker with no
+	// share of the limit runs no iteration).
+	IterationLimit bool `protobuf:"varint,9,opt,name=iteration_limit,json=iterationLimit,proto3" json:"iteration_limit,omitempty"`
+	// run_id identifies the run the share belongs to: a worker builds a share
+	// once per run id (a worker that lost its users mid-run does not run its
+	// share again).
+	RunId         uint64 `protobuf:"varint,10,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Arrival) Reset() {
@@ -911,6 +927,108 @@ func (x *Arrival) GetMaxUsers() int64 {
 	return 0
 }
 
+func (x *Arrival) GetClusterRate() float64 {
+	if x != nil {
+		return x.ClusterRate
+	}
+	return 0
+}
+
+func (x *Arrival) GetClusterStages() []*RateStage {
+	if x != nil {
+		return x.ClusterStages
+	}
+	return nil
+}
+
+func (x *Arrival) GetPreAllocate() int64 {
+	if x != nil {
+		return x.PreAllocate
+	}
+	return 0
+}
+
+func (x *Arrival) GetPart() int32 {
+	if x != nil {
+		return x.Part
+	}
+	return 0
+}
+
+func (x *Arrival) GetParts() int32 {
+	if x != nil {
+		return x.Parts
+	}
+	return 0
+}
+
+func (x *Arrival) GetIterationLimit() bool {
+	if x != nil {
+		return x.IterationLimit
+	}
+	return false
+}
+
+func (x *Arrival) GetRunId() uint64 {
+	if x != nil {
+		return x.RunId
+	}
+	return 0
+}
+
+// RateStage is one stage of a ramping arrival rate (runner.RateStage).
+type RateStage struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	DurationUs    int64                  `protobuf:"varint,1,opt,name=duration_us,json=durationUs,proto3" json:"duration_us,omitempty"`
+	Rate          float64                `protobuf:"fixed64,2,opt,name=rate,proto3" json:"rate,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RateStage) Reset() {
+	*x = RateStage{}
+	mi := &file_locust_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RateStage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RateStage) ProtoMessage() {}
+
+func (x *RateStage) ProtoReflect() protoreflect.Message {
+	mi := &file_locust_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RateStage.ProtoReflect.Descriptor instead.
+func (*RateStage) Descriptor() ([]byte, []int) {
+	return file_locust_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *RateStage) GetDurationUs() int64 {
+	if x != nil {
+		return x.DurationUs
+	}
+	return 0
+}
+
+func (x *RateStage) GetRate() float64 {
+	if x != nil {
+		return x.Rate
+	}
+	return 0
+}
+
 // Spawning tells the master a Spawn is being applied.
 type Spawning struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -921,7 +1039,7 @@ type Spawning struct {
 
 func (x *Spawning) Reset() {
 	*x = Spawning{}
-	mi := &file_locust_proto_msgTypes[8]
+	mi := &file_locust_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -933,7 +1051,7 @@ func (x *Spawning) String() string {
 func (*Spawning) ProtoMessage() {}
 
 func (x *Spawning) ProtoReflect() protoreflect.Message {
-	mi := &file_locust_proto_msgTypes[8]
+	mi := &file_locust_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -946,7 +1064,7 @@ func (x *Spawning) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Spawning.ProtoReflect.Descriptor instead.
 func (*Spawning) Descriptor() ([]byte, []int) {
-	return file_locust_proto_rawDescGZIP(), []int{8}
+	return file_locust_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Spawning) GetSequence() uint64 {
@@ -969,7 +1087,7 @@ type SpawningComplete struct {
 
 func (x *SpawningComplete) Reset() {
 	*x = SpawningComplete{}
-	mi := &file_locust_proto_msgTypes[9]
+	mi := &file_locust_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -981,7 +1099,7 @@ func (x *SpawningComplete) String() string {
 func (*SpawningComplete) ProtoMessage() {}
 
 func (x *SpawningComplete) ProtoReflect() protoreflect.Message {
-	mi := &file_locust_proto_msgTypes[9]
+	mi := &file_locust_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -994,7 +1112,7 @@ func (x *SpawningComplete) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SpawningComplete.ProtoReflect.Descriptor instead.
 func (*SpawningComplete) Descriptor() ([]byte, []int) {
-	return file_locust_proto_rawDescGZIP(), []int{9}
+	return file_locust_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *SpawningComplete) GetUserClassCounts() map[string]int64 {
@@ -1029,13 +1147,27 @@ type StatsReport struct {
 	UserClassCounts map[string]int64       `protobuf:"bytes,6,rep,name=user_class_counts,json=userClassCounts,proto3" json:"user_class_counts,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
 	StartUnixUs     int64                  `protobuf:"varint,7,opt,name=start_unix_us,json=startUnixUs,proto3" json:"start_unix_us,omitempty"`
 	Final           bool                   `protobuf:"varint,8,opt,name=final,proto3" json:"final,omitempty"` // the last report before a worker stops or quits
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Coordinated-omission back-fill of dropped arrival iterations
+	// (stats.Snapshot.Omitted), encoded like StatsEntry.histogram; empty = none.
+	OmittedHistogram []byte `protobuf:"bytes,9,opt,name=omitted_histogram,json=omittedHistogram,proto3" json:"omitted_histogram,omitempty"`
+	// Iterations of this worker's share of a load model (arrival rate,
+	// iteration limit) so far in the run, cumulative (not a delta): handed
+	// to a user, and dropped (no user was free).
+	IterationsRun     int64 `protobuf:"varint,10,opt,name=iterations_run,json=iterationsRun,proto3" json:"iterations_run,omitempty"`
+	IterationsDropped int64 `protobuf:"varint,11,opt,name=iterations_dropped,json=iterationsDropped,proto3" json:"iterations_dropped,omitempty"`
+	// share_done: this worker's share of an arrival schedule or iteration
+	// limit is over and its users have left (set on every later report too).
+	ShareDone bool `protobuf:"varint,12,opt,name=share_done,json=shareDone,proto3" json:"share_done,omitempty"`
+	// run_id of the share the iteration fields and share_done belong to
+	// (Arrival.run_id); 0 = none.
+	RunId         uint64 `protobuf:"varint,13,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *StatsReport) Reset() {
 	*x = StatsReport{}
-	mi := &file_locust_proto_msgTypes[10]
+	mi := &file_locust_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1047,7 +1179,7 @@ func (x *StatsReport) String() string {
 func (*StatsReport) ProtoMessage() {}
 
 func (x *StatsReport) ProtoReflect() protoreflect.Message {
-	mi := &file_locust_proto_msgTypes[10]
+	mi := &file_locust_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1060,7 +1192,7 @@ func (x *StatsReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatsReport.ProtoReflect.Descriptor instead.
 func (*StatsReport) Descriptor() ([]byte, []int) {
-	return file_locust_proto_rawDescGZIP(), []int{10}
+	return file_locust_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *StatsReport) GetEntries() []*StatsEntry {
@@ -1119,6 +1251,41 @@ func (x *StatsReport) GetFinal() bool {
 	return false
 }
 
+func (x *StatsReport) GetOmittedHistogram() []byte {
+	if x != nil {
+		return x.OmittedHistogram
+	}
+	return nil
+}
+
+func (x *StatsReport) GetIterationsRun() int64 {
+	if x != nil {
+		return x.IterationsRun
+	}
+	return 0
+}
+
+func (x *StatsReport) GetIterationsDropped() int64 {
+	if x != nil {
+		return x.IterationsDropped
+	}
+	return 0
+}
+
+func (x *StatsReport) GetShareDone() bool {
+	if x != nil {
+		return x.ShareDone
+	}
+	return false
+}
+
+func (x *StatsReport) GetRunId() uint64 {
+	if x != nil {
+		return x.RunId
+	}
+	return 0
+}
+
 // StatsEntry is one (method, name) row of a delta.
 type StatsEntry struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
@@ -1149,7 +1316,7 @@ type StatsEntry struct {
 
 func (x *StatsEntry) Reset() {
 	*x = StatsEntry{}
-	mi := &file_locust_proto_msgTypes[11]
+	mi := &file_locust_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1161,7 +1328,7 @@ func (x *StatsEntry) String() string {
 func (*StatsEntry) ProtoMessage() {}
 
 func (x *StatsEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_locust_proto_msgTypes[11]
+	mi := &file_locust_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1174,7 +1341,7 @@ func (x *StatsEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatsEntry.ProtoReflect.Descriptor instead.
 func (*StatsEntry) Descriptor() ([]byte, []int) {
-	return file_locust_proto_rawDescGZIP(), []int{11}
+	return file_locust_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *StatsEntry) GetMethod() string {
@@ -1297,7 +1464,7 @@ type ErrorEntry struct {
 
 func (x *ErrorEntry) Reset() {
 	*x = ErrorEntry{}
-	mi := &file_locust_proto_msgTypes[12]
+	mi := &file_locust_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1309,7 +1476,7 @@ func (x *ErrorEntry) String() string {
 func (*ErrorEntry) ProtoMessage() {}
 
 func (x *ErrorEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_locust_proto_msgTypes[12]
+	mi := &file_locust_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1322,7 +1489,7 @@ func (x *ErrorEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ErrorEntry.ProtoReflect.Descriptor instead.
 func (*ErrorEntry) Descriptor() ([]byte, []int) {
-	return file_locust_proto_rawDescGZIP(), []int{12}
+	return file_locust_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ErrorEntry) GetMethod() string {
@@ -1379,7 +1546,7 @@ type ExceptionEntry struct {
 
 func (x *ExceptionEntry) Reset() {
 	*x = ExceptionEntry{}
-	mi := &file_locust_proto_msgTypes[13]
+	mi := &file_locust_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1391,7 +1558,7 @@ func (x *ExceptionEntry) String() string {
 func (*ExceptionEntry) ProtoMessage() {}
 
 func (x *ExceptionEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_locust_proto_msgTypes[13]
+	mi := &file_locust_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1404,7 +1571,7 @@ func (x *ExceptionEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExceptionEntry.ProtoReflect.Descriptor instead.
 func (*ExceptionEntry) Descriptor() ([]byte, []int) {
-	return file_locust_proto_rawDescGZIP(), []int{13}
+	return file_locust_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ExceptionEntry) GetMessage() string {
@@ -1437,7 +1604,7 @@ type Stop struct {
 
 func (x *Stop) Reset() {
 	*x = Stop{}
-	mi := &file_locust_proto_msgTypes[14]
+	mi := &file_locust_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1449,7 +1616,7 @@ func (x *Stop) String() string {
 func (*Stop) ProtoMessage() {}
 
 func (x *Stop) ProtoReflect() protoreflect.Message {
-	mi := &file_locust_proto_msgTypes[14]
+	mi := &file_locust_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1462,7 +1629,7 @@ func (x *Stop) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Stop.ProtoReflect.Descriptor instead.
 func (*Stop) Descriptor() ([]byte, []int) {
-	return file_locust_proto_rawDescGZIP(), []int{14}
+	return file_locust_proto_rawDescGZIP(), []int{15}
 }
 
 // Stopped: the worker has no users left.
@@ -1474,7 +1641,7 @@ type Stopped struct {
 
 func (x *Stopped) Reset() {
 	*x = Stopped{}
-	mi := &file_locust_proto_msgTypes[15]
+	mi := &file_locust_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1486,7 +1653,7 @@ func (x *Stopped) String() string {
 func (*Stopped) ProtoMessage() {}
 
 func (x *Stopped) ProtoReflect() protoreflect.Message {
-	mi := &file_locust_proto_msgTypes[15]
+	mi := &file_locust_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1499,7 +1666,7 @@ func (x *Stopped) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Stopped.ProtoReflect.Descriptor instead.
 func (*Stopped) Descriptor() ([]byte, []int) {
-	return file_locust_proto_rawDescGZIP(), []int{15}
+	return file_locust_proto_rawDescGZIP(), []int{16}
 }
 
 // Quit: from the master, stop and exit; from a worker, it is exiting.
@@ -1512,7 +1679,7 @@ type Quit struct {
 
 func (x *Quit) Reset() {
 	*x = Quit{}
-	mi := &file_locust_proto_msgTypes[16]
+	mi := &file_locust_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1524,7 +1691,7 @@ func (x *Quit) String() string {
 func (*Quit) ProtoMessage() {}
 
 func (x *Quit) ProtoReflect() protoreflect.Message {
-	mi := &file_locust_proto_msgTypes[16]
+	mi := &file_locust_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1537,7 +1704,7 @@ func (x *Quit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Quit.ProtoReflect.Descriptor instead.
 func (*Quit) Descriptor() ([]byte, []int) {
-	return file_locust_proto_rawDescGZIP(), []int{16}
+	return file_locust_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Quit) GetReason() string {
@@ -1558,7 +1725,7 @@ type Reconnect struct {
 
 func (x *Reconnect) Reset() {
 	*x = Reconnect{}
-	mi := &file_locust_proto_msgTypes[17]
+	mi := &file_locust_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1570,7 +1737,7 @@ func (x *Reconnect) String() string {
 func (*Reconnect) ProtoMessage() {}
 
 func (x *Reconnect) ProtoReflect() protoreflect.Message {
-	mi := &file_locust_proto_msgTypes[17]
+	mi := &file_locust_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1583,7 +1750,7 @@ func (x *Reconnect) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reconnect.ProtoReflect.Descriptor instead.
 func (*Reconnect) Descriptor() ([]byte, []int) {
-	return file_locust_proto_rawDescGZIP(), []int{17}
+	return file_locust_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Reconnect) GetReason() string {
@@ -1604,7 +1771,7 @@ type Custom struct {
 
 func (x *Custom) Reset() {
 	*x = Custom{}
-	mi := &file_locust_proto_msgTypes[18]
+	mi := &file_locust_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1616,7 +1783,7 @@ func (x *Custom) String() string {
 func (*Custom) ProtoMessage() {}
 
 func (x *Custom) ProtoReflect() protoreflect.Message {
-	mi := &file_locust_proto_msgTypes[18]
+	mi := &file_locust_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1629,7 +1796,7 @@ func (x *Custom) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Custom.ProtoReflect.Descriptor instead.
 func (*Custom) Descriptor() ([]byte, []int) {
-	return file_locust_proto_rawDescGZIP(), []int{18}
+	return file_locust_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Custom) GetType() string {
@@ -1656,7 +1823,7 @@ type Goodbye struct {
 
 func (x *Goodbye) Reset() {
 	*x = Goodbye{}
-	mi := &file_locust_proto_msgTypes[19]
+	mi := &file_locust_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1668,7 +1835,7 @@ func (x *Goodbye) String() string {
 func (*Goodbye) ProtoMessage() {}
 
 func (x *Goodbye) ProtoReflect() protoreflect.Message {
-	mi := &file_locust_proto_msgTypes[19]
+	mi := &file_locust_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1681,7 +1848,7 @@ func (x *Goodbye) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Goodbye.ProtoReflect.Descriptor instead.
 func (*Goodbye) Descriptor() ([]byte, []int) {
-	return file_locust_proto_rawDescGZIP(), []int{19}
+	return file_locust_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Goodbye) GetReason() string {
@@ -1750,11 +1917,23 @@ const file_locust_proto_rawDesc = "" +
 	"\fexclude_tags\x18\x02 \x03(\tR\vexcludeTags\x12\x1f\n" +
 	"\vreset_stats\x18\x03 \x01(\bR\n" +
 	"resetStats\x126\n" +
-	"\aarrival\x18\x04 \x01(\v2\x1c.golocust.cluster.v1.ArrivalR\aarrival\"\x81\x01\n" +
+	"\aarrival\x18\x04 \x01(\v2\x1c.golocust.cluster.v1.ArrivalR\aarrival\"\xf8\x02\n" +
 	"\aArrival\x122\n" +
 	"\x15iterations_per_second\x18\x01 \x01(\x01R\x13iterationsPerSecond\x12%\n" +
 	"\x0emax_iterations\x18\x02 \x01(\x03R\rmaxIterations\x12\x1b\n" +
-	"\tmax_users\x18\x03 \x01(\x03R\bmaxUsers\"&\n" +
+	"\tmax_users\x18\x03 \x01(\x03R\bmaxUsers\x12!\n" +
+	"\fcluster_rate\x18\x04 \x01(\x01R\vclusterRate\x12E\n" +
+	"\x0ecluster_stages\x18\x05 \x03(\v2\x1e.golocust.cluster.v1.RateStageR\rclusterStages\x12!\n" +
+	"\fpre_allocate\x18\x06 \x01(\x03R\vpreAllocate\x12\x12\n" +
+	"\x04part\x18\a \x01(\x05R\x04part\x12\x14\n" +
+	"\x05parts\x18\b \x01(\x05R\x05parts\x12'\n" +
+	"\x0fiteration_limit\x18\t \x01(\bR\x0eiterationLimit\x12\x15\n" +
+	"\x06run_id\x18\n" +
+	" \x01(\x04R\x05runId\"@\n" +
+	"\tRateStage\x12\x1f\n" +
+	"\vduration_us\x18\x01 \x01(\x03R\n" +
+	"durationUs\x12\x12\n" +
+	"\x04rate\x18\x02 \x01(\x01R\x04rate\"&\n" +
 	"\bSpawning\x12\x1a\n" +
 	"\bsequence\x18\x01 \x01(\x04R\bsequence\"\xf9\x01\n" +
 	"\x10SpawningComplete\x12f\n" +
@@ -1764,7 +1943,7 @@ const file_locust_proto_rawDesc = "" +
 	"\bsequence\x18\x03 \x01(\x04R\bsequence\x1aB\n" +
 	"\x14UserClassCountsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"\xfd\x03\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"\xb6\x05\n" +
 	"\vStatsReport\x129\n" +
 	"\aentries\x18\x01 \x03(\v2\x1f.golocust.cluster.v1.StatsEntryR\aentries\x125\n" +
 	"\x05total\x18\x02 \x01(\v2\x1f.golocust.cluster.v1.StatsEntryR\x05total\x127\n" +
@@ -1776,7 +1955,14 @@ const file_locust_proto_rawDesc = "" +
 	"user_count\x18\x05 \x01(\x03R\tuserCount\x12a\n" +
 	"\x11user_class_counts\x18\x06 \x03(\v25.golocust.cluster.v1.StatsReport.UserClassCountsEntryR\x0fuserClassCounts\x12\"\n" +
 	"\rstart_unix_us\x18\a \x01(\x03R\vstartUnixUs\x12\x14\n" +
-	"\x05final\x18\b \x01(\bR\x05final\x1aB\n" +
+	"\x05final\x18\b \x01(\bR\x05final\x12+\n" +
+	"\x11omitted_histogram\x18\t \x01(\fR\x10omittedHistogram\x12%\n" +
+	"\x0eiterations_run\x18\n" +
+	" \x01(\x03R\riterationsRun\x12-\n" +
+	"\x12iterations_dropped\x18\v \x01(\x03R\x11iterationsDropped\x12\x1d\n" +
+	"\n" +
+	"share_done\x18\f \x01(\bR\tshareDone\x12\x15\n" +
+	"\x06run_id\x18\r \x01(\x04R\x05runId\x1aB\n" +
 	"\x14UserClassCountsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"\x98\x04\n" +
@@ -1847,7 +2033,7 @@ func file_locust_proto_rawDescGZIP() []byte {
 }
 
 var file_locust_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_locust_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_locust_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_locust_proto_goTypes = []any{
 	(WorkerState)(0),         // 0: golocust.cluster.v1.WorkerState
 	(*WorkerMessage)(nil),    // 1: golocust.cluster.v1.WorkerMessage
@@ -1858,58 +2044,60 @@ var file_locust_proto_goTypes = []any{
 	(*Spawn)(nil),            // 6: golocust.cluster.v1.Spawn
 	(*RunOptions)(nil),       // 7: golocust.cluster.v1.RunOptions
 	(*Arrival)(nil),          // 8: golocust.cluster.v1.Arrival
-	(*Spawning)(nil),         // 9: golocust.cluster.v1.Spawning
-	(*SpawningComplete)(nil), // 10: golocust.cluster.v1.SpawningComplete
-	(*StatsReport)(nil),      // 11: golocust.cluster.v1.StatsReport
-	(*StatsEntry)(nil),       // 12: golocust.cluster.v1.StatsEntry
-	(*ErrorEntry)(nil),       // 13: golocust.cluster.v1.ErrorEntry
-	(*ExceptionEntry)(nil),   // 14: golocust.cluster.v1.ExceptionEntry
-	(*Stop)(nil),             // 15: golocust.cluster.v1.Stop
-	(*Stopped)(nil),          // 16: golocust.cluster.v1.Stopped
-	(*Quit)(nil),             // 17: golocust.cluster.v1.Quit
-	(*Reconnect)(nil),        // 18: golocust.cluster.v1.Reconnect
-	(*Custom)(nil),           // 19: golocust.cluster.v1.Custom
-	(*Goodbye)(nil),          // 20: golocust.cluster.v1.Goodbye
-	nil,                      // 21: golocust.cluster.v1.Spawn.UserClassCountsEntry
-	nil,                      // 22: golocust.cluster.v1.SpawningComplete.UserClassCountsEntry
-	nil,                      // 23: golocust.cluster.v1.StatsReport.UserClassCountsEntry
+	(*RateStage)(nil),        // 9: golocust.cluster.v1.RateStage
+	(*Spawning)(nil),         // 10: golocust.cluster.v1.Spawning
+	(*SpawningComplete)(nil), // 11: golocust.cluster.v1.SpawningComplete
+	(*StatsReport)(nil),      // 12: golocust.cluster.v1.StatsReport
+	(*StatsEntry)(nil),       // 13: golocust.cluster.v1.StatsEntry
+	(*ErrorEntry)(nil),       // 14: golocust.cluster.v1.ErrorEntry
+	(*ExceptionEntry)(nil),   // 15: golocust.cluster.v1.ExceptionEntry
+	(*Stop)(nil),             // 16: golocust.cluster.v1.Stop
+	(*Stopped)(nil),          // 17: golocust.cluster.v1.Stopped
+	(*Quit)(nil),             // 18: golocust.cluster.v1.Quit
+	(*Reconnect)(nil),        // 19: golocust.cluster.v1.Reconnect
+	(*Custom)(nil),           // 20: golocust.cluster.v1.Custom
+	(*Goodbye)(nil),          // 21: golocust.cluster.v1.Goodbye
+	nil,                      // 22: golocust.cluster.v1.Spawn.UserClassCountsEntry
+	nil,                      // 23: golocust.cluster.v1.SpawningComplete.UserClassCountsEntry
+	nil,                      // 24: golocust.cluster.v1.StatsReport.UserClassCountsEntry
 }
 var file_locust_proto_depIdxs = []int32{
 	3,  // 0: golocust.cluster.v1.WorkerMessage.hello:type_name -> golocust.cluster.v1.Hello
 	5,  // 1: golocust.cluster.v1.WorkerMessage.heartbeat:type_name -> golocust.cluster.v1.Heartbeat
-	9,  // 2: golocust.cluster.v1.WorkerMessage.spawning:type_name -> golocust.cluster.v1.Spawning
-	10, // 3: golocust.cluster.v1.WorkerMessage.spawning_complete:type_name -> golocust.cluster.v1.SpawningComplete
-	11, // 4: golocust.cluster.v1.WorkerMessage.stats:type_name -> golocust.cluster.v1.StatsReport
-	16, // 5: golocust.cluster.v1.WorkerMessage.stopped:type_name -> golocust.cluster.v1.Stopped
-	17, // 6: golocust.cluster.v1.WorkerMessage.quit:type_name -> golocust.cluster.v1.Quit
-	19, // 7: golocust.cluster.v1.WorkerMessage.custom:type_name -> golocust.cluster.v1.Custom
-	20, // 8: golocust.cluster.v1.WorkerMessage.goodbye:type_name -> golocust.cluster.v1.Goodbye
+	10, // 2: golocust.cluster.v1.WorkerMessage.spawning:type_name -> golocust.cluster.v1.Spawning
+	11, // 3: golocust.cluster.v1.WorkerMessage.spawning_complete:type_name -> golocust.cluster.v1.SpawningComplete
+	12, // 4: golocust.cluster.v1.WorkerMessage.stats:type_name -> golocust.cluster.v1.StatsReport
+	17, // 5: golocust.cluster.v1.WorkerMessage.stopped:type_name -> golocust.cluster.v1.Stopped
+	18, // 6: golocust.cluster.v1.WorkerMessage.quit:type_name -> golocust.cluster.v1.Quit
+	20, // 7: golocust.cluster.v1.WorkerMessage.custom:type_name -> golocust.cluster.v1.Custom
+	21, // 8: golocust.cluster.v1.WorkerMessage.goodbye:type_name -> golocust.cluster.v1.Goodbye
 	4,  // 9: golocust.cluster.v1.MasterMessage.ack:type_name -> golocust.cluster.v1.Ack
 	5,  // 10: golocust.cluster.v1.MasterMessage.heartbeat:type_name -> golocust.cluster.v1.Heartbeat
 	6,  // 11: golocust.cluster.v1.MasterMessage.spawn:type_name -> golocust.cluster.v1.Spawn
-	10, // 12: golocust.cluster.v1.MasterMessage.spawning_complete:type_name -> golocust.cluster.v1.SpawningComplete
-	15, // 13: golocust.cluster.v1.MasterMessage.stop:type_name -> golocust.cluster.v1.Stop
-	17, // 14: golocust.cluster.v1.MasterMessage.quit:type_name -> golocust.cluster.v1.Quit
-	18, // 15: golocust.cluster.v1.MasterMessage.reconnect:type_name -> golocust.cluster.v1.Reconnect
-	19, // 16: golocust.cluster.v1.MasterMessage.custom:type_name -> golocust.cluster.v1.Custom
-	20, // 17: golocust.cluster.v1.MasterMessage.goodbye:type_name -> golocust.cluster.v1.Goodbye
+	11, // 12: golocust.cluster.v1.MasterMessage.spawning_complete:type_name -> golocust.cluster.v1.SpawningComplete
+	16, // 13: golocust.cluster.v1.MasterMessage.stop:type_name -> golocust.cluster.v1.Stop
+	18, // 14: golocust.cluster.v1.MasterMessage.quit:type_name -> golocust.cluster.v1.Quit
+	19, // 15: golocust.cluster.v1.MasterMessage.reconnect:type_name -> golocust.cluster.v1.Reconnect
+	20, // 16: golocust.cluster.v1.MasterMessage.custom:type_name -> golocust.cluster.v1.Custom
+	21, // 17: golocust.cluster.v1.MasterMessage.goodbye:type_name -> golocust.cluster.v1.Goodbye
 	0,  // 18: golocust.cluster.v1.Heartbeat.state:type_name -> golocust.cluster.v1.WorkerState
-	21, // 19: golocust.cluster.v1.Spawn.user_class_counts:type_name -> golocust.cluster.v1.Spawn.UserClassCountsEntry
+	22, // 19: golocust.cluster.v1.Spawn.user_class_counts:type_name -> golocust.cluster.v1.Spawn.UserClassCountsEntry
 	7,  // 20: golocust.cluster.v1.Spawn.options:type_name -> golocust.cluster.v1.RunOptions
 	8,  // 21: golocust.cluster.v1.RunOptions.arrival:type_name -> golocust.cluster.v1.Arrival
-	22, // 22: golocust.cluster.v1.SpawningComplete.user_class_counts:type_name -> golocust.cluster.v1.SpawningComplete.UserClassCountsEntry
-	12, // 23: golocust.cluster.v1.StatsReport.entries:type_name -> golocust.cluster.v1.StatsEntry
-	12, // 24: golocust.cluster.v1.StatsReport.total:type_name -> golocust.cluster.v1.StatsEntry
-	13, // 25: golocust.cluster.v1.StatsReport.errors:type_name -> golocust.cluster.v1.ErrorEntry
-	14, // 26: golocust.cluster.v1.StatsReport.exceptions:type_name -> golocust.cluster.v1.ExceptionEntry
-	23, // 27: golocust.cluster.v1.StatsReport.user_class_counts:type_name -> golocust.cluster.v1.StatsReport.UserClassCountsEntry
-	1,  // 28: golocust.cluster.v1.Cluster.Connect:input_type -> golocust.cluster.v1.WorkerMessage
-	2,  // 29: golocust.cluster.v1.Cluster.Connect:output_type -> golocust.cluster.v1.MasterMessage
-	29, // [29:30] is the sub-list for method output_type
-	28, // [28:29] is the sub-list for method input_type
-	28, // [28:28] is the sub-list for extension type_name
-	28, // [28:28] is the sub-list for extension extendee
-	0,  // [0:28] is the sub-list for field type_name
+	9,  // 22: golocust.cluster.v1.Arrival.cluster_stages:type_name -> golocust.cluster.v1.RateStage
+	23, // 23: golocust.cluster.v1.SpawningComplete.user_class_counts:type_name -> golocust.cluster.v1.SpawningComplete.UserClassCountsEntry
+	13, // 24: golocust.cluster.v1.StatsReport.entries:type_name -> golocust.cluster.v1.StatsEntry
+	13, // 25: golocust.cluster.v1.StatsReport.total:type_name -> golocust.cluster.v1.StatsEntry
+	14, // 26: golocust.cluster.v1.StatsReport.errors:type_name -> golocust.cluster.v1.ErrorEntry
+	15, // 27: golocust.cluster.v1.StatsReport.exceptions:type_name -> golocust.cluster.v1.ExceptionEntry
+	24, // 28: golocust.cluster.v1.StatsReport.user_class_counts:type_name -> golocust.cluster.v1.StatsReport.UserClassCountsEntry
+	1,  // 29: golocust.cluster.v1.Cluster.Connect:input_type -> golocust.cluster.v1.WorkerMessage
+	2,  // 30: golocust.cluster.v1.Cluster.Connect:output_type -> golocust.cluster.v1.MasterMessage
+	30, // [30:31] is the sub-list for method output_type
+	29, // [29:30] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_locust_proto_init() }
@@ -1945,7 +2133,7 @@ func file_locust_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_locust_proto_rawDesc), len(file_locust_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   23,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

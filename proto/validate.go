@@ -153,6 +153,20 @@ func ValidateMasterMessage(m *MasterMessage, lim Limits) error {
 			if r < 0 || r != r || r > 1e12 || a.GetMaxIterations() < 0 || a.GetMaxUsers() < 0 {
 				return invalid("spawn: arrival options out of range")
 			}
+			cr := a.GetClusterRate()
+			if cr < 0 || cr != cr || cr > 1e12 || a.GetPreAllocate() < 0 || a.GetParts() < 0 || a.GetPart() < 0 ||
+				(a.GetParts() > 0 && a.GetPart() >= a.GetParts()) || (a.GetParts() == 0 && a.GetPart() > 0) {
+				return invalid("spawn: arrival schedule options out of range")
+			}
+			if len(a.GetClusterStages()) > l.MaxEntries {
+				return invalid("spawn: too many arrival stages")
+			}
+			for _, st := range a.GetClusterStages() {
+				sr := st.GetRate()
+				if st.GetDurationUs() < 0 || sr < 0 || sr != sr || sr > 1e12 {
+					return invalid("spawn: arrival stage out of range")
+				}
+			}
 		}
 		return nil
 	case *MasterMessage_SpawningComplete:
@@ -236,6 +250,12 @@ func validateStats(s *StatsReport, l Limits) error {
 	}
 	if s.GetUserCount() < 0 {
 		return invalid("stats: negative user count")
+	}
+	if s.GetIterationsRun() < 0 || s.GetIterationsDropped() < 0 {
+		return invalid("stats: negative iteration count")
+	}
+	if len(s.GetOmittedHistogram()) > l.MaxHistogramLen {
+		return invalid("stats: omitted histogram of %d bytes, more than %d", len(s.GetOmittedHistogram()), l.MaxHistogramLen)
 	}
 	if err := validateCounts("stats", s.GetUserClassCounts(), l); err != nil {
 		return err

@@ -62,6 +62,12 @@ type MasterOptions struct {
 	// DisableRebalancing keeps users where they are when workers join or
 	// leave during a run (rebalancing is on by default).
 	DisableRebalancing bool
+	// Load, when set, is the load model every test runs: an arrival rate
+	// and/or an iteration limit, split over the workers when the test
+	// starts (see ClusterLoad). With an arrival rate, Start's user count
+	// is ignored (each worker's schedule sizes its pool). LoadDone says
+	// when every worker's share is over.
+	Load *ClusterLoad
 
 	HeartbeatInterval time.Duration // default 1 s
 	HeartbeatLiveness int           // default 3
@@ -148,6 +154,7 @@ type Master struct {
 	handlers  map[string]func(workerID string, data []byte)
 	unknownCT map[string]bool
 	joined    chan struct{} // closed and replaced whenever a worker joins
+	plan      *loadPlan     // the current test's split of o.Load; nil without one
 }
 
 // NewMaster binds the listener and starts serving workers. Quit (or
@@ -158,6 +165,11 @@ func NewMaster(o MasterOptions) (*Master, error) {
 	}
 	if o.StopTimeout < 0 {
 		return nil, fmt.Errorf("runner: negative stop timeout %v", o.StopTimeout)
+	}
+	if o.Load != nil {
+		if err := o.Load.Validate(); err != nil {
+			return nil, err
+		}
 	}
 	if o.HeartbeatInterval <= 0 {
 		o.HeartbeatInterval = DefaultHeartbeatInterval
@@ -395,6 +407,35 @@ func (m *Master) signalStopTest(err error) {
 	}
 }
 
+// LoadDone is closed once every worker's share of the current test's load
+// model (MasterOptions.Load) is over: its schedule ended or its iterations
+// ran, and its users left (or the worker went away). nil, which blocks,
+// without a load model or before the first test.
+func (m *Master) LoadDone() <-chan struct{} {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.plan == nil {
+		return nil
+	}
+	return m.plan.doneC
+}
+
+// Iterations returns the iterations run and dropped in the current (or
+// last) test across the workers, as of their latest reports (exact after
+// Stop), and whether a load model counts them.
+func (m *Master) Iterations() (run, dropped int64, ok bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.o.Load == nil {
+		return 0, 0, false
+	}
+	if m.plan == nil {
+		return 0, 0, true
+	}
+	run, dropped = m.plan.totals()
+	return run, dropped, true
+}
+
 // Done is closed once Quit has finished.
 func (m *Master) Done() <-chan struct{} { return m.done }
 
@@ -419,6 +460,9 @@ func (m *Master) Start(users int, spawnRate float64) error {
 		return fmt.Errorf("runner: %w", ErrNoWorkers)
 	}
 	fresh := m.state == StateReady || m.state == StateStopped
+	if m.o.Load != nil && m.o.Load.Arrival != nil {
+		users = 0 // each worker's arrival schedule sizes its pool
+	}
 	targets := Targets(m.weights, m.fixed, users)
 	m.mu.Unlock()
 	if fresh {
@@ -439,6 +483,18 @@ func (m *Master) Start(users int, spawnRate float64) error {
 		m.seqBase, m.seqStride, m.seqAdded = 0, 0, map[string][]int{}
 		for _, w := range m.workers {
 			w.assigned = nil
+		}
+		m.plan = nil
+		if l := m.o.Load; l != nil {
+			ws := spreadHosts(m.activeLocked())
+			ws = ws[:planWorkers(len(ws), users, l.Arrival != nil)]
+			ids := make([]string, len(ws))
+			for k, w := range ws {
+				ids[k] = w.id
+			}
+			m.plan = newLoadPlan(ids, l)
+			m.log.Info("load model split over the workers", zap.Int("workers", len(ids)),
+				zap.Int64("iterations", l.Iterations), zap.Bool("arrival_rate", l.Arrival != nil))
 		}
 	}
 	m.state = StateSpawning
@@ -566,6 +622,10 @@ func (m *Master) dispatch(counts []int, rebalance bool) {
 	var sends []out
 	m.mu.Lock()
 	ws := spreadHosts(m.activeLocked())
+	if plan := m.plan; plan != nil {
+		// Only the workers with a share of the load model take users.
+		ws = slices.DeleteFunc(ws, func(w *workerNode) bool { _, ok := plan.part[w.id]; return !ok })
+	}
 	if len(ws) == 0 {
 		m.cluster = slices.Clone(counts)
 		m.rows, m.rowIDs = nil, nil
@@ -649,9 +709,13 @@ func (m *Master) dispatch(counts []int, rebalance bool) {
 			for i, n := range m.names {
 				cc[n] = int64(rows[k][i])
 			}
+			opts := &locustpb.RunOptions{Tags: m.o.Tags, ExcludeTags: m.o.ExcludeTags, ResetStats: m.o.ResetStats}
+			if m.plan != nil {
+				opts.Arrival = m.o.Load.share(m.plan.part[w.id], m.plan.parts, m.plan.runID)
+			}
 			msgs = append(msgs, &locustpb.MasterMessage{Kind: &locustpb.MasterMessage_Spawn{Spawn: &locustpb.Spawn{
 				Sequence: m.seq, UserClassCounts: cc, Host: m.host, StopTimeoutUs: stopUs,
-				Options: &locustpb.RunOptions{Tags: m.o.Tags, ExcludeTags: m.o.ExcludeTags, ResetStats: m.o.ResetStats},
+				Options: opts,
 			}}})
 		}
 		if len(msgs) > 0 {
@@ -919,7 +983,15 @@ func (m *Master) join(sess *transport.Session) {
 	w.missedAt = time.Time{}
 	close(m.joined)
 	m.joined = make(chan struct{})
+	outside := false
+	if m.plan != nil && (m.state == StateSpawning || m.state == StateRunning) {
+		_, in := m.plan.part[sess.ID()]
+		outside = !in
+	}
 	m.mu.Unlock()
+	if outside {
+		m.log.Info("a worker joined during a run split by a load model (arrival rate or iteration limit): it takes a share from the next run", zap.String("worker", sess.ID()))
+	}
 	switch {
 	case wasMissing:
 		m.log.Info("a missing worker came back", zap.String("worker", sess.ID()))
@@ -1032,6 +1104,14 @@ func (m *Master) handle(sess *transport.Session, msg *locustpb.WorkerMessage) bo
 		if r.GetUserClassCounts() != nil || r.GetFinal() {
 			w.classes = countsFromWire(r.GetUserClassCounts())
 		}
+		if p := m.plan; p != nil && r.GetRunId() == p.runID {
+			if _, ok := p.part[id]; ok {
+				p.iters[id] = [2]int64{r.GetIterationsRun(), r.GetIterationsDropped()}
+				if r.GetShareDone() {
+					p.markDone(id)
+				}
+			}
+		}
 		m.mu.Unlock()
 	case *locustpb.WorkerMessage_Stopped:
 		m.mu.Lock()
@@ -1132,6 +1212,9 @@ func (m *Master) left(sess *transport.Session, clean bool) {
 	gone := clean || w.quitting
 	if gone {
 		delete(m.workers, w.id)
+		if m.plan != nil {
+			m.plan.markDone(w.id) // its unfinished share leaves with it
+		}
 	} else if w.state != StateMissing {
 		w.state = StateMissing
 		w.missedAt = time.Now()
@@ -1174,6 +1257,9 @@ func (m *Master) check(now time.Time) {
 		case w.state == StateMissing:
 			if now.Sub(w.missedAt) >= m.o.MissingForget {
 				delete(m.workers, id)
+				if m.plan != nil {
+					m.plan.markDone(id)
+				}
 				forgotten = append(forgotten, id)
 				if w.sess != nil {
 					w.sess.Close(codes.Unavailable, "missing for too long")

@@ -44,6 +44,7 @@ type coalescer struct {
 	acc     map[accKey]*accEntry
 	errs    []*stats.Error
 	excs    []*stats.Exception
+	omit    *hdrhistogram.Histogram // Snapshot.Omitted of the pending reports; nil or empty when none
 	start   time.Time
 	pending int // reports since the last fold
 }
@@ -129,6 +130,14 @@ func (c *coalescer) add(r *locustpb.StatsReport, node string) error {
 			}
 		}
 	}
+	if b := r.GetOmittedHistogram(); len(b) > 0 {
+		if c.omit == nil {
+			c.omit = stats.NewHistogram()
+		}
+		if err := locustpb.MergeHistogram(c.omit, b); err != nil {
+			return err
+		}
+	}
 	for _, x := range r.GetErrors() {
 		c.errs = append(c.errs, &stats.Error{
 			Method: x.GetMethod(), Name: x.GetName(), Message: x.GetMessage(), Occurrences: x.GetOccurrences(),
@@ -163,6 +172,7 @@ func (c *coalescer) discard() {
 		}
 		delete(c.acc, k)
 	}
+	c.omit = nil
 	c.errs, c.excs, c.start, c.pending = nil, nil, time.Time{}, 0
 }
 
@@ -171,6 +181,9 @@ func (c *coalescer) foldLocked() {
 		return
 	}
 	snap := &stats.Snapshot{Start: c.start, Errors: c.errs, Exceptions: c.excs}
+	if c.omit != nil && c.omit.TotalCount() > 0 {
+		snap.Omitted = c.omit
+	}
 	for _, a := range c.acc {
 		if !a.used {
 			continue
@@ -188,6 +201,9 @@ func (c *coalescer) foldLocked() {
 		snap.Entries = append(snap.Entries, &e)
 	}
 	c.reg.Merge(snap)
+	if c.omit != nil && c.omit.TotalCount() > 0 {
+		c.omit.Reset()
+	}
 	for _, a := range c.acc {
 		if a.used {
 			c.resetEntry(a)

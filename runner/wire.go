@@ -82,6 +82,13 @@ func SnapshotToReport(s *stats.Snapshot, users int, classes map[string]int) (*lo
 	for _, x := range s.Exceptions {
 		r.Exceptions = append(r.Exceptions, &locustpb.ExceptionEntry{Message: x.Message, Traceback: x.Traceback, Count: x.Count})
 	}
+	if s.Omitted != nil && s.Omitted.TotalCount() > 0 {
+		b, err := locustpb.EncodeHistogram(s.Omitted)
+		if err != nil {
+			return nil, fmt.Errorf("stats report omitted samples: %w", err)
+		}
+		r.OmittedHistogram = b
+	}
 	return r, nil
 }
 
@@ -230,6 +237,15 @@ func reportToSnapshot(r *locustpb.StatsReport, node string, decode func(b []byte
 			ex.Nodes = []string{node}
 		}
 		s.Exceptions = append(s.Exceptions, ex)
+	}
+	if len(r.GetOmittedHistogram()) > 0 {
+		h, err := decode(r.GetOmittedHistogram(), -1)
+		if err != nil {
+			return nil, fmt.Errorf("stats report omitted samples: %w", err)
+		}
+		if h != nil && h.TotalCount() > 0 {
+			s.Omitted = h
+		}
 	}
 	return s, nil
 }

@@ -86,6 +86,14 @@ type Worker struct {
 	stopTO   time.Duration
 	resetOn  bool // reset the stats when the cluster finishes spawning (--reset-stats)
 	cpu      cpuMeter
+	// share is this worker's share of the latest run's cluster load model
+	// (nil: none); driven tells that its arrival schedule sizes the pool
+	// (the spawn messages' user counts are then ignored).
+	share  *workerShare
+	driven bool
+	// sent is what the last report said of the share: run, dropped, done.
+	sent      [3]int64
+	reportNow chan struct{} // asks the serve loop for a report now
 }
 
 // NewWorker checks the options and prepares the connection (no I/O).
@@ -135,7 +143,7 @@ func NewWorker(o WorkerOptions) (*Worker, error) {
 		return nil, err
 	}
 	w := &Worker{o: o, log: log, reg: reg, client: client, state: StateReady, stride: 1,
-		handlers: map[string]func([]byte){}, unknown: map[string]bool{}}
+		handlers: map[string]func([]byte){}, unknown: map[string]bool{}, reportNow: make(chan struct{}, 1)}
 	w.index.Store(-1)
 	return w, nil
 }
@@ -354,6 +362,8 @@ func (w *Worker) serve(ctx context.Context, st *transport.Stream) (streamEnd, ti
 			}
 		case <-report.C:
 			w.report(st, false, false)
+		case <-w.reportNow:
+			w.report(st, false, false)
 		case r := <-msgs:
 			if r.err != nil {
 				if errors.Is(r.err, transport.ErrBadMessage) {
@@ -472,14 +482,15 @@ func (w *Worker) spawn(st *transport.Stream, sp *locustpb.Spawn) {
 	w.stopTO = time.Duration(sp.GetStopTimeoutUs()) * time.Microsecond
 	w.mu.Unlock()
 	if fresh {
+		// Reset first: an arrival schedule starts with the pool.
+		w.reg.Reset()
 		if err := w.newPool(sp); err != nil {
 			w.log.Error("cannot run the master's test", zap.Error(err))
 			return
 		}
-		w.reg.Reset()
 	}
 	w.mu.Lock()
-	p, names, weights, isFixed := w.pool, w.names, w.weights, w.isFixed
+	p, names, weights, isFixed, driven := w.pool, w.names, w.weights, w.isFixed, w.driven
 	w.state = StateSpawning
 	w.mu.Unlock()
 	p.mu.Lock()
@@ -499,7 +510,12 @@ func (w *Worker) spawn(st *transport.Stream, sp *locustpb.Spawn) {
 		w.log.Warn("the master asked for users of classes this worker does not have: run the same binary on master and workers",
 			zap.Strings("classes", sortedKeys(sp.GetUserClassCounts())))
 	}
-	counts := p.apply(targets, weights, isFixed)
+	var counts []int
+	if driven {
+		counts = p.counts() // the arrival schedule sizes the pool
+	} else {
+		counts = p.apply(targets, weights, isFixed)
+	}
 	w.mu.Lock()
 	w.state = StateRunning
 	w.mu.Unlock()
@@ -531,11 +547,36 @@ func (w *Worker) newPool(sp *locustpb.Spawn) error {
 		}
 		classes = kept
 	}
+	// A share of a cluster load model (arrival rate, iteration limit)
+	// gates the users' iterations.
+	gate := w.o.Gate
+	var sh *workerShare
+	sched, modeled := wireArrival(o.GetArrival())
+	if modeled {
+		w.mu.Lock()
+		old := w.share
+		w.mu.Unlock()
+		if old != nil && old.runID == o.GetArrival().GetRunId() {
+			w.log.Warn("this worker lost its users during the run: its unfinished share is not run again")
+			gate = NewIterationLimit(NewCounter(0), nil)
+		} else {
+			var err error
+			if sh, err = w.newShare(o.GetArrival(), sched); err != nil {
+				return fmt.Errorf("the master's load model: %w", err)
+			}
+			gate = sh.gate
+			if sched == nil {
+				classes = KeepClassWaits(classes) // closed users under an iteration limit
+			}
+		}
+	}
 	names := make([]string, len(classes))
 	weights := make([]int, len(classes))
+	fixedN := make([]int, len(classes))
 	isFixed := make([]bool, len(classes))
 	for i, c := range classes {
 		names[i], weights[i], isFixed[i] = c.ClassName(), c.ClassWeight(), c.ClassFixedCount() > 0
+		fixedN[i] = c.ClassFixedCount()
 	}
 	host := sp.GetHost()
 	if host == "" {
@@ -546,7 +587,7 @@ func (w *Worker) newPool(sp *locustpb.Spawn) error {
 		host:        host,
 		stats:       w.reg,
 		log:         w.log,
-		gate:        w.o.Gate,
+		gate:        gate,
 		stopTest:    w.userStopTest,
 		seed:        w.o.Seed,
 		stopTimeout: time.Duration(sp.GetStopTimeoutUs()) * time.Microsecond,
@@ -555,7 +596,16 @@ func (w *Worker) newPool(sp *locustpb.Spawn) error {
 	w.mu.Lock()
 	w.pool, w.names, w.weights, w.isFixed = p, names, weights, isFixed
 	w.resetOn = o.GetResetStats()
+	w.driven = modeled && sched != nil
+	if sh != nil {
+		w.share, w.sent = sh, [3]int64{}
+	}
 	w.mu.Unlock()
+	if sh != nil {
+		if err := w.startShare(sh, p, weights, fixedN, isFixed); err != nil {
+			return fmt.Errorf("the master's load model: %w", err)
+		}
+	}
 	return nil
 }
 
@@ -580,12 +630,17 @@ func (w *Worker) stopUsers() {
 	p := w.pool
 	w.pool = nil
 	to := w.stopTO
+	sh := w.share
+	w.driven = false
 	if p != nil {
 		w.state = StateStopping
 	}
 	w.mu.Unlock()
 	if p == nil {
 		return
+	}
+	if sh != nil {
+		sh.stop() // no new iteration, no new user
 	}
 	if n := p.stopAll(to, w.o.StopGrace); n > 0 {
 		w.log.Warn("users did not stop after their context was cancelled; they are left running", zap.Int("users", n))
@@ -599,12 +654,19 @@ func (w *Worker) stopUsers() {
 // is sent only when always is set (the final report of a test).
 func (w *Worker) report(st *transport.Stream, final, always bool) {
 	d := w.reg.TakeDelta()
-	if !always && len(d.Entries) == 0 && len(d.Errors) == 0 && len(d.Exceptions) == 0 && w.UserCount() == 0 {
+	w.mu.Lock()
+	p, names, sh, sent := w.pool, w.names, w.share, w.sent
+	w.mu.Unlock()
+	var now [3]int64 // the share's run, dropped, done
+	if sh != nil {
+		now[0], now[1] = sh.counts()
+		if sh.done.Load() {
+			now[2] = 1
+		}
+	}
+	if !always && len(d.Entries) == 0 && len(d.Errors) == 0 && len(d.Exceptions) == 0 && d.Omitted == nil && w.UserCount() == 0 && now == sent {
 		return
 	}
-	w.mu.Lock()
-	p, names := w.pool, w.names
-	w.mu.Unlock()
 	var classes map[string]int
 	users := 0
 	if p != nil {
@@ -621,11 +683,20 @@ func (w *Worker) report(st *transport.Stream, final, always bool) {
 		return
 	}
 	r.Final = final
+	if sh != nil {
+		r.RunId, r.IterationsRun, r.IterationsDropped, r.ShareDone = sh.runID, now[0], now[1], now[2] == 1
+	}
 	if err := st.Send(&locustpb.WorkerMessage{Kind: &locustpb.WorkerMessage_Stats{Stats: r}}); err != nil {
 		// Put the samples back for the next stream.
 		w.reg.Merge(d)
 		w.log.Debug("sending a stats report failed; kept for the next connection", zap.Error(err))
+		return
 	}
+	w.mu.Lock()
+	if w.share == sh {
+		w.sent = now
+	}
+	w.mu.Unlock()
 }
 
 func (w *Worker) sendHeartbeat(st *transport.Stream) {

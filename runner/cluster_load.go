@@ -309,16 +309,18 @@ func newLoadPlan(ids []string, l *ClusterLoad) *loadPlan {
 }
 
 // markDone records that worker id's share is over (done or gone); it
-// closes doneC once every share is. m.mu held.
-func (p *loadPlan) markDone(id string) {
+// closes doneC once every share is. It reports whether the share was
+// still pending. m.mu held.
+func (p *loadPlan) markDone(id string) bool {
 	if _, ok := p.part[id]; !ok || p.done[id] {
-		return
+		return false
 	}
 	p.done[id] = true
 	if len(p.done) == len(p.part) && !p.fired {
 		p.fired = true
 		close(p.doneC)
 	}
+	return true
 }
 
 // totals sums the workers' iteration counts.

@@ -1210,10 +1210,11 @@ func (m *Master) left(sess *transport.Session, clean bool) {
 		w.stopWait = nil
 	}
 	gone := clean || w.quitting
+	lostShare := false
 	if gone {
 		delete(m.workers, w.id)
-		if m.plan != nil {
-			m.plan.markDone(w.id) // its unfinished share leaves with it
+		if m.plan != nil && (m.state == StateSpawning || m.state == StateRunning) {
+			lostShare = m.plan.markDone(w.id) // its unfinished share leaves with it
 		}
 	} else if w.state != StateMissing {
 		w.state = StateMissing
@@ -1223,6 +1224,9 @@ func (m *Master) left(sess *transport.Session, clean bool) {
 	m.mu.Unlock()
 	if m.ctx.Err() != nil {
 		return
+	}
+	if lostShare {
+		m.log.Warn("a worker left before its share of the load model was done: the run ends short of it", zap.String("worker", sess.ID()))
 	}
 	if gone {
 		m.log.Info("worker left", zap.String("worker", sess.ID()))
@@ -1257,10 +1261,11 @@ func (m *Master) check(now time.Time) {
 		case w.state == StateMissing:
 			if now.Sub(w.missedAt) >= m.o.MissingForget {
 				delete(m.workers, id)
-				if m.plan != nil {
-					m.plan.markDone(id)
+				if m.plan != nil && m.plan.markDone(id) {
+					forgotten = append(forgotten, id+" (its unfinished share of the load model is lost)")
+				} else {
+					forgotten = append(forgotten, id)
 				}
-				forgotten = append(forgotten, id)
 				if w.sess != nil {
 					w.sess.Close(codes.Unavailable, "missing for too long")
 				}

@@ -480,4 +480,30 @@ func TestClusterProcesses(t *testing.T) {
 		assert.NotContains(t, m.err.String(), "wrong-token")
 		assert.NotContains(t, m.err.String(), "right-token")
 	})
+
+	t.Run("worker readiness follows its master", func(t *testing.T) {
+		t.Parallel()
+		c := newCluster(t)
+		healthPort := strconv.Itoa(freePort(t))
+		w := c.worker(t, "worker", "--health-port", healthPort, "Hitter")
+		readyz := func() int {
+			resp, err := http.Get("http://127.0.0.1:" + healthPort + "/readyz")
+			if err != nil {
+				return 0
+			}
+			resp.Body.Close()
+			return resp.StatusCode
+		}
+		defer http.DefaultClient.CloseIdleConnections()
+		require.Eventually(t, func() bool { return readyz() == http.StatusServiceUnavailable }, 20*time.Second, 20*time.Millisecond,
+			"503 before the worker has a master")
+		m := c.master(t, "master", "-u", "2", "-r", "100", "-t", "5m", "--expect-workers", "1", "Hitter")
+		require.Eventually(t, func() bool { return readyz() == http.StatusOK }, 30*time.Second, 20*time.Millisecond,
+			"200 once connected")
+		require.NoError(t, m.cmd.Process.Kill())
+		require.Eventually(t, func() bool { return readyz() == http.StatusServiceUnavailable }, 30*time.Second, 20*time.Millisecond,
+			"503 again while its master is gone")
+		_ = w.cmd.Process.Signal(syscall.SIGTERM)
+		w.wait(t, 30*time.Second)
+	})
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/golocust/golocust/internal/browsertest"
 	"github.com/golocust/golocust/internal/demotarget"
+	"github.com/golocust/golocust/runner"
 )
 
 // TestBrowserDrivesARealRun starts, watches, edits and stops a real local
@@ -50,4 +51,20 @@ func TestBrowserDrivesARealRun(t *testing.T) {
 
 	res := end()
 	assert.Equal(t, srv.Total(), res.Stats.Total.NumRequests, "the run the browser drove counted every request the target saw")
+}
+
+// TestBrowserShowsTheLoadShape: when stages drive the run, the start form
+// says so and hides the user-count fields.
+func TestBrowserShowsTheLoadShape(t *testing.T) {
+	browsertest.Find(t)
+	cfg := DefaultConfig()
+	cfg.Load.Stages = runner.Stages{{Duration: time.Minute, Users: 5}}
+	base, end := startWebSession(t, cfg)
+	defer end()
+	b := browsertest.New(t)
+	b.Do(chromedp.Navigate(base + "/"))
+	b.WaitJS(`!document.querySelector('#start-panel').hidden && !document.querySelector('#shape-note').hidden`, "the shape note")
+	assert.Contains(t, b.Eval(`document.querySelector('#shape-note').textContent`), "stages")
+	assert.Equal(t, "true", b.Eval(`String(document.querySelector('#user-fields').hidden)`))
+	assert.Empty(t, b.Problems(nil))
 }

@@ -1,6 +1,7 @@
 package locust
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -94,6 +95,12 @@ type Config struct {
 	// Load configures load models beyond closed users: shapes, stages,
 	// arrival rate and iteration limits.
 	Load LoadConfig
+
+	// OnTestStart runs on this process (standalone or master) before the
+	// users of a test start; an error refuses the start. OnTestStop runs
+	// once the test's users are gone; its error is logged. A change of the
+	// user count is not a new test. Workers do not run them.
+	OnTestStart, OnTestStop func(ctx context.Context) error
 
 	// Stdout receives the JSON output; nil means os.Stdout.
 	Stdout io.Writer

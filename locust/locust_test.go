@@ -259,3 +259,32 @@ func (f *fakeTB) Fatalf(format string, args ...any) {
 	f.fatal = strings.TrimSpace(sprintf(format, args...))
 	panic(errFatal)
 }
+
+func TestRunWithKeepsCodeSettingsAndRunsTestHooks(t *testing.T) {
+	srv := startTarget(t, demotarget.Options{})
+	var started, stopped atomic.Int64
+	base := DefaultConfig()
+	base.Users = 3 // a default from code; the flag below overrides it
+	base.OnTestStart = func(ctx context.Context) error { started.Add(1); return nil }
+	base.OnTestStop = func(ctx context.Context) error {
+		stopped.Add(1)
+		if srv.Total() == 0 {
+			return errors.New("OnTestStop ran before any request")
+		}
+		return nil
+	}
+	var stdout, stderr bytes.Buffer
+	code := RunWith(t.Context(), base, []string{"--headless", "-u", "2", "-r", "100", "-t", "500ms", "-H", srv.URL, "--only-summary"},
+		nil, &stdout, &stderr, shopperClass(""))
+	assert.Equal(t, 0, code, stderr.String())
+	assert.Equal(t, int64(1), started.Load(), "OnTestStart runs once per test")
+	assert.Equal(t, int64(1), stopped.Load(), "OnTestStop runs once per test")
+	assert.Contains(t, stderr.String(), `"users": 2`, "the flag overrides the code's default")
+
+	failing := DefaultConfig()
+	failing.OnTestStart = func(ctx context.Context) error { return errors.New("no test data") }
+	stderr.Reset()
+	code = RunWith(t.Context(), failing, []string{"--headless", "-t", "1s", "-H", srv.URL}, nil, &stdout, &stderr, shopperClass(""))
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr.String(), "OnTestStart: no test data")
+}

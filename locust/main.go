@@ -30,7 +30,17 @@ const (
 // SIGINT or SIGTERM stops the run gracefully (within --stop-timeout),
 // writes its outputs and exits with the run's code; a second signal exits
 // at once.
-func Main(classes ...user.Spawner) {
+func Main(classes ...user.Spawner) { MainWith(DefaultConfig(), classes...) }
+
+// MainWith is Main starting from base instead of DefaultConfig, for what
+// only code can set (a load Shape, OnTestStart/OnTestStop hooks) and for
+// defaults of your own; flags and LOCUST_* variables still override it.
+// Build base from DefaultConfig:
+//
+//	cfg := locust.DefaultConfig()
+//	cfg.Load.Shape = myShape
+//	locust.MainWith(cfg, shopperClass)
+func MainWith(base Config, classes ...user.Spawner) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() {
@@ -44,17 +54,23 @@ func Main(classes ...user.Spawner) {
 		fmt.Fprintln(os.Stderr, "second signal: exiting at once")
 		os.Exit(130)
 	}()
-	os.Exit(Run(ctx, os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr, classes...))
+	os.Exit(RunWith(ctx, base, os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr, classes...))
 }
 
 // Run is Main without the process around it: it parses args and the
 // environment (through lookupEnv), runs until ctx ends or the run does,
 // and returns the exit code. Tests and embedding programs call it directly.
 func Run(ctx context.Context, args []string, lookupEnv func(string) (string, bool), stdout, stderr io.Writer, classes ...user.Spawner) int {
+	return RunWith(ctx, DefaultConfig(), args, lookupEnv, stdout, stderr, classes...)
+}
+
+// RunWith is Run starting from base instead of DefaultConfig (see
+// MainWith).
+func RunWith(ctx context.Context, base Config, args []string, lookupEnv func(string) (string, bool), stdout, stderr io.Writer, classes ...user.Spawner) int {
 	if lookupEnv == nil {
 		lookupEnv = func(string) (string, bool) { return "", false }
 	}
-	cfg := DefaultConfig()
+	cfg := base
 	cfg.Stdout, cfg.Stderr = stdout, stderr
 	defs, err := parseCommandLine(&cfg, args, lookupEnv)
 	if errors.Is(err, errHelp) {

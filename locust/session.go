@@ -101,6 +101,10 @@ type session struct {
 	snap     *stats.Snapshot
 	snapTime time.Time
 	snapMu   sync.Mutex
+	// ctx is the session's context, handed to the test hooks.
+	ctx context.Context
+	// testOn is set between Config.OnTestStart and Config.OnTestStop.
+	testOn bool
 	// peakUsers is the highest user count asked for, for the report.
 	peakUsers int
 	// lastCounts are the users per class when the last test stopped.
@@ -176,6 +180,7 @@ func (s *session) localDriver(classes []user.Spawner, host string) (driver, erro
 func (s *session) serve(ctx context.Context) (*Result, error) {
 	cfg := s.cfg
 	s.started = time.Now()
+	s.ctx = ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	webDone, err := s.startWeb(ctx)
@@ -216,7 +221,9 @@ func (s *session) serve(ctx context.Context) (*Result, error) {
 			zap.Duration("run_time", cfg.RunTime), zap.String("host", cfg.Host))
 		if err := s.startRun(cfg.Users, cfg.SpawnRate, cfg.Host, cfg.RunTime, nil); err != nil {
 			cancel()
-			<-webDone
+			if webDone != nil {
+				<-webDone
+			}
 			return nil, err
 		}
 	}
@@ -332,18 +339,27 @@ func (s *session) startRun(users int, rate float64, host string, runTime time.Du
 		s.drv.Stop()
 		s.drv.Quit()
 		s.drv = nil
+		s.testStopped()
 	}
 	drv, err := s.factory(classes, host)
 	if err != nil {
 		return err
 	}
 	drv = s.load.wrap(drv)
+	if s.cfg.OnTestStart != nil {
+		if err := s.cfg.OnTestStart(s.ctx); err != nil {
+			drv.Quit()
+			return fmt.Errorf("OnTestStart: %w", err)
+		}
+	}
+	s.testOn = true
 	if s.history != nil {
 		s.history.Reset()
 	}
 	defer s.dropSnapshot() // a new test starts with fresh statistics
 	if err := drv.Start(users, rate); err != nil {
 		drv.Quit()
+		s.testStopped()
 		return err
 	}
 	s.drv, s.host, s.running = drv, host, classes
@@ -374,6 +390,23 @@ func (s *session) stopRun() {
 	s.mu.Unlock()
 	if drv != nil {
 		drv.Stop()
+	}
+	s.mu.Lock()
+	s.testStopped()
+	s.mu.Unlock()
+}
+
+// testStopped runs Config.OnTestStop once per test that started; s.mu is
+// held.
+func (s *session) testStopped() {
+	if !s.testOn {
+		return
+	}
+	s.testOn = false
+	if s.cfg.OnTestStop != nil {
+		if err := s.cfg.OnTestStop(s.ctx); err != nil {
+			s.log.Error("OnTestStop", zap.Error(err))
+		}
 	}
 }
 

@@ -301,10 +301,22 @@ func (s *session) workers() []webui.WorkerInfo {
 	return out
 }
 
+// workerLogs are the log lines the master's workers shipped, by worker id
+// (none when not a master).
+func (s *session) workerLogs() map[string][]string {
+	s.mu.Lock()
+	m := s.master
+	s.mu.Unlock()
+	if m == nil {
+		return nil
+	}
+	return m.WorkerLogs()
+}
+
 // runWorker runs this process as a worker until its master quits it (exit
 // 0), ctx ends (users stopped within the stop timeout, final stats sent,
 // goodbye; exit 0), or the master cannot be reached (an error: exit 1).
-func runWorker(ctx context.Context, cfg *Config, classes []user.Spawner, log *zap.Logger) (*Result, error) {
+func runWorker(ctx context.Context, cfg *Config, classes []user.Spawner, log *zap.Logger, logs *logRing) (*Result, error) {
 	if err := workerLoadError(&cfg.Load); err != nil {
 		return nil, err
 	}
@@ -323,6 +335,8 @@ func runWorker(ctx context.Context, cfg *Config, classes []user.Spawner, log *za
 		Logger:  log,
 		Host:    cfg.Host,
 		Client:  transport.ClientOptions{Address: addr, TLS: tlsCfg, Token: tok},
+		// The master's web UI shows this worker's log lines.
+		LogLines: logs.newLines(),
 	})
 	if err != nil {
 		return nil, &UsageError{Msg: err.Error()}

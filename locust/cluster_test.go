@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -117,9 +118,13 @@ func TestWebUIMasterWithAWorker(t *testing.T) {
 	code, body := postForm(t, base+"/swarm", url.Values{"user_count": {"4"}, "spawn_rate": {"100"}})
 	assert.Equal(t, http.StatusConflict, code, body)
 
+	wlogs := newLogRing(500)
+	_, _ = wlogs.Write([]byte("a line of the worker's log\n"))
 	w, err := runner.NewWorker(runner.WorkerOptions{
-		Classes: []user.Spawner{shopperClass("")},
-		Client:  transport.ClientOptions{Address: "127.0.0.1:" + port, BackoffBase: 20 * time.Millisecond},
+		Classes:     []user.Spawner{shopperClass("")},
+		Client:      transport.ClientOptions{Address: "127.0.0.1:" + port, BackoffBase: 20 * time.Millisecond},
+		LogLines:    wlogs.newLines(),
+		LogInterval: 20 * time.Millisecond,
 	})
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -131,6 +136,14 @@ func TestWebUIMasterWithAWorker(t *testing.T) {
 		}
 		getJSON(t, base+"/worker-count", &wc)
 		return wc.WorkerCount == 1
+	}, 10*time.Second, 20*time.Millisecond)
+	// The Logs tab shows the worker's lines under its id.
+	require.Eventually(t, func() bool {
+		var logs struct {
+			Workers map[string][]string `json:"workers"`
+		}
+		getJSON(t, base+"/logs", &logs)
+		return slices.Equal(logs.Workers[w.ID()], []string{"a line of the worker's log"})
 	}, 10*time.Second, 20*time.Millisecond)
 
 	code, body = postForm(t, base+"/swarm", url.Values{"user_count": {"4"}, "spawn_rate": {"100"}})

@@ -135,7 +135,7 @@ func execute(ctx context.Context, cfg *Config, classes []user.Spawner) (*Result,
 		return nil, err
 	}
 	if cfg.Cluster.Worker {
-		return runWorker(ctx, cfg, picked, log)
+		return runWorker(ctx, cfg, picked, log, logs)
 	}
 	s := &session{
 		cfg: cfg, log: log, logs: logs, stdout: stdout, stderr: stderr,

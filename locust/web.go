@@ -189,8 +189,10 @@ func (c *webController) History() []stats.HistoryPoint { return c.s.history.Poin
 func (c *webController) ClassNames() []string          { return c.s.classNames() }
 func (c *webController) Workers() []webui.WorkerInfo   { return c.s.workers() }
 func (c *webController) IsMaster() bool                { return c.s.cfg.Cluster.Master }
-func (c *webController) Logs() webui.Logs              { return webui.Logs{Master: c.s.logs.lines()} }
 func (c *webController) TaskRatio() webui.TaskRatios   { return c.s.taskRatios() }
+func (c *webController) Logs() webui.Logs {
+	return webui.Logs{Master: c.s.logs.lines(), Workers: c.s.workerLogs()}
+}
 func (c *webController) Host() string {
 	c.s.mu.Lock()
 	host := c.s.host

@@ -40,6 +40,10 @@ const (
 	defaultRampTick = time.Second
 )
 
+// maxWorkerLogLines is how many of a worker's log lines the master keeps
+// (the newest).
+const maxWorkerLogLines = 500
+
 // ErrNoWorkers is returned by Master.Start when no worker is connected.
 var ErrNoWorkers = errors.New("you can't start a distributed test before at least one worker process has connected")
 
@@ -155,6 +159,8 @@ type Master struct {
 	unknownCT map[string]bool
 	joined    chan struct{} // closed and replaced whenever a worker joins
 	plan      *loadPlan     // the current test's split of o.Load; nil without one
+	// logs are the last log lines each known worker shipped.
+	logs map[string][]string
 }
 
 // NewMaster binds the listener and starts serving workers. Quit (or
@@ -195,6 +201,7 @@ func NewMaster(o MasterOptions) (*Master, error) {
 		stopTest: make(chan error, 1), handlers: map[string]func(string, []byte){},
 		unknownCT: map[string]bool{}, joined: make(chan struct{}),
 		coal: newCoalescer(reg), seqAdded: map[string][]int{},
+		logs: map[string][]string{},
 	}
 	if err := m.configure(o.Classes, o.Host); err != nil {
 		return nil, err
@@ -1137,6 +1144,10 @@ func (m *Master) handle(sess *transport.Session, msg *locustpb.WorkerMessage) bo
 			m.rebalance("worker left: " + id)
 			return true
 		}
+		if c.GetType() == logsMessageType {
+			m.addLogs(id, c.GetData())
+			return true
+		}
 		if c.GetType() == stopTestMessageType {
 			m.log.Info("a user on a worker stopped the test", zap.String("worker", id), zap.String("reason", string(c.GetData())))
 			m.signalStopTest(fmt.Errorf("%w (worker %s: %s)", user.ErrStopTest, id, c.GetData()))
@@ -1213,6 +1224,7 @@ func (m *Master) left(sess *transport.Session, clean bool) {
 	lostShare := false
 	if gone {
 		delete(m.workers, w.id)
+		delete(m.logs, w.id)
 		if m.plan != nil && (m.state == StateSpawning || m.state == StateRunning) {
 			lostShare = m.plan.markDone(w.id) // its unfinished share leaves with it
 		}
@@ -1235,6 +1247,45 @@ func (m *Master) left(sess *transport.Session, clean bool) {
 		m.log.Warn("worker connection lost: marked missing", zap.String("worker", sess.ID()))
 		m.rebalance("worker missing: " + sess.ID())
 	}
+}
+
+// addLogs keeps the log lines a worker shipped (a JSON array of strings):
+// the newest maxWorkerLogLines per worker, each cut at maxLogLineBytes.
+func (m *Master) addLogs(id string, data []byte) {
+	var lines []string
+	if err := json.Unmarshal(data, &lines); err != nil {
+		m.log.Debug("undecodable log lines from a worker, ignored", zap.String("worker", id), zap.Error(err))
+		return
+	}
+	if len(lines) > maxWorkerLogLines {
+		lines = lines[len(lines)-maxWorkerLogLines:]
+	}
+	for i, l := range lines {
+		lines[i] = truncateLine(l)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.workers[id] == nil {
+		return // forgotten meanwhile
+	}
+	kept := append(m.logs[id], lines...)
+	if over := len(kept) - maxWorkerLogLines; over > 0 {
+		// Copy, so that the dropped lines' backing array is released.
+		kept = append([]string(nil), kept[over:]...)
+	}
+	m.logs[id] = kept
+}
+
+// WorkerLogs returns the last log lines each known worker shipped (see
+// WorkerOptions.LogLines), oldest first, by worker id.
+func (m *Master) WorkerLogs() map[string][]string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make(map[string][]string, len(m.logs))
+	for id, l := range m.logs {
+		out[id] = append([]string(nil), l...)
+	}
+	return out
 }
 
 // checkLoop marks silent workers missing and forgets long-missing ones.
@@ -1261,6 +1312,7 @@ func (m *Master) check(now time.Time) {
 		case w.state == StateMissing:
 			if now.Sub(w.missedAt) >= m.o.MissingForget {
 				delete(m.workers, id)
+				delete(m.logs, id)
 				if m.plan != nil && m.plan.markDone(id) {
 					forgotten = append(forgotten, id+" (its unfinished share of the load model is lost)")
 				} else {

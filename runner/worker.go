@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"go.uber.org/zap"
 
@@ -31,6 +32,23 @@ const stopTestMessageType = "golocust.stoptest"
 // starts shutting down: the master rebalances at once, and still merges the
 // final stats that follow before the goodbye.
 const leavingMessageType = "golocust.leaving"
+
+// logsMessageType is the reserved custom message a worker sends every
+// LogInterval with its new log lines (a JSON array of strings), for the
+// master's web UI (Logs tab, GET /logs).
+const logsMessageType = "golocust.logs"
+
+// DefaultLogInterval is how often a worker ships its new log lines (as
+// Locust: 10 s).
+const DefaultLogInterval = 10 * time.Second
+
+// Bounds of one log shipment: at most maxShippedLines lines (the newest;
+// a first line says how many were skipped), each cut at maxLogLineBytes,
+// so a message stays far below the transport's size limit.
+const (
+	maxShippedLines = 200
+	maxLogLineBytes = 2000
+)
 
 // ErrMasterGone is returned by Worker.Run when the master has not been
 // heard from for WorkerOptions.MasterTimeout and could not be reached again.
@@ -56,6 +74,13 @@ type WorkerOptions struct {
 	HeartbeatInterval time.Duration // default 1 s
 	ReportInterval    time.Duration // default 3 s
 	MasterTimeout     time.Duration // default 60 s
+
+	// LogLines, when set, returns the lines logged since its previous
+	// call; every LogInterval (default DefaultLogInterval) the worker
+	// sends them to the master, which shows them in its web UI. At most
+	// the newest 200 lines go per interval.
+	LogLines    func() []string
+	LogInterval time.Duration
 }
 
 // Worker runs users on behalf of a master: it applies the master's spawn
@@ -112,6 +137,9 @@ func NewWorker(o WorkerOptions) (*Worker, error) {
 	}
 	if o.MasterTimeout <= 0 {
 		o.MasterTimeout = DefaultMasterTimeout
+	}
+	if o.LogInterval <= 0 {
+		o.LogInterval = DefaultLogInterval
 	}
 	if o.Seed == 0 {
 		o.Seed = rand.Uint64() | 1
@@ -346,6 +374,12 @@ func (w *Worker) serve(ctx context.Context, st *transport.Stream) (streamEnd, ti
 	defer report.Stop()
 	check := time.NewTicker(w.o.HeartbeatInterval)
 	defer check.Stop()
+	var shipLogs <-chan time.Time
+	if w.o.LogLines != nil {
+		t := time.NewTicker(w.o.LogInterval)
+		defer t.Stop()
+		shipLogs = t.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -364,6 +398,8 @@ func (w *Worker) serve(ctx context.Context, st *transport.Stream) (streamEnd, ti
 			w.report(st, false, false)
 		case <-w.reportNow:
 			w.report(st, false, false)
+		case <-shipLogs:
+			w.shipLogs(st)
 		case r := <-msgs:
 			if r.err != nil {
 				if errors.Is(r.err, transport.ErrBadMessage) {
@@ -621,6 +657,43 @@ func (w *Worker) userStopTest(reason error) {
 	if st != nil {
 		_ = st.Send(&locustpb.WorkerMessage{Kind: &locustpb.WorkerMessage_Custom{Custom: &locustpb.Custom{Type: stopTestMessageType, Data: []byte(msg)}}})
 	}
+}
+
+// shipLogs sends the lines logged since the last shipment to the master,
+// bounded (see maxShippedLines). Lines that cannot be sent are dropped: it
+// logs nothing itself, so that shipping does not feed itself.
+func (w *Worker) shipLogs(st *transport.Stream) {
+	lines := w.o.LogLines()
+	if len(lines) == 0 {
+		return
+	}
+	if len(lines) > maxShippedLines {
+		// The newest lines, after a line that counts the others.
+		skipped := len(lines) - (maxShippedLines - 1)
+		lines = append([]string{fmt.Sprintf("... %d log lines skipped (at most %d are sent every %v)", skipped, maxShippedLines, w.o.LogInterval)},
+			lines[skipped:]...)
+	}
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		out[i] = truncateLine(l)
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return
+	}
+	_ = st.Send(&locustpb.WorkerMessage{Kind: &locustpb.WorkerMessage_Custom{Custom: &locustpb.Custom{Type: logsMessageType, Data: b}}})
+}
+
+// truncateLine cuts a log line at maxLogLineBytes (on a rune boundary).
+func truncateLine(l string) string {
+	if len(l) <= maxLogLineBytes {
+		return l
+	}
+	cut := maxLogLineBytes
+	for cut > 0 && !utf8.RuneStart(l[cut]) {
+		cut--
+	}
+	return l[:cut] + "..."
 }
 
 // stopUsers stops every user within the stop timeout; the worker is ready

@@ -257,36 +257,16 @@ func (l *Local) waitRamp() {
 // added), with no sleep after the last step.
 func (l *Local) ramp(ctx context.Context, tr *transition, rate float64, gen uint64, done chan struct{}) {
 	defer close(done)
-	perStep := int(min(math.Floor(rate), 1<<30))
-	perStep = max(1, perStep)
-	interval := time.Duration(float64(perStep) / rate * float64(time.Second))
-	next := time.Now()
-	var timer *time.Timer
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
-	for {
+	complete := paceSteps(ctx, rate, func(perStep int) bool {
 		for k := 0; k < perStep; k++ {
 			if !tr.step(l.pool) {
 				break
 			}
 		}
-		if tr.done() {
-			break
-		}
-		next = next.Add(interval)
-		if timer == nil {
-			timer = time.NewTimer(time.Until(next))
-		} else {
-			timer.Reset(time.Until(next))
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-timer.C:
-		}
+		return tr.done()
+	})
+	if !complete {
+		return
 	}
 	l.mu.Lock()
 	current := l.gen == gen && l.state == StateSpawning

@@ -530,21 +530,13 @@ func (m *Master) waitRamp() {
 // dispatched to every worker as absolute targets.
 func (m *Master) ramp(ctx context.Context, targets []int, rate float64, gen uint64, done chan struct{}) {
 	defer close(done)
-	perStep := max(1, int(min(math.Floor(rate), 1<<30)))
-	interval := time.Duration(float64(perStep) / rate * float64(time.Second))
 	m.mu.Lock()
 	n := sum(m.cluster)
 	weights, fixed := m.weights, m.fixed
 	m.mu.Unlock()
 	to := sum(targets)
-	next := time.Now()
-	var timer *time.Timer
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
-	for {
+	cancelled := false
+	complete := paceSteps(ctx, rate, func(perStep int) bool {
 		switch {
 		case n < to:
 			n = min(to, n+perStep)
@@ -556,23 +548,14 @@ func (m *Master) ramp(ctx context.Context, targets []int, rate float64, gen uint
 			step = Targets(weights, fixed, n)
 		}
 		if ctx.Err() != nil {
-			return
+			cancelled = true
+			return true
 		}
 		m.dispatch(step, false)
-		if n == to {
-			break
-		}
-		next = next.Add(interval)
-		if timer == nil {
-			timer = time.NewTimer(time.Until(next))
-		} else {
-			timer.Reset(time.Until(next))
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-timer.C:
-		}
+		return n == to
+	})
+	if !complete || cancelled {
+		return
 	}
 	m.mu.Lock()
 	current := m.gen == gen && m.state == StateSpawning

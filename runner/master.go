@@ -907,18 +907,24 @@ func (m *Master) foldLoop() {
 // workers. Registering a type twice is an error. Handlers run on the
 // sending worker's receive goroutine: keep them short.
 func (m *Master) RegisterHandler(typ string, fn func(workerID string, data []byte)) error {
+	return addHandler(&m.mu, m.handlers, typ, fn, fn == nil)
+}
+
+// addHandler registers fn for a custom message type in handlers, guarded
+// by mu: the master's and the worker's registries follow the same rules.
+func addHandler[F any](mu *sync.Mutex, handlers map[string]F, typ string, fn F, isNil bool) error {
 	if typ == "" || strings.HasPrefix(typ, reservedPrefix) {
 		return fmt.Errorf("runner: custom message type %q is empty or reserved", typ)
 	}
-	if fn == nil {
+	if isNil {
 		return errors.New("runner: nil custom message handler")
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if _, ok := m.handlers[typ]; ok {
+	mu.Lock()
+	defer mu.Unlock()
+	if _, ok := handlers[typ]; ok {
 		return fmt.Errorf("runner: a handler for custom message type %q is already registered", typ)
 	}
-	m.handlers[typ] = fn
+	handlers[typ] = fn
 	return nil
 }
 

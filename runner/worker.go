@@ -211,19 +211,7 @@ func (w *Worker) UserCount() int {
 // the master. Registering a type twice is an error. Handlers run on the
 // worker's control loop: keep them short.
 func (w *Worker) RegisterHandler(typ string, fn func(data []byte)) error {
-	if typ == "" || strings.HasPrefix(typ, reservedPrefix) {
-		return fmt.Errorf("runner: custom message type %q is empty or reserved", typ)
-	}
-	if fn == nil {
-		return errors.New("runner: nil custom message handler")
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if _, ok := w.handlers[typ]; ok {
-		return fmt.Errorf("runner: a handler for custom message type %q is already registered", typ)
-	}
-	w.handlers[typ] = fn
-	return nil
+	return addHandler(&w.mu, w.handlers, typ, fn, fn == nil)
 }
 
 // Send sends a custom message to the master.

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -202,5 +203,47 @@ func BenchmarkUserMemory(b *testing.B) {
 		b.ReportMetric(h1, "heapB/HTTPuser")
 		b.ReportMetric(s1, "stackB/HTTPuser")
 		b.ReportMetric(h1-h0, "heapB/HTTPstate")
+	}
+}
+
+type pacedUser struct{ user.HTTP }
+
+func (u *pacedUser) Get(ctx context.Context) error { return u.HTTP.Get(ctx, "/").Err() }
+
+// BenchmarkConstantThroughputDelivery is the real-time check of pacing: 20
+// users x ConstantThroughput(50) for 10 s against a local counting target
+// should put 10,000 requests there; it reports the target's count and its
+// ratio to that. Run it alone on a quiet machine:
+//
+//	go test -run '^$' -bench ConstantThroughputDelivery -benchtime 1x ./user/
+func BenchmarkConstantThroughputDelivery(b *testing.B) {
+	const users, rate, span = 20, 50, 10 * time.Second
+	var hits atomic.Int64
+	srv := &fasthttp.Server{Handler: func(*fasthttp.RequestCtx) { hits.Add(1) }}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(b, err)
+	go srv.Serve(ln) //nolint:errcheck // ends with Shutdown
+	defer srv.Shutdown()
+	c := user.Class[pacedUser]{
+		Wait:  user.ConstantThroughput(rate),
+		Tasks: taskset.Weighted(taskset.Task[pacedUser]{Run: (*pacedUser).Get}),
+	}
+	for range b.N {
+		hits.Store(0)
+		reg := stats.NewRegistry(stats.Options{})
+		stopping := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range users {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c.Run(context.Background(), &user.Env{ID: i, Host: "http://" + ln.Addr().String(), Stats: reg, Stopping: stopping})
+			}()
+		}
+		time.Sleep(span)
+		close(stopping)
+		wg.Wait()
+		b.ReportMetric(float64(hits.Load()), "requests")
+		b.ReportMetric(float64(hits.Load())/(users*rate*span.Seconds()), "of-scheduled")
 	}
 }

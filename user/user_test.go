@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -638,11 +639,79 @@ func TestWaitStrategies(t *testing.T) {
 	p := user.ConstantPacing(time.Second).NewWaiter(nil)
 	assert.Equal(t, 700*time.Millisecond, p.Pause(now, now.Add(300*time.Millisecond)))
 	assert.Equal(t, now.Add(time.Second), p.(taskset.Pacer).Intended())
+	p = user.ConstantPacing(time.Second).NewWaiter(nil)
 	assert.Equal(t, -500*time.Millisecond, p.Pause(now, now.Add(1500*time.Millisecond)), "an overrun waits nothing")
 
 	tp := user.ConstantThroughput(4).NewWaiter(nil)
 	assert.Equal(t, 250*time.Millisecond, tp.Pause(now, now))
 	assert.Equal(t, time.Duration(0), user.ConstantThroughput(0).NewWaiter(nil).Pause(now, now))
+}
+
+// pacedStarts simulates one paced user for span: every wake-up comes late
+// by a random 0.2-0.9 ms (what timers did on the VM where pacing was
+// measured) and every task takes service. It returns the number of task
+// starts and the largest number of starts within one period.
+func pacedStarts(w taskset.Wait, d, span, service time.Duration, rnd *rand.Rand) (n, burst int) {
+	waiter := w.NewWaiter(rnd)
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var starts []time.Time
+	now := t0
+	for now.Sub(t0) < span {
+		start := now
+		starts = append(starts, start)
+		end := start.Add(service)
+		if service > d && len(starts)%50 == 0 {
+			end = start.Add(10 * d) // an overrun of many periods now and then
+		}
+		pause := max(0, waiter.Pause(start, end))
+		now = end.Add(pause + 200*time.Microsecond + time.Duration(rnd.Int64N(int64(700*time.Microsecond))))
+	}
+	for i := range starts {
+		j := i
+		for j < len(starts) && starts[j].Sub(starts[i]) < d {
+			j++
+		}
+		burst = max(burst, j-i)
+	}
+	return len(starts), burst
+}
+
+func TestConstantThroughputKeepsItsRateWhenTimersFireLate(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 2))
+	total := 0
+	for range 20 {
+		n, burst := pacedStarts(user.ConstantThroughput(50), 20*time.Millisecond, 10*time.Second, 120*time.Microsecond, rnd)
+		total += n
+		assert.LessOrEqual(t, burst, 2, "no more than one period of catch-up")
+	}
+	// 20 users x 50/s x 10 s.
+	assert.InDelta(t, 10000, total, 100, "within 1 %%")
+}
+
+func TestConstantPacingCatchesUpAtMostOnePeriod(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(3, 4))
+	d := 10 * time.Millisecond
+	// Tasks that take a bit more than the period, with an overrun of ten
+	// periods every 50 tasks: the user runs back to back, never more than
+	// two starts within one period.
+	n, burst := pacedStarts(user.ConstantPacing(d), d, 5*time.Second, d+time.Millisecond, rnd)
+	assert.LessOrEqual(t, burst, 2)
+	assert.Less(t, n, 500)
+
+	// A late start within one period is made up: the next slot is still
+	// one period after the previous slot.
+	w := user.ConstantPacing(d).NewWaiter(nil)
+	now := time.Now()
+	assert.Equal(t, d, w.Pause(now, now))
+	assert.Equal(t, d-3*time.Millisecond, w.Pause(now.Add(d+2*time.Millisecond), now.Add(d+3*time.Millisecond)))
+	assert.Equal(t, now.Add(2*d), w.(taskset.Pacer).Intended())
+	// An overrun of three periods: the next task runs at once and its
+	// corrected latency counts from its slot; the schedule is kept only
+	// one period behind, so one more task runs at once and then it holds.
+	assert.Equal(t, -d, w.Pause(now.Add(2*d), now.Add(5*d)))
+	assert.Equal(t, now.Add(3*d), w.(taskset.Pacer).Intended())
+	assert.Equal(t, -time.Millisecond, w.Pause(now.Add(5*d), now.Add(5*d+time.Millisecond)))
+	assert.Equal(t, d-2*time.Millisecond, w.Pause(now.Add(5*d+time.Millisecond), now.Add(5*d+2*time.Millisecond)))
 }
 
 func TestGracefulStopLetsRunningTasksFinish(t *testing.T) {

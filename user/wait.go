@@ -41,12 +41,17 @@ type constant time.Duration
 func (c constant) NewWaiter(*rand.Rand) taskset.Waiter { return c }
 func (c constant) Pause(_, _ time.Time) time.Duration  { return time.Duration(c) }
 
-// ConstantPacing starts tasks d apart: after a task it waits d minus the
-// task's run time (Locust's constant_pacing). A task that overruns d is
-// followed at once by the next, with no catch-up later. Its Waiter is a
-// taskset.Pacer: each task's intended start is the previous task's start
-// plus d, and the user records the corrected latency from it, so an
-// overrunning target shows in the corrected percentiles.
+// ConstantPacing starts tasks d apart (Locust's constant_pacing): each
+// task's start is scheduled one period after the previous task's scheduled
+// start, never after its actual, possibly late, wake-up, so timer lateness
+// does not pile up and a user runs 1/d tasks per second over any long span.
+// A task that overruns is followed at once by the next; the schedule then
+// catches up at most one period (the next tasks may run back to back for
+// that one period), and a user more than one period behind drops the
+// missed starts rather than bursting to make them up. Its Waiter is a
+// taskset.Pacer: the user records the corrected latency from each task's
+// scheduled start, so an overrunning target shows in the corrected
+// percentiles.
 func ConstantPacing(d time.Duration) taskset.Wait { return pacing(d) }
 
 // ConstantThroughput runs perSecond tasks per second per user:
@@ -63,13 +68,27 @@ type pacing time.Duration
 func (p pacing) NewWaiter(*rand.Rand) taskset.Waiter { return &pacer{d: time.Duration(p)} }
 
 type pacer struct {
-	d        time.Duration
-	intended time.Time
+	d time.Duration
+	// slot is when the next task is scheduled to start: the pause ends
+	// there. intended is that task's slot before the catch-up bound, from
+	// which its corrected latency is measured.
+	slot, intended time.Time
 }
 
 func (p *pacer) Pause(start, end time.Time) time.Duration {
-	p.intended = start.Add(p.d)
-	return p.intended.Sub(end)
+	base := p.slot // the slot of the task that just ran
+	if base.IsZero() || start.Sub(base) > p.d {
+		// First task, or the schedule lapsed (the task ran more than one
+		// period after its slot, e.g. after the user left this set for a
+		// nested one): start a new schedule from this task.
+		base = start
+	}
+	p.intended = base.Add(p.d)
+	p.slot = p.intended
+	if floor := end.Add(-p.d); p.slot.Before(floor) {
+		p.slot = floor // never more than one period of catch-up
+	}
+	return p.slot.Sub(end)
 }
 
 func (p *pacer) Intended() time.Time { return p.intended }

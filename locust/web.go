@@ -35,6 +35,10 @@ type WebConfig struct {
 	AuthFile string
 	// TLSCert and TLSKey serve the UI over HTTPS (--tls-cert, --tls-key).
 	TLSCert, TLSKey string
+	// PublicNames are the host names the UI is reached by besides
+	// loopback names and its listen address (--web-public-names): requests
+	// with any other Host header are refused (DNS rebinding defence).
+	PublicNames []string
 	// listening, when set, is told the UI's URL once it listens (tests).
 	listening func(url string)
 }
@@ -48,6 +52,7 @@ func webFlags(c *Config) []flagDef {
 		{long: "web-auth-file", group: "Web UI", usage: "file whose first line is user:password for the web UI", value: &stringValue{p: &w.AuthFile}},
 		{long: "tls-cert", group: "Web UI", usage: "PEM certificate: serve the web UI over HTTPS", value: &stringValue{p: &w.TLSCert}},
 		{long: "tls-key", group: "Web UI", usage: "PEM private key for --tls-cert", value: &stringValue{p: &w.TLSKey}},
+		{long: "web-public-names", group: "Web UI", usage: "host names the web UI is reached by besides loopback and --web-host (comma-separated)", value: &listValue{p: &w.PublicNames}},
 	}
 }
 
@@ -94,14 +99,20 @@ func serveWeb(ctx context.Context, s *session) (<-chan error, error) {
 	if err != nil {
 		return nil, &UsageError{Msg: err.Error()}
 	}
+	host := w.Host
+	if host == "" {
+		host = "127.0.0.1"
+	}
 	srv, err := webui.New(webui.Options{
-		Controller: &webController{s: s},
-		Auth:       auth,
-		TLSCert:    w.TLSCert,
-		TLSKey:     w.TLSKey,
-		Logger:     s.log.Named("web"),
-		Name:       programName(),
-		Version:    Version,
+		Controller:  &webController{s: s},
+		Auth:        auth,
+		ListenHost:  host,
+		PublicNames: w.PublicNames,
+		TLSCert:     w.TLSCert,
+		TLSKey:      w.TLSKey,
+		Logger:      s.log.Named("web"),
+		Name:        programName(),
+		Version:     Version,
 		Report: func(out io.Writer) error {
 			snap := s.reg.Snapshot()
 			return report.Write(out, s.reportData(time.Now(), snap, s.evaluateThresholds(snap)))
@@ -119,10 +130,6 @@ func serveWeb(ctx context.Context, s *session) (<-chan error, error) {
 	})
 	if err != nil {
 		return nil, &UsageError{Msg: err.Error()}
-	}
-	host := w.Host
-	if host == "" {
-		host = "127.0.0.1"
 	}
 	if msg := webui.InsecureBindWarning(host, auth != ""); msg != "" {
 		s.log.Warn(msg)

@@ -62,7 +62,7 @@ func BenchmarkStatsRequestsHandler1000Names(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	req := httptest.NewRequest(http.MethodGet, "/stats/requests", nil)
+	req := httptest.NewRequest(http.MethodGet, "http://127.0.0.1:8089/stats/requests", nil)
 	b.ReportAllocs()
 	for b.Loop() {
 		w := httptest.NewRecorder()

@@ -17,7 +17,7 @@ func TestProbesNeedNoAuthAndFollowReady(t *testing.T) {
 	require.NoError(t, err)
 	do := func(path string) *httptest.ResponseRecorder {
 		rec := httptest.NewRecorder()
-		srv.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		srv.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "http://127.0.0.1:8089"+path, nil))
 		return rec
 	}
 	assert.Equal(t, http.StatusOK, do("/healthz").Code)

@@ -28,6 +28,18 @@ const (
 	DefaultPort = 8089
 )
 
+// Limits of the UI's HTTP server: a client that sends its headers or body
+// slowly, reads the answer slowly or idles is cut off instead of holding a
+// connection (and a goroutine) for ever. The write limit covers the
+// largest download (the report and CSVs are built in memory first).
+const (
+	ReadHeaderTimeout = 10 * time.Second
+	ReadTimeout       = 30 * time.Second
+	WriteTimeout      = 60 * time.Second
+	IdleTimeout       = 120 * time.Second
+	MaxHeaderBytes    = 64 << 10
+)
+
 // ContentSecurityPolicy is sent with every response. The UI ships no inline
 // script or style, so it holds.
 const ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
@@ -43,8 +55,17 @@ type Options struct {
 	// Auth is "user:password" for HTTP basic auth on every route but the
 	// static assets. Empty: no auth.
 	Auth string
-	// TLSCert and TLSKey are PEM file paths; both set: Serve speaks HTTPS.
+	// TLSCert and TLSKey are PEM file paths; both set: Serve speaks HTTPS
+	// (and every response carries Strict-Transport-Security).
 	TLSCert, TLSKey string
+
+	// ListenHost is the host the UI was told to listen on (--web-host);
+	// requests naming it in their Host header are served. PublicNames
+	// adds the other names the UI is reached by (--web-public-names).
+	// Loopback names and the address a connection came in on are always
+	// served; any other Host gets 421 (DNS rebinding defence).
+	ListenHost  string
+	PublicNames []string
 
 	Logger *zap.Logger // nil: no logging
 
@@ -75,7 +96,12 @@ type Options struct {
 
 	// Now is the clock; nil: time.Now.
 	Now func() time.Time
+
+	// limits overrides the server limits (tests); zero: defaults.
+	limits *serverLimits
 }
+
+type serverLimits struct{ readHeader, read, write, idle time.Duration }
 
 // Server is the web UI: an http.Handler plus helpers to serve it.
 type Server struct {
@@ -158,7 +184,8 @@ func (s *Server) routes() http.Handler {
 		writeJSON(w, http.StatusForbidden, map[string]any{"success": false, "message": "cross-origin request refused"})
 	}))
 	probes := health.Handler(s.o.Ready)
-	app := securityHeaders(cop.Handler(s.authenticate(mux)))
+	guard := newHostGuard(s.o.ListenHost, s.o.PublicNames)
+	app := s.securityHeaders(guard.wrap(cop.Handler(s.authenticate(mux))))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if health.IsProbe(r) {
 			probes.ServeHTTP(w, r)
@@ -168,10 +195,19 @@ func (s *Server) routes() http.Handler {
 	})
 }
 
-// securityHeaders adds the CSP and nosniff to every response.
-func securityHeaders(next http.Handler) http.Handler {
+// hstsPolicy is sent under TLS: browsers then refuse plain HTTP to this
+// host for a year.
+const hstsPolicy = "max-age=31536000"
+
+// securityHeaders adds the CSP, nosniff and, under TLS, HSTS to every
+// response.
+func (s *Server) securityHeaders(next http.Handler) http.Handler {
+	underTLS := s.o.TLSCert != ""
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
+		if underTLS {
+			h.Set("Strict-Transport-Security", hstsPolicy)
+		}
 		h.Set("Content-Security-Policy", ContentSecurityPolicy)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
@@ -230,6 +266,10 @@ func (s *Server) ListenAndServe(ctx context.Context, host string, port int) erro
 	if host == "" {
 		host = DefaultHost
 	}
+	if s.o.ListenHost == "" {
+		s.o.ListenHost = host
+		s.handler = s.routes()
+	}
 	if msg := InsecureBindWarning(host, s.auth); msg != "" {
 		s.log.Warn(msg)
 	}
@@ -255,11 +295,15 @@ func (s *Server) URL(l net.Listener) string {
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	hs := &http.Server{
 		Handler:           s,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
+		ReadHeaderTimeout: ReadHeaderTimeout,
+		ReadTimeout:       ReadTimeout,
+		WriteTimeout:      WriteTimeout,
+		IdleTimeout:       IdleTimeout,
+		MaxHeaderBytes:    MaxHeaderBytes,
 		ErrorLog:          zap.NewStdLog(s.log),
+	}
+	if lim := s.o.limits; lim != nil {
+		hs.ReadHeaderTimeout, hs.ReadTimeout, hs.WriteTimeout, hs.IdleTimeout = lim.readHeader, lim.read, lim.write, lim.idle
 	}
 	if s.o.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(s.o.TLSCert, s.o.TLSKey)

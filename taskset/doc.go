@@ -14,6 +14,14 @@
 //     expected shares; this order has the same shares without the variance.
 //   - Sequential runs tasks in declaration order, cycling; a weight of n
 //     runs that task n times in a row (Locust's SequentialTaskSet).
+//   - Markov (Locust 2.37's MarkovTaskSet) chains tasks by weighted
+//     transitions: NewMarkov returns a builder, State adds a task and
+//     returns its handle, To adds a transition to another handle, Set
+//     validates and builds. The first state is where every entry into the
+//     set starts; each next state is drawn from the current one's
+//     transitions with the user's random source. Transition targets are Go
+//     values, not strings, so the compiler checks them; a state with
+//     nowhere to go panics at Set. Tags apply to the set as a whole.
 //
 // A Task whose Set is non-nil runs that nested set: the user keeps picking
 // from the nested set, waiting with the set's own Wait (or the parent's when

@@ -3,6 +3,7 @@ package taskset_test
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 
 	"github.com/golocust/golocust/taskset"
@@ -60,4 +61,34 @@ func ExampleSet_Filter() {
 	// Output:
 	// true 1
 	// false
+}
+
+// A Markov chain of tasks (Locust's MarkovTaskSet): after each task the
+// user moves on along a transition drawn by weight. Targets are state
+// values, so a misspelt one does not compile.
+func ExampleMarkov() {
+	m := taskset.NewMarkov[Shopper]()
+	browse := m.State((*Shopper).Browse) // the first state is the start
+	add := m.State((*Shopper).Add)
+	buy := m.State((*Shopper).Buy)
+	browse.To(browse, 2).To(add, 1)
+	add.To(browse, 1).To(buy, 1)
+	buy.To(browse, 1)
+	tasks := m.Set()
+
+	for _, s := range tasks.Transitions("Add") {
+		fmt.Printf("Add -> %s %.2f\n", s.Name, s.Share)
+	}
+	for _, s := range tasks.Ratio() { // long-run share of each state's runs
+		fmt.Printf("%s %.3f\n", s.Name, s.Share)
+	}
+	p := tasks.NewPicker(rand.New(rand.NewPCG(1, 2)), nil) // the user's random source
+	fmt.Println(p.Next().Name)
+	// Output:
+	// Add -> Browse 0.50
+	// Add -> Buy 0.50
+	// Browse 0.667
+	// Add 0.222
+	// Buy 0.111
+	// Browse
 }

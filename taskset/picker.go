@@ -11,6 +11,7 @@ import (
 // once every nested set has been entered once.
 type Picker[U any] struct {
 	rnd   *rand.Rand
+	mrnd  *rand.Rand // draws Markov transitions: rnd, or a fixed seed without one
 	stack []*cursor[U]
 }
 
@@ -48,7 +49,19 @@ func (p *Picker[U]) newCursor(s *Set[U], inherited Waiter) *cursor[U] {
 	if s.wait != nil {
 		c.waiter = s.wait.NewWaiter(p.rnd)
 	}
-	if !s.seq && p.rnd != nil && len(s.order) > 1 {
+	if s.markov != nil {
+		c.pos = s.markov.start
+		switch {
+		case p.mrnd != nil:
+		case p.rnd != nil:
+			p.mrnd = p.rnd
+		default:
+			// A Markov set needs a random source; without the user's,
+			// a fixed seed keeps the walk reproducible.
+			p.mrnd = rand.New(rand.NewPCG(1, 2))
+		}
+	}
+	if !s.seq && s.markov == nil && p.rnd != nil && len(s.order) > 1 {
 		c.pos = p.rnd.IntN(len(s.order))
 	}
 	return c
@@ -60,13 +73,21 @@ func (p *Picker[U]) newCursor(s *Set[U], inherited Waiter) *cursor[U] {
 func (p *Picker[U]) Next() *Task[U] {
 	for {
 		c := p.stack[len(p.stack)-1]
-		if len(c.set.order) == 0 {
-			return nil
-		}
-		i := c.set.order[c.pos]
-		c.pos++
-		if c.pos == len(c.set.order) {
-			c.pos = 0
+		var i int
+		if mk := c.set.markov; mk != nil {
+			// The current state runs now; its successor is drawn at once,
+			// as Locust's MarkovTaskSet does.
+			i = c.pos
+			c.pos = mk.next(i, p.mrnd)
+		} else {
+			if len(c.set.order) == 0 {
+				return nil
+			}
+			i = int(c.set.order[c.pos])
+			c.pos++
+			if c.pos == len(c.set.order) {
+				c.pos = 0
+			}
 		}
 		t := &c.set.tasks[i]
 		if t.Set == nil {
@@ -78,6 +99,8 @@ func (p *Picker[U]) Next() *Task[U] {
 			c.kids[i] = k
 		} else if t.Set.seq {
 			k.pos = 0
+		} else if t.Set.markov != nil {
+			k.pos = t.Set.markov.start // each entry starts the chain anew
 		}
 		p.stack = append(p.stack, k)
 	}

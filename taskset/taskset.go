@@ -56,6 +56,9 @@ type Set[U any] struct {
 	wait  Wait
 	tags  []string
 	depth int // nesting depth below this set (0 = no nested sets)
+	// markov, when non-nil, makes this a Markov set (see Markov): tasks
+	// are its states and order is unused.
+	markov *markov
 }
 
 // Weighted returns a set that picks its tasks in smooth weighted
@@ -247,6 +250,9 @@ func (s *Set[U]) Filter(include, exclude []string) (*Set[U], bool) {
 
 func (s *Set[U]) filter(base, include, exclude []string) *Set[U] {
 	base = append(slices.Clone(base), s.tags...)
+	if s.markov != nil {
+		return s.filterMarkov(base, include, exclude)
+	}
 	var kept []Task[U]
 	for _, t := range s.tasks {
 		tags := append(slices.Clone(base), t.Tags...)
@@ -299,18 +305,29 @@ type Share struct {
 	Nested []Share
 }
 
-// Ratio returns each task's share of the set's picks.
+// Ratio returns each task's share of the set's picks. For a Markov set it
+// is the long-run share of each state's runs for a user that starts at the
+// first state and stays in the set (unreachable states have 0).
 func (s *Set[U]) Ratio() []Share {
 	if s == nil || len(s.tasks) == 0 {
 		return nil
 	}
-	total := 0
-	for _, t := range s.tasks {
-		total += t.Weight
+	var shares []float64
+	if s.markov != nil {
+		shares = s.markov.stationary()
+	} else {
+		total := 0
+		for _, t := range s.tasks {
+			total += t.Weight
+		}
+		shares = make([]float64, len(s.tasks))
+		for i, t := range s.tasks {
+			shares[i] = float64(t.Weight) / float64(total)
+		}
 	}
 	out := make([]Share, len(s.tasks))
 	for i, t := range s.tasks {
-		out[i] = Share{Name: t.Name, Share: float64(t.Weight) / float64(total)}
+		out[i] = Share{Name: t.Name, Share: shares[i]}
 		if t.Set != nil {
 			out[i].Nested = t.Set.Ratio()
 		}

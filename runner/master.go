@@ -160,7 +160,7 @@ type Master struct {
 	joined    chan struct{} // closed and replaced whenever a worker joins
 	plan      *loadPlan     // the current test's split of o.Load; nil without one
 	// logs are the last log lines each known worker shipped.
-	logs map[string][]string
+	logs workerLogs
 }
 
 // NewMaster binds the listener and starts serving workers. Quit (or
@@ -201,7 +201,6 @@ func NewMaster(o MasterOptions) (*Master, error) {
 		stopTest: make(chan error, 1), handlers: map[string]func(string, []byte){},
 		unknownCT: map[string]bool{}, joined: make(chan struct{}),
 		coal: newCoalescer(reg), seqAdded: map[string][]int{},
-		logs: map[string][]string{},
 	}
 	if err := m.configure(o.Classes, o.Host); err != nil {
 		return nil, err
@@ -1213,7 +1212,7 @@ func (m *Master) left(sess *transport.Session, clean bool) {
 	lostShare := false
 	if gone {
 		delete(m.workers, w.id)
-		delete(m.logs, w.id)
+		m.logs.forget(w.id)
 		if m.plan != nil && (m.state == StateSpawning || m.state == StateRunning) {
 			lostShare = m.plan.markDone(w.id) // its unfinished share leaves with it
 		}
@@ -1253,16 +1252,12 @@ func (m *Master) addLogs(id string, data []byte) {
 		lines[i] = truncateLine(l)
 	}
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.workers[id] == nil {
-		return // forgotten meanwhile
+	full := m.workers[id] != nil && m.logs.add(id, lines) // else forgotten meanwhile
+	m.mu.Unlock()
+	if full {
+		m.log.Warn("the workers' log lines exceed what the master keeps: newer lines of some workers are dropped (see the workers' own logs)",
+			zap.Int("max_lines", maxTotalLogLines))
 	}
-	kept := append(m.logs[id], lines...)
-	if over := len(kept) - maxWorkerLogLines; over > 0 {
-		// Copy, so that the dropped lines' backing array is released.
-		kept = append([]string(nil), kept[over:]...)
-	}
-	m.logs[id] = kept
 }
 
 // WorkerLogs returns the last log lines each known worker shipped (see
@@ -1270,11 +1265,7 @@ func (m *Master) addLogs(id string, data []byte) {
 func (m *Master) WorkerLogs() map[string][]string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := make(map[string][]string, len(m.logs))
-	for id, l := range m.logs {
-		out[id] = append([]string(nil), l...)
-	}
-	return out
+	return m.logs.copy()
 }
 
 // checkLoop marks silent workers missing and forgets long-missing ones.
@@ -1301,7 +1292,7 @@ func (m *Master) check(now time.Time) {
 		case w.state == StateMissing:
 			if now.Sub(w.missedAt) >= m.o.MissingForget {
 				delete(m.workers, id)
-				delete(m.logs, id)
+				m.logs.forget(id)
 				if m.plan != nil && m.plan.markDone(id) {
 					forgotten = append(forgotten, id+" (its unfinished share of the load model is lost)")
 				} else {

@@ -151,6 +151,9 @@ func (c *coalescer) add(r *locustpb.StatsReport, node string) error {
 		}
 		c.excs = append(c.excs, ex)
 	}
+	if len(c.errs)+len(c.excs) > maxPendingErrors {
+		c.foldLocked()
+	}
 	return nil
 }
 

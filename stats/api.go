@@ -7,7 +7,9 @@ import (
 )
 
 // OtherName is the Name of the entry that collects the samples of names
-// past the Options.MaxNames cap (one such entry per method).
+// past the Options.MaxNames cap: one such entry per method for the first
+// 16 methods seen past the cap, then one shared entry with Method
+// OtherMethod, so that the entries stay bounded whatever methods arrive.
 const OtherName = "other (name cap reached)"
 
 // AggregatedName is the Name of the Aggregated (total) row.
@@ -22,9 +24,16 @@ type Options struct {
 	// DefaultMaxNames. Samples of further names are folded into one entry
 	// per method, named OtherName, and Warn is called once.
 	MaxNames int
+	// MaxErrors caps the distinct error texts across all names; 0 means
+	// DefaultMaxErrors. Further texts are counted under one "other errors"
+	// row of their name, and Warn is called once. (Each name also keeps at
+	// most 100 distinct texts, and the registry 1,000 distinct exceptions,
+	// listing at most 100 nodes each.)
+	MaxErrors int
 	// Now is the clock; nil means time.Now. Tests pass a fake clock.
 	Now func() time.Time
-	// Warn receives the one-time name-cap warning; nil discards it. It is
+	// Warn receives the one-time warning of each cap (names, error texts,
+	// exceptions); nil discards it. It is
 	// called from Record or Merge, outside the registry's locks for Record;
 	// it may record, but must not call Snapshot, TakeDelta, Merge or Reset.
 	Warn func(msg string)

@@ -51,10 +51,14 @@
 // (hdrhistogram.PackedHistogram, a few KiB). A Snapshot hands out dense
 // histograms, as the public Entry type says; they are reused by the next
 // snapshot when a name saw no new samples, so treat them as read-only.
-// Distinct names are capped (Options.MaxNames, default 1,000; further names
-// fold into one "other (name cap reached)" entry per method, with a
-// one-time warning), as are distinct error texts per name (100) and
-// distinct exception stacks (1,000).
+// Memory stays bounded whatever is recorded or merged (a master merges what
+// any worker sends): distinct (method, name) entries are capped
+// (Options.MaxNames, default 1,000; further names fold into an "other (name
+// cap reached)" entry of their method, for at most 16 methods, then into
+// one shared OTHER entry), as are distinct error texts (100 per name and
+// Options.MaxErrors, default 1,000, in all), distinct exception stacks
+// (1,000, listing at most 100 nodes each), and merged per-second counts
+// (none more than a minute ahead of the clock). Each cap warns once.
 //
 // # Choices
 //

@@ -32,8 +32,9 @@ type entry struct {
 	outHist, outCorr *hdrhistogram.Histogram
 	outCur           *hdrhistogram.Histogram
 
-	errMu sync.Mutex
-	errs  map[string]*errAgg
+	errMu  sync.Mutex
+	errs   map[string]*errAgg
+	budget *errBudget // the registry's cap on distinct error texts (nil: none)
 }
 
 type winSlot struct {
@@ -338,28 +339,46 @@ func (e *entry) merge(d *Entry, nowNs int64) {
 		}
 		e.corr.MergeFrom(d.CorrectedHist)
 	}
+	// Seconds far ahead of the clock are dropped: pruning only removes old
+	// ones, so a peer's report must not add seconds that would never go.
+	hi := nowNs/int64(time.Second) + maxFutureSeconds
 	for s, v := range d.ReqPerSec {
-		e.reqs = addSecond(e.reqs, s, v)
+		if s <= hi {
+			e.reqs = addSecond(e.reqs, s, v)
+		}
 	}
 	for s, v := range d.FailPerSec {
-		e.failSecs = addSecond(e.failSecs, s, v)
+		if s <= hi {
+			e.failSecs = addSecond(e.failSecs, s, v)
+		}
 	}
 }
 
-func (e *entry) recordError(msg string, now int64) {
+// recordError adds one failure; capped is true the first time the
+// registry's cap on distinct error texts was hit.
+func (e *entry) recordError(msg string, now int64) (capped bool) {
 	e.errMu.Lock()
-	e.addError(msg, 1, now, now)
+	capped = e.addError(msg, 1, now, now)
 	e.errMu.Unlock()
+	return capped
 }
 
-// addError groups failures by message. e.errMu is held.
-func (e *entry) addError(msg string, occ, first, last int64) {
+// addError groups failures by message; past the per-name cap or the
+// registry's budget a new text folds into otherErrors. capped is true the
+// first time the budget was exhausted. e.errMu is held.
+func (e *entry) addError(msg string, occ, first, last int64) (capped bool) {
 	if e.errs == nil {
 		e.errs = make(map[string]*errAgg)
 	}
 	a := e.errs[msg]
 	if a == nil {
-		if len(e.errs) >= maxErrorsPerEntry {
+		fold := msg == otherErrors || countedErrors(e.errs) >= maxErrorsPerEntry
+		if !fold {
+			var ok bool
+			ok, capped = e.budget.take()
+			fold = !ok
+		}
+		if fold {
 			msg = otherErrors
 			a = e.errs[msg]
 		}
@@ -375,9 +394,10 @@ func (e *entry) addError(msg string, occ, first, last int64) {
 	if last > a.last {
 		a.last = last
 	}
+	return capped
 }
 
-func (e *entry) mergeError(x *Error) {
+func (e *entry) mergeError(x *Error) (capped bool) {
 	var first, last int64
 	if !x.FirstSeen.IsZero() {
 		first = x.FirstSeen.UnixNano()
@@ -386,8 +406,9 @@ func (e *entry) mergeError(x *Error) {
 		last = x.LastSeen.UnixNano()
 	}
 	e.errMu.Lock()
-	e.addError(x.Message, x.Occurrences, first, last)
+	capped = e.addError(x.Message, x.Occurrences, first, last)
 	e.errMu.Unlock()
+	return capped
 }
 
 func (e *entry) appendErrors(dst []*Error) []*Error {
@@ -400,7 +421,7 @@ func (e *entry) takeErrors(dst []*Error) []*Error {
 	e.errMu.Lock()
 	defer e.errMu.Unlock()
 	dst = e.errorsTo(dst)
-	e.errs = nil
+	e.clearErrors()
 	return dst
 }
 
@@ -416,4 +437,11 @@ func (e *entry) errorsTo(dst []*Error) []*Error {
 		dst = append(dst, x)
 	}
 	return dst
+}
+
+// clearErrors forgets the error texts and gives their room back to the
+// budget. e.errMu is held.
+func (e *entry) clearErrors() {
+	e.budget.give(countedErrors(e.errs))
+	e.errs = nil
 }

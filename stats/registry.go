@@ -46,8 +46,12 @@ type Registry struct {
 	cache    [cacheSize]atomic.Pointer[entry] // by string address, see lookup
 	insertMu sync.Mutex                       // guards inserting into names and count
 	count    int                              // distinct names below the cap (guarded by insertMu)
+	others   int                              // "other" entries past the cap (guarded by insertMu)
 	full     atomic.Bool
 	warned   atomic.Bool
+
+	errBudget errBudget // distinct error texts across all names
+	excWarned bool      // the exception cap was hit (guarded by excMu)
 
 	start  atomic.Int64 // unix nanos of creation or the last Reset / TakeDelta
 	errors atomic.Int64 // failures + exceptions since start
@@ -80,6 +84,10 @@ func NewRegistry(o Options) *Registry {
 	if r.maxNames <= 0 {
 		r.maxNames = DefaultMaxNames
 	}
+	r.errBudget.max = int64(o.MaxErrors)
+	if r.errBudget.max <= 0 {
+		r.errBudget.max = DefaultMaxErrors
+	}
 	r.maxStripes = int32(min(max(2*runtime.GOMAXPROCS(0), 2), maxStripesLimit))
 	m := map[key]*entry{}
 	r.names.Store(&m)
@@ -103,8 +111,15 @@ func (r *Registry) Record(s Sample) {
 	e.record(&s, now, r.maxStripes)
 	if s.Err != nil {
 		r.errors.Add(1)
-		e.recordError(s.Err.Error(), now)
+		if e.recordError(s.Err.Error(), now) {
+			r.warnErrorCap()
+		}
 	}
+}
+
+func (r *Registry) warnErrorCap() {
+	r.warn("stats: more than " + itoa(r.errBudget.max) + " distinct error texts; further ones are counted under \"" +
+		otherErrors + "\" of their name (group dynamic error texts, or raise the cap)")
 }
 
 // lookup finds the entry of (method, name). Callers mostly pass the same
@@ -142,8 +157,12 @@ func cacheIndex(np, mp *byte, n int) uint64 {
 
 func (r *Registry) lookupSlow(method, name string, now int64) *entry {
 	if r.full.Load() {
-		if e := (*r.names.Load())[key{method, OtherName}]; e != nil {
+		m := *r.names.Load()
+		if e := m[key{method, OtherName}]; e != nil {
 			return e
+		}
+		if e := m[key{OtherMethod, OtherName}]; e != nil {
+			return e // past the cap of "other" entries too
 		}
 	}
 	e, warn := r.insert(method, name, now)
@@ -171,10 +190,20 @@ func (r *Registry) insert(method, name string, now int64) (e *entry, warn bool) 
 		if e := m[key{method, name}]; e != nil {
 			return e, warn
 		}
+		// One "other" entry per method, for the first few methods only:
+		// distinct methods must not grow the registry past the cap either.
+		if r.others >= maxOtherMethods {
+			method = OtherMethod
+			if e := m[key{method, name}]; e != nil {
+				return e, warn
+			}
+		}
+		r.others++
 	} else {
 		r.count++
 	}
 	e = newEntry(method, name, now)
+	e.budget = &r.errBudget
 	n := make(map[key]*entry, len(m)+1)
 	for k, v := range m {
 		n[k] = v
@@ -192,11 +221,23 @@ func (r *Registry) RecordException(msg, stack string) {
 }
 
 func (r *Registry) addException(x *Exception) {
+	// Warn outside excMu: it may log, or even record.
+	if r.addExceptionLocked(x) {
+		r.warn("stats: more than " + itoa(maxExceptions) + " distinct exceptions; further ones are counted under \"" +
+			otherExceptions + "\"")
+	}
+}
+
+// addExceptionLocked adds x under excMu; true the first time the cap on
+// distinct exceptions is hit.
+func (r *Registry) addExceptionLocked(x *Exception) (capped bool) {
 	r.excMu.Lock()
 	defer r.excMu.Unlock()
 	tb := x.Traceback
 	if _, ok := r.exceptions[tb]; !ok && len(r.exceptions) >= maxExceptions {
 		tb = otherExceptions
+		capped = !r.excWarned
+		r.excWarned = true
 	}
 	have := r.exceptions[tb]
 	if have == nil {
@@ -205,6 +246,9 @@ func (r *Registry) addException(x *Exception) {
 	}
 	have.Count += x.Count
 	for _, n := range x.Nodes {
+		if len(have.Nodes) >= maxExceptionNodes {
+			break // the first nodes say where; the count says how often
+		}
 		i := sort.SearchStrings(have.Nodes, n)
 		if i == len(have.Nodes) || have.Nodes[i] != n {
 			have.Nodes = append(have.Nodes, "")
@@ -212,6 +256,7 @@ func (r *Registry) addException(x *Exception) {
 			have.Nodes[i] = n
 		}
 	}
+	return capped
 }
 
 // NumErrors returns the number of failed requests and exceptions since the
@@ -467,8 +512,8 @@ func (r *Registry) Merge(d *Snapshot) {
 		r.errors.Add(de.NumFailures)
 	}
 	for _, x := range d.Errors {
-		if x != nil {
-			r.lookup(x.Method, x.Name, nowNs).mergeError(x)
+		if x != nil && r.lookup(x.Method, x.Name, nowNs).mergeError(x) {
+			r.warnErrorCap()
 		}
 	}
 	for _, x := range d.Exceptions {
@@ -493,7 +538,7 @@ func (r *Registry) Reset() {
 		e.zero(nowNs)
 		e.mu.Unlock()
 		e.errMu.Lock()
-		e.errs = nil
+		e.clearErrors()
 		e.errMu.Unlock()
 	}
 	r.excMu.Lock()

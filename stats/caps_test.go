@@ -1,7 +1,6 @@
 package stats
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -87,7 +86,7 @@ func TestErrorBudgetIsGivenBackByResetAndTakeDelta(t *testing.T) {
 	r := NewRegistry(Options{MaxErrors: 3})
 	rec := func(prefix string) {
 		for i := range 5 {
-			r.Record(Sample{Method: "GET", Name: "/", Duration: time.Millisecond, Err: errors.New(fmt.Sprintf("%s %d", prefix, i))})
+			r.Record(Sample{Method: "GET", Name: "/", Duration: time.Millisecond, Err: fmt.Errorf("%s %d", prefix, i)})
 		}
 	}
 	distinct := func(es []*Error) (n int) {

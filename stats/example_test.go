@@ -97,3 +97,12 @@ func ExampleWriteConsoleStats() {
 	// --------|--------------------------------------------------------|-------|-------------|-------|-------|-------|-------|--------|-----------
 	//          Aggregated                                                    33     3(9.09%) |     13      10      40     11 |   11.38        1.03
 }
+
+// CSVCell quotes a cell a spreadsheet would run as a formula.
+func ExampleCSVCell() {
+	fmt.Println(stats.CSVCell("=HYPERLINK(\"x\")"))
+	fmt.Println(stats.CSVCell("/api/items"))
+	// Output:
+	// '=HYPERLINK("x")
+	// /api/items
+}

@@ -141,7 +141,7 @@ func WriteStatsCSV(w io.Writer, s *Snapshot) error {
 	}
 	for _, e := range rowsOf(s) {
 		row := []string{
-			e.Method, e.Name,
+			CSVCell(e.Method), CSVCell(e.Name),
 			strconv.FormatInt(e.NumRequests, 10),
 			strconv.FormatInt(e.NumFailures, 10),
 			strconv.FormatInt(intMs(e.Median()), 10),
@@ -188,7 +188,7 @@ func WriteHistoryCSVRows(w io.Writer, s *Snapshot, userCount int, now time.Time,
 	ts := strconv.FormatInt(now.Unix(), 10)
 	uc := strconv.Itoa(userCount)
 	for _, e := range rows {
-		row := []string{ts, uc, e.Method, e.Name,
+		row := []string{ts, uc, CSVCell(e.Method), CSVCell(e.Name),
 			strconv.FormatFloat(windowAvg(e.ReqPerSec, s.Start, now), 'f', 6, 64),
 			strconv.FormatFloat(windowAvg(e.FailPerSec, s.Start, now), 'f', 6, 64),
 		}
@@ -225,7 +225,7 @@ func WriteFailuresCSV(w io.Writer, s *Snapshot) error {
 		return err
 	}
 	for _, e := range s.Errors {
-		if err := c.Write([]string{e.Method, e.Name, e.Message, strconv.FormatInt(e.Occurrences, 10),
+		if err := c.Write([]string{CSVCell(e.Method), CSVCell(e.Name), CSVCell(e.Message), strconv.FormatInt(e.Occurrences, 10),
 			isoUTC(e.FirstSeen), isoUTC(e.LastSeen)}); err != nil {
 			return err
 		}
@@ -241,8 +241,8 @@ func WriteExceptionsCSV(w io.Writer, s *Snapshot) error {
 		return err
 	}
 	for _, x := range s.Exceptions {
-		if err := c.Write([]string{strconv.FormatInt(x.Count, 10), x.Message, x.Traceback,
-			strings.Join(x.Nodes, ", ")}); err != nil {
+		if err := c.Write([]string{strconv.FormatInt(x.Count, 10), CSVCell(x.Message), CSVCell(x.Traceback),
+			CSVCell(strings.Join(x.Nodes, ", "))}); err != nil {
 			return err
 		}
 	}

@@ -91,14 +91,23 @@ func TestClusterLoadProcesses(t *testing.T) {
 		run, dropped := iterationsLine(t, m.err.String())
 		t.Logf("iterations: %d run, %d dropped; worker shares at the target: %d, %d", run, dropped,
 			c.target.pidCount(w1.cmd.Process.Pid), c.target.pidCount(w2.cmd.Process.Pid))
-		assert.InDelta(t, 300, run, 9, "300 ± 3 %% iterations run")
+		// A worker short of CPU drops an iteration it gets late instead of
+		// bunching it (the gate's contract, tested exactly under synctest
+		// in ./runner), so only the sum is fixed here.
 		assert.Equal(t, int64(300), run+dropped, "run + dropped = the 300 scheduled")
+		assert.GreaterOrEqual(t, run, int64(150), "most of the schedule runs")
 		total, metrics := jsonDoc(t, m.out.String())
 		assert.Equal(t, run, total, "one request per iteration on the master")
 		assert.Equal(t, float64(run), metrics["iterations"])
 		assert.Equal(t, float64(dropped), metrics["dropped_iterations"])
 		assert.Equal(t, run, c.target.total.Load(), "requests the target saw")
-		assert.InDelta(t, 150, c.target.pidCount(w1.cmd.Process.Pid), 5, "each worker runs half the schedule")
+		// The schedule is striped: each worker owns 150 of the 300.
+		n1, n2 := c.target.pidCount(w1.cmd.Process.Pid), c.target.pidCount(w2.cmd.Process.Pid)
+		assert.Equal(t, int(run), n1+n2)
+		assert.LessOrEqual(t, n1, 150, "worker 1 runs only its half of the schedule")
+		assert.LessOrEqual(t, n2, 150, "worker 2 runs only its half of the schedule")
+		assert.Positive(t, n1)
+		assert.Positive(t, n2)
 	})
 }
 

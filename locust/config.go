@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/golocust/golocust/internal/timespan"
 	"github.com/golocust/golocust/threshold"
 )
 
@@ -140,11 +141,11 @@ func (c *Config) Validate() error {
 	if math.IsNaN(c.SpawnRate) || math.IsInf(c.SpawnRate, 0) || c.SpawnRate < 0 {
 		add("-r/--spawn-rate is %v: want a number of users per second greater than 0", c.SpawnRate)
 	}
-	if c.RunTime < 0 {
-		add("-t/--run-time is %v: want a span such as 20s, 3m or 1h20m", c.RunTime)
+	if c.RunTime < 0 || c.RunTime > MaxTimespan {
+		add("-t/--run-time is %v: want a span such as 20s, 3m or 1h20m, at most %s", c.RunTime, timespan.MaxText)
 	}
-	if c.StopTimeout < 0 {
-		add("-s/--stop-timeout is %v: want a span such as 10s", c.StopTimeout)
+	if c.StopTimeout < 0 || c.StopTimeout > MaxTimespan {
+		add("-s/--stop-timeout is %v: want a span such as 10s, at most %s", c.StopTimeout, timespan.MaxText)
 	}
 	if c.Host != "" && !strings.HasPrefix(c.Host, "http://") && !strings.HasPrefix(c.Host, "https://") {
 		add("-H/--host is %q: want a base URL starting with http:// or https://, such as http://127.0.0.1:8080", c.Host)
@@ -155,8 +156,8 @@ func (c *Config) Validate() error {
 	if _, err := threshold.ParseAll(c.Thresholds); err != nil {
 		add("--threshold: %v", err)
 	}
-	if c.ThresholdDelay < 0 {
-		add("--threshold-delay is %v: want a span such as 30s", c.ThresholdDelay)
+	if c.ThresholdDelay < 0 || c.ThresholdDelay > MaxTimespan {
+		add("--threshold-delay is %v: want a span such as 30s, at most %s", c.ThresholdDelay, timespan.MaxText)
 	}
 	if c.ExitCodeOnError < 0 || c.ExitCodeOnError > 255 {
 		add("--exit-code-on-error is %d: want an exit code from 0 to 255", c.ExitCodeOnError)

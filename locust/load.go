@@ -14,6 +14,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/golocust/golocust/internal/timespan"
 	"github.com/golocust/golocust/runner"
 	"github.com/golocust/golocust/stats"
 	"github.com/golocust/golocust/user"
@@ -145,6 +146,7 @@ func (l *LoadConfig) validate() []error {
 func parseStages(s string) (runner.Stages, error) {
 	const example = `want duration:users[@spawn rate] per stage, comma-separated, e.g. "30s:10,1m:50@5,30s:0"`
 	var out runner.Stages
+	var total time.Duration
 	for i, part := range strings.Split(s, ",") {
 		part = strings.TrimSpace(part)
 		d, rest, ok := strings.Cut(part, ":")
@@ -152,8 +154,11 @@ func parseStages(s string) (runner.Stages, error) {
 			return nil, fmt.Errorf("stage %d %q: %s", i+1, part, example)
 		}
 		dur, err := parseSpan(strings.TrimSpace(d))
-		if err != nil || dur < 0 {
-			return nil, fmt.Errorf("stage %d %q: bad duration %q: %s", i+1, part, d, example)
+		if err != nil {
+			return nil, fmt.Errorf("stage %d %q: bad duration: %v; %s", i+1, part, err, example)
+		}
+		if total += dur; total > MaxTimespan {
+			return nil, fmt.Errorf("stage %d %q: the stages last longer than the largest accepted span, %s", i+1, part, timespan.MaxText)
 		}
 		users, rate, hasRate := strings.Cut(rest, "@")
 		u, err := strconv.Atoi(strings.TrimSpace(users))
@@ -177,6 +182,7 @@ func parseStages(s string) (runner.Stages, error) {
 func parseRateStages(s string) ([]runner.RateStage, error) {
 	const example = `want duration:iterations per second per stage, comma-separated, e.g. "30s:100,1m:500"`
 	var out []runner.RateStage
+	var total time.Duration
 	for i, part := range strings.Split(s, ",") {
 		part = strings.TrimSpace(part)
 		d, rate, ok := strings.Cut(part, ":")
@@ -184,8 +190,11 @@ func parseRateStages(s string) ([]runner.RateStage, error) {
 			return nil, fmt.Errorf("stage %d %q: %s", i+1, part, example)
 		}
 		dur, err := parseSpan(strings.TrimSpace(d))
-		if err != nil || dur < 0 {
-			return nil, fmt.Errorf("stage %d %q: bad duration %q: %s", i+1, part, d, example)
+		if err != nil {
+			return nil, fmt.Errorf("stage %d %q: bad duration: %v; %s", i+1, part, err, example)
+		}
+		if total += dur; total > MaxTimespan {
+			return nil, fmt.Errorf("stage %d %q: the stages last longer than the largest accepted span, %s", i+1, part, timespan.MaxText)
 		}
 		r, err := strconv.ParseFloat(strings.TrimSpace(rate), 64)
 		if err != nil || math.IsNaN(r) || math.IsInf(r, 0) || r < 0 || r > 1e9 {
@@ -211,8 +220,11 @@ func parseSteps(s string) (*runner.Steps, error) {
 		return nil, fmt.Errorf("bad step %q: %s", step, example)
 	}
 	d, err := parseSpan(strings.TrimSpace(every))
-	if err != nil || d <= 0 {
-		return nil, fmt.Errorf("bad interval %q: %s", every, example)
+	if err != nil {
+		return nil, fmt.Errorf("bad interval: %v; %s", err, example)
+	}
+	if d <= 0 {
+		return nil, fmt.Errorf("bad interval %q: want more than 0; %s", every, example)
 	}
 	out := &runner.Steps{Step: n, Interval: d}
 	if hasMax {
@@ -232,16 +244,8 @@ func parseSteps(s string) (*runner.Steps, error) {
 	return out, nil
 }
 
-// parseSpan is ParseTimespan bounded to maxSpan on every path (a plain
-// number of seconds is not bounded by ParseTimespan), so that what it
-// accepts prints back to something it accepts.
-func parseSpan(s string) (time.Duration, error) {
-	d, err := ParseTimespan(s)
-	if err == nil && d > maxSpan {
-		err = fmt.Errorf("span %q is longer than %v", s, maxSpan)
-	}
-	return d, err
-}
+// parseSpan reads the duration of a stage or step.
+func parseSpan(s string) (time.Duration, error) { return ParseTimespan(s) }
 
 func parsePositive(s string) (float64, error) {
 	r, err := strconv.ParseFloat(strings.TrimSpace(s), 64)

@@ -204,8 +204,12 @@ func maxPerWindow(ts []time.Time, w time.Duration) int {
 	return best
 }
 
-// TestArrivalRateAgainstALocalTarget: 200 it/s for 5 s gives 1000 ± 2 %
-// iterations, each one request, every request counted once.
+// TestArrivalRateAgainstALocalTarget: 200 it/s for 5 s schedules 1000
+// iterations, each run (one request, counted once) or dropped. How many
+// are dropped depends on the machine: a process short of CPU drops an
+// iteration it gets late rather than bunch it, so timing is asserted
+// exactly in ./runner under synctest, and here only with tolerances
+// derived from the schedule.
 func TestArrivalRateAgainstALocalTarget(t *testing.T) {
 	tg := newStallTarget(t, 0, 0)
 	var stderr, stdout loadOut
@@ -215,12 +219,12 @@ func TestArrivalRateAgainstALocalTarget(t *testing.T) {
 	}, hitterClass())
 	require.NotNil(t, res)
 	n := res.Stats.Total.NumRequests
-	assert.InDelta(t, 1000, n, 20, "iterations run")
+	assert.GreaterOrEqual(t, n, int64(500), "most of the schedule runs")
 	assert.Equal(t, int64(len(tg.arrivals())), n, "the target saw every request")
 	assert.Zero(t, res.Stats.Total.NumFailures)
 	assert.Contains(t, stderr.String(), sprintf("iterations: %d run, %d dropped", n, 1000-n))
 	assert.Contains(t, stderr.String(), "corrected latency ms: p50")
-	assert.LessOrEqual(t, maxPerWindow(tg.arrivals(), 100*time.Millisecond), 22, "no burst above the rate")
+	assert.LessOrEqual(t, maxPerWindow(tg.arrivals(), 500*time.Millisecond), burstBound(200, 500*time.Millisecond), "no burst above the rate")
 
 	var doc struct {
 		Stats   []map[string]any   `json:"stats"`
@@ -232,11 +236,27 @@ func TestArrivalRateAgainstALocalTarget(t *testing.T) {
 	require.Len(t, doc.Stats, 1)
 }
 
+// maxJitter is how far a busy machine may move a request's arrival at the
+// target from its hand-off to a user (scheduling of the user's goroutine,
+// the connection and the handler's goroutine).
+const maxJitter = 100 * time.Millisecond
+
+// burstBound is the most requests of a rate-paced schedule that can arrive
+// at the target in a window w: the gate starts at most rate×(w+1.2×grace)+1
+// in any window (tested exactly in ./runner), and the jitter can move the
+// requests of maxJitter more into it. A catch-up burst after a stall (the
+// iterations of the whole stall at once) is far above it.
+func burstBound(rate float64, w time.Duration) int {
+	return int(rate*(w+maxJitter+runner.DefaultArrivalGrace*6/5).Seconds()) + 1
+}
+
 // TestArrivalRateThroughAStall: the target holds every request that
 // arrives during one second. With a pool of 10 users and no room to grow,
-// the iterations due while all 10 hang are dropped (about 190 of the 200
-// due in that second), the others keep their schedule, and there is no
-// catch-up burst afterwards.
+// at most 10 requests arrive during the stall, the iterations due while
+// all 10 hang are dropped (about 190 of the 200 due in that second), and
+// there is no catch-up burst afterwards. The exact counts are asserted in
+// ./runner under synctest; here the bounds follow from the schedule, the
+// pool and the stall, so that a busy machine cannot break them.
 func TestArrivalRateThroughAStall(t *testing.T) {
 	tg := newStallTarget(t, time.Second, time.Second)
 	var stderr loadOut
@@ -254,21 +274,37 @@ func TestArrivalRateThroughAStall(t *testing.T) {
 	_, err := fmt.Sscanf(out[i:], "iterations: %d run, %d dropped", &gotRun, &dropped)
 	require.NoError(t, err)
 	assert.Equal(t, run, gotRun)
-	assert.InDelta(t, 190, dropped, 12, "about a second of iterations less the 10 that hang")
 	assert.Contains(t, out, "all 10 users are busy: iterations are being dropped")
 	assert.InDelta(t, 1000, run+dropped, 2, "every scheduled iteration is run or dropped")
 	arr := tg.arrivals()
-	assert.LessOrEqual(t, maxPerWindow(arr, 100*time.Millisecond), 22, "no catch-up burst after the stall")
-	// The 10 hanging requests are 1.2 % of those run, so the service-time
-	// p99 shows the stall; the corrected p99 shows it too, from the hanging
-	// requests and from the back-filled waits of the dropped iterations.
+	require.Len(t, arr, int(run), "the target saw every iteration that ran")
+	stallFrom, stallTo := arr[0].Add(time.Second), arr[0].Add(2*time.Second)
+	var held []time.Duration // how long each request of the stall was held
+	for _, a := range arr {
+		if !a.Before(stallFrom) && a.Before(stallTo) {
+			held = append(held, stallTo.Sub(a))
+		}
+	}
+	assert.LessOrEqual(t, len(held), 10, "each of the 10 users is held by the first request it sends in the stall")
+	// 200 iterations are due during the stall; at most 10 of them arrive in
+	// it, and those due in its last maxJitter may arrive after it.
+	assert.GreaterOrEqual(t, dropped, int64(200-10-200*maxJitter/time.Second), "the iterations due in the stall are dropped")
+	assert.LessOrEqual(t, maxPerWindow(arr, 500*time.Millisecond), burstBound(200, 500*time.Millisecond), "no catch-up burst after the stall")
+	// The service-time p99 shows the held requests when they are more than
+	// 1 % of those run; the corrected p99 shows the stall through the
+	// back-filled waits of the dropped iterations due early in it (no user
+	// is free until it ends: at least 30 due in its first 150 ms wait more
+	// than 800 ms).
 	tot := res.Stats.Total
-	assert.Greater(t, tot.Percentile(0.99), 800*time.Millisecond)
+	sort.Slice(held, func(i, j int) bool { return held[i] > held[j] })
+	if k := int(run / 100); k < len(held) {
+		assert.GreaterOrEqual(t, tot.Percentile(0.99), held[k]*99/100, "service-time p99 against the target's hold times %v", held)
+	}
 	assert.Greater(t, tot.CorrectedPercentile(0.99), 800*time.Millisecond)
 	assert.Equal(t, run+dropped, tot.CorrectedHist.TotalCount(), "one corrected sample per iteration, run or dropped")
 	require.Len(t, res.Thresholds, 1)
-	assert.True(t, res.Thresholds[0].Passed, "dropped_iterations<250: %s", res.Thresholds[0].Message)
 	assert.Equal(t, float64(dropped), res.Thresholds[0].Measured, "thresholds see the dropped iterations")
+	assert.Equal(t, dropped < 250, res.Thresholds[0].Passed, "dropped_iterations<250 with %d dropped: %s", dropped, res.Thresholds[0].Message)
 }
 
 // TestIterationLimitIsExact: 5 users, -i 300: exactly 300 requests, and
@@ -418,8 +454,9 @@ func TestArrivalAndIterationsOnAMaster(t *testing.T) {
 }
 
 // TestArrivalRateGrowsThroughAStall: the same stall with room for 400
-// users: the pool grows while the users hang, so the iterations keep
-// their schedule through the stall and few are dropped.
+// users: the pool grows while the users hang, so requests keep arriving
+// through the stall, more than the 10 pre-allocated users could send
+// (the exact growth is asserted in ./runner under synctest).
 func TestArrivalRateGrowsThroughAStall(t *testing.T) {
 	tg := newStallTarget(t, time.Second, time.Second)
 	var stderr loadOut
@@ -429,8 +466,16 @@ func TestArrivalRateGrowsThroughAStall(t *testing.T) {
 	}, hitterClass())
 	require.NotNil(t, res)
 	run := res.Stats.Total.NumRequests
-	assert.InDelta(t, 1000, run, 30, "the stall costs few iterations")
+	out := stderr.String()
+	assert.Contains(t, out, sprintf("iterations: %d run, ", run))
+	i := strings.Index(out, "iterations: ")
+	require.GreaterOrEqual(t, i, 0, out)
+	var gotRun, dropped int64
+	_, err := fmt.Sscanf(out[i:], "iterations: %d run, %d dropped", &gotRun, &dropped)
+	require.NoError(t, err)
+	assert.InDelta(t, 1000, run+dropped, 2, "every scheduled iteration is run or dropped")
 	arr := tg.arrivals()
+	require.Len(t, arr, int(run), "the target saw every iteration that ran")
 	first := arr[0]
 	during := 0
 	for _, a := range arr {
@@ -438,11 +483,11 @@ func TestArrivalRateGrowsThroughAStall(t *testing.T) {
 			during++
 		}
 	}
-	assert.InDelta(t, 200, during, 30, "requests kept arriving on schedule during the stall")
-	// Seen at the target: new users open new connections while 200
-	// handlers hang, so allow the target's own jitter on top of the 6 %.
-	assert.LessOrEqual(t, maxPerWindow(arr, 100*time.Millisecond), 24)
-	t.Logf("run %d, during the stall %d", run, during)
+	// Each user is held by the first request it sends in the stall, so 10
+	// users without growth put at most 10 there.
+	assert.Greater(t, during, 2*10, "requests kept arriving during the stall: the pool grew")
+	assert.LessOrEqual(t, maxPerWindow(arr, 500*time.Millisecond), burstBound(200, 500*time.Millisecond), "no burst above the rate")
+	t.Logf("run %d, dropped %d, during the stall %d", run, dropped, during)
 }
 
 // loadOut is a buffer safe for the session's concurrent writers (the log

@@ -27,26 +27,32 @@ func TestParseTimespan(t *testing.T) {
 		require.NoError(t, err, in)
 		assert.Equal(t, want, got, in)
 	}
-	for _, in := range []string{"", "abc", "10x", "-5s", "s", "1s2h", "1h1h", "--1", "1e3", "NaN", "3170000000", "900000h"} {
+	for _, in := range []string{"", "abc", "10x", "-5s", "s", "1s2h", "1h1h", "--1", "1e3", "NaN", "3170000000", "900000h", "2700000h", "9223372036s"} {
 		_, err := ParseTimespan(in)
 		assert.Error(t, err, in)
 	}
 }
 
-func FuzzParseTimespan(f *testing.F) {
-	for _, s := range []string{"20", "20s", "3m", "1h20m", "3h30m10s", "1.5s", "", "x", "-1s", "99999999999h"} {
-		f.Add(s)
+// TestTooLongSpansNameTheLargestOne: -t, LOCUST_RUN_TIME and the other
+// span flags refuse a span that would overflow (it once printed back as a
+// negative duration) with the largest accepted span named.
+func TestTooLongSpansNameTheLargestOne(t *testing.T) {
+	for _, in := range []string{"2700000h", "9223372036s", "9223372036", "8761h"} {
+		for _, args := range [][]string{{"-t", in}, {"--stop-timeout", in}, {"--stages", in + ":1"}, {"--steps", "1/" + in}} {
+			c := DefaultConfig()
+			_, err := parseCommandLine(&c, args, env(nil))
+			require.Error(t, err, "%v", args)
+			assert.Contains(t, err.Error(), "longer than the largest accepted span, 8760h (365 days)", "%v", args)
+		}
+		c := DefaultConfig()
+		_, err := parseCommandLine(&c, nil, env(map[string]string{"LOCUST_RUN_TIME": in}))
+		require.Error(t, err, in)
+		assert.Contains(t, err.Error(), "8760h (365 days)", in)
 	}
-	f.Fuzz(func(t *testing.T, s string) {
-		d, err := ParseTimespan(s)
-		if err != nil {
-			if d != 0 {
-				t.Fatalf("error with non-zero span %v", d)
-			}
-			return
-		}
-		if d < 0 {
-			t.Fatalf("negative span %v from %q", d, s)
-		}
-	})
+	c := DefaultConfig()
+	_, err := parseCommandLine(&c, []string{"-t", "8760h"}, env(nil))
+	require.NoError(t, err)
+	assert.Equal(t, MaxTimespan, c.RunTime)
+	c.RunTime = MaxTimespan + 1
+	require.ErrorContains(t, c.Validate(), "at most 8760h (365 days)", "a Config built in code is held to the same maximum")
 }

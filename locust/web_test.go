@@ -135,7 +135,16 @@ func TestHealthProbesOnWebPortAndHealthPort(t *testing.T) {
 	cfg.Health.Port = freePort(t)
 	base, end := startWebSession(t, cfg)
 	defer http.DefaultClient.CloseIdleConnections()
-	for _, u := range []string{base, "http://127.0.0.1:" + strconv.Itoa(cfg.Health.Port)} {
+	probes := "http://127.0.0.1:" + strconv.Itoa(cfg.Health.Port)
+	// The probe listener starts just after the web UI announces itself.
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(probes + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil
+	}, 10*time.Second, 10*time.Millisecond, "the probe listener starts")
+	for _, u := range []string{base, probes} {
 		for _, p := range []string{"/healthz", "/readyz"} {
 			resp, err := http.Get(u + p)
 			require.NoError(t, err)

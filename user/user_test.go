@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -301,29 +302,43 @@ func (s *session) Me(ctx context.Context) error {
 	})).Err()
 }
 
+// TestCookiesPerUser: each of 4 users logs in and gets its own session
+// cookie, which its later calls carry. The test waits until every user
+// has made calls of its own (not a total count, which the first users
+// to start can reach alone).
 func TestCookiesPerUser(t *testing.T) {
 	tg := newTarget(t)
 	var bad atomic.Int64
-	sids := make(chan string, 10)
+	var mu sync.Mutex
+	calls := map[string]int{} // session id -> calls to /me
 	c := user.Class[sessionHooked]{Tasks: taskset.Weighted(taskset.Task[sessionHooked]{Name: "me",
 		Run: func(s *sessionHooked, ctx context.Context) error {
 			s.bad = &bad
-			if !s.reported {
-				s.reported = true
-				sids <- s.sid
-			}
-			return s.Me(ctx)
+			err := s.Me(ctx)
+			mu.Lock()
+			calls[s.sid]++
+			mu.Unlock()
+			return err
 		}})}
 	r := start(t, c, tg.URL, 4)
-	eventually(t, func() bool { return tg.count("GET /me") >= 200 }, "users call /me")
+	eventually(t, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(calls) < 4 {
+			return false
+		}
+		for _, n := range calls {
+			if n < 20 {
+				return false
+			}
+		}
+		return true
+	}, "every user calls /me")
 	r.stop()
 	r.wait(t, 10*time.Second)
-	close(sids)
-	seen := map[string]bool{}
-	for s := range sids {
-		seen[s] = true
-	}
-	assert.Len(t, seen, 4, "each user has its own session")
+	mu.Lock()
+	assert.Len(t, calls, 4, "each user has its own session: %v", calls)
+	mu.Unlock()
 	assert.Zero(t, bad.Load())
 	s := r.reg.Snapshot()
 	assert.Zero(t, s.Total.NumFailures, methods(s))
@@ -332,7 +347,6 @@ func TestCookiesPerUser(t *testing.T) {
 
 type sessionHooked struct {
 	session
-	reported bool
 }
 
 type client struct {

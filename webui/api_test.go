@@ -205,6 +205,8 @@ func TestSwarmBadInput(t *testing.T) {
 		{"absurd rate", url.Values{"user_count": {"1"}, "spawn_rate": {"1e300"}}, "spawn_rate"},
 		{"bad run time", url.Values{"user_count": {"1"}, "spawn_rate": {"1"}, "run_time": {"asdf1"}}, "run_time"},
 		{"absurd run time", url.Values{"user_count": {"1"}, "spawn_rate": {"1"}, "run_time": {"99999h"}}, "run_time"},
+		{"run time overflowing in hours", url.Values{"user_count": {"1"}, "spawn_rate": {"1"}, "run_time": {"2700000h"}}, "run_time"},
+		{"run time overflowing in seconds", url.Values{"user_count": {"1"}, "spawn_rate": {"1"}, "run_time": {"9223372036s"}}, "run_time"},
 		{"bad host", url.Values{"user_count": {"1"}, "spawn_rate": {"1"}, "host": {"<script>"}}, "host"},
 		{"unknown class", url.Values{"user_count": {"1"}, "spawn_rate": {"1"}, "user_classes": {"Nope"}}, "user_classes"},
 	}
@@ -218,6 +220,9 @@ func TestSwarmBadInput(t *testing.T) {
 			assert.Equal(t, false, m["success"])
 			assert.Equal(t, c.field, m["field"])
 			assert.Contains(t, m["message"], c.field)
+			if c.field == "run_time" {
+				assert.Contains(t, m["message"], "8760h (365 days)", "the largest accepted span is named")
+			}
 		})
 	}
 	_, n := f.lastStart()
@@ -610,18 +615,26 @@ func writeSelfSigned(t *testing.T, dir string) (string, string) {
 	return certFile, keyFile
 }
 
-func TestParseTimespan(t *testing.T) {
+// TestRunTimeTakesTheOneTimespanGrammar: the form's run_time reads spans
+// as the command line does (internal/timespan), and a span too long for
+// any run is refused with the largest accepted one named.
+func TestRunTimeTakesTheOneTimespanGrammar(t *testing.T) {
 	good := map[string]time.Duration{"20": 20 * time.Second, "20s": 20 * time.Second, "3m": 3 * time.Minute, "2h": 2 * time.Hour,
-		"1h20m": 80 * time.Minute, "3h30m10s": 3*time.Hour + 30*time.Minute + 10*time.Second, "0": 0}
+		"1h20m": 80 * time.Minute, "3h30m10s": 3*time.Hour + 30*time.Minute + 10*time.Second, "0": 0, "": 0,
+		"1.5s": 1500 * time.Millisecond, "1.5h": 90 * time.Minute, "8760h": MaxRunTime}
 	for in, want := range good {
-		got, ok := parseTimespan(in)
-		assert.True(t, ok, in)
+		got, ferr := parseRunTime(in)
+		require.Nil(t, ferr, in)
 		assert.Equal(t, want, got, in)
 	}
-	for _, in := range []string{"", "asdf1", "1d", "-5", "1.5h", "h", "20 s", "1m1h", "99999999999999999999"} {
-		_, ok := parseTimespan(in)
-		assert.False(t, ok, in)
+	for _, in := range []string{"asdf1", "1d", "-5", "h", "20 s", "1m1h", "99999999999999999999", "2700000h", "9223372036s", "9223372036"} {
+		_, ferr := parseRunTime(in)
+		require.NotNil(t, ferr, in)
+		assert.Equal(t, "run_time", ferr.Field)
+		assert.Contains(t, ferr.Message, "8760h (365 days)", in)
 	}
+	_, ferr := parseRunTime("2700000h")
+	assert.Equal(t, `"2700000h" is longer than the largest accepted span, 8760h (365 days)`, ferr.Message)
 }
 
 // rowPercentiles must give what stats.Entry.Percentile gives.

@@ -3,21 +3,20 @@ package webui
 import (
 	"math"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/golocust/golocust/internal/timespan"
 )
 
 // Limits on POST /swarm values. Larger values are refused as absurd.
 const (
 	MaxUsers     = 10_000_000
 	MaxSpawnRate = 1_000_000.0
-	MaxRunTime   = 365 * 24 * time.Hour
+	MaxRunTime   = timespan.Max // 8760h (365 days), the one maximum of every span
 )
-
-const runTimeHelp = "Valid run_time formats are : 20, 20s, 3m, 2h, 1h20m, 3h30m10s, etc."
 
 // parseSwarm validates the form of POST /swarm. edit is true when a test is
 // running: then only user_count and spawn_rate are read.
@@ -117,46 +116,14 @@ func parseHost(s string) (string, *FieldError) {
 	return s, nil
 }
 
-var timespanRE = regexp.MustCompile(`^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$`)
-
-// parseTimespan reads Locust's time spans: "20" (seconds), "20s", "3m",
-// "2h", "1h20m", "3h30m10s".
-func parseTimespan(s string) (time.Duration, bool) {
-	if s == "" {
-		return 0, false
-	}
-	if n, err := strconv.ParseUint(s, 10, 32); err == nil {
-		return time.Duration(n) * time.Second, true
-	}
-	m := timespanRE.FindStringSubmatch(s)
-	if m == nil {
-		return 0, false
-	}
-	var d time.Duration
-	for i, unit := range []time.Duration{time.Hour, time.Minute, time.Second} {
-		if m[i+1] == "" {
-			continue
-		}
-		n, err := strconv.ParseUint(m[i+1], 10, 20)
-		if err != nil {
-			return 0, false
-		}
-		d += time.Duration(n) * unit
-	}
-	return d, true
-}
-
 func parseRunTime(s string) (time.Duration, *FieldError) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return 0, nil
 	}
-	d, ok := parseTimespan(s)
-	if !ok {
-		return 0, &FieldError{Field: "run_time", Message: runTimeHelp}
-	}
-	if d > MaxRunTime {
-		return 0, &FieldError{Field: "run_time", Message: "must be at most 365 days (8760h)"}
+	d, err := timespan.Parse(s)
+	if err != nil {
+		return 0, &FieldError{Field: "run_time", Message: err.Error()}
 	}
 	return d, nil
 }

@@ -18,7 +18,7 @@ const foldEvery = 83
 
 // BenchmarkMasterMergeReport measures the master's work for one worker's
 // stats report of 100 names: unmarshal the message (gRPC does it on the
-// master), validate it, decode it (ReportToSnapshot) and merge it into the
+// master), validate it, decode it (ReportSum.Add) and merge it into the
 // master's registry. 1,000 workers reporting every 3 s send 333 reports/s,
 // so the budget of 10 % of one core is 300 µs per report.
 //

@@ -6,8 +6,6 @@ import (
 	"slices"
 	"time"
 
-	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
-
 	locustpb "github.com/golocust/golocust/proto"
 	"github.com/golocust/golocust/stats"
 )
@@ -170,84 +168,6 @@ func secondsToWire(req, fail map[int64]int64) (first int64, reqs, fails []int64)
 		}
 	}
 	return lo, reqs, fails
-}
-
-// ReportToSnapshot decodes a stats report into a snapshot ready for
-// stats.Registry.Merge. node names the worker (it is added to every
-// exception's Nodes). The report's Total is not read: Merge recomputes the
-// Aggregated row. A report that does not decode (a bad histogram) is an
-// error and nothing of it should be merged.
-func ReportToSnapshot(r *locustpb.StatsReport, node string) (*stats.Snapshot, error) {
-	return reportToSnapshot(r, node, func(b []byte, _ int64) (*hdrhistogram.Histogram, error) { return locustpb.DecodeHistogram(b) })
-}
-
-func reportToSnapshot(r *locustpb.StatsReport, node string, decode func(b []byte, maxUs int64) (*hdrhistogram.Histogram, error)) (*stats.Snapshot, error) {
-	s := &stats.Snapshot{Start: fromUnixUs(r.GetStartUnixUs())}
-	s.Entries = make([]*stats.Entry, 0, len(r.GetEntries()))
-	for _, pe := range r.GetEntries() {
-		e := &stats.Entry{
-			Method:      pe.GetMethod(),
-			Name:        pe.GetName(),
-			NumRequests: pe.GetNumRequests(),
-			NumFailures: pe.GetNumFailures(),
-			TotalTime:   time.Duration(pe.GetTotalTimeUs()) * time.Microsecond,
-			Min:         time.Duration(pe.GetMinUs()) * time.Microsecond,
-			Max:         time.Duration(pe.GetMaxUs()) * time.Microsecond,
-			TotalBytes:  pe.GetTotalBytes(),
-			Start:       fromUnixUs(pe.GetStartUnixUs()),
-			LastRequest: fromUnixUs(pe.GetLastRequestUnixUs()),
-		}
-		var err error
-		if e.Hist, err = decode(pe.GetHistogram(), pe.GetMaxUs()); err != nil {
-			return nil, fmt.Errorf("stats report %s %s: %w", e.Method, e.Name, err)
-		}
-		if e.CorrectedHist, err = decode(pe.GetCorrectedHistogram(), -1); err != nil {
-			return nil, fmt.Errorf("stats report %s %s: %w", e.Method, e.Name, err)
-		}
-		if n := len(pe.GetRequestsPerSecond()); n > 0 {
-			e.ReqPerSec = make(map[int64]int64, n)
-			for i, v := range pe.GetRequestsPerSecond() {
-				if v != 0 {
-					e.ReqPerSec[pe.GetFirstSecond()+int64(i)] = v
-				}
-			}
-		}
-		if n := len(pe.GetFailuresPerSecond()); n > 0 {
-			e.FailPerSec = make(map[int64]int64, n)
-			for i, v := range pe.GetFailuresPerSecond() {
-				if v != 0 {
-					e.FailPerSec[pe.GetFirstSecond()+int64(i)] = v
-				}
-			}
-		}
-		if e.LastRequest.After(s.LastRequest) {
-			s.LastRequest = e.LastRequest
-		}
-		s.Entries = append(s.Entries, e)
-	}
-	for _, x := range r.GetErrors() {
-		s.Errors = append(s.Errors, &stats.Error{
-			Method: x.GetMethod(), Name: x.GetName(), Message: x.GetMessage(), Occurrences: x.GetOccurrences(),
-			FirstSeen: fromUnixUs(x.GetFirstSeenUnixUs()), LastSeen: fromUnixUs(x.GetLastSeenUnixUs()),
-		})
-	}
-	for _, x := range r.GetExceptions() {
-		ex := &stats.Exception{Message: x.GetMessage(), Traceback: x.GetTraceback(), Count: x.GetCount()}
-		if node != "" {
-			ex.Nodes = []string{node}
-		}
-		s.Exceptions = append(s.Exceptions, ex)
-	}
-	if len(r.GetOmittedHistogram()) > 0 {
-		h, err := decode(r.GetOmittedHistogram(), -1)
-		if err != nil {
-			return nil, fmt.Errorf("stats report omitted samples: %w", err)
-		}
-		if h != nil && h.TotalCount() > 0 {
-			s.Omitted = h
-		}
-	}
-	return s, nil
 }
 
 // countsFromWire converts a per-class count map.

@@ -239,7 +239,7 @@ func TestCoalescerCapsAndErrors(t *testing.T) {
 	r, err := SnapshotToReport(w.TakeDelta(), 0, nil)
 	require.NoError(t, err)
 	require.NoError(t, c.add(r, "w"))
-	assert.LessOrEqual(t, len(c.acc), maxPending, "accumulators stay bounded")
+	assert.LessOrEqual(t, len(c.sum.acc), maxPending, "accumulators stay bounded")
 	c.fold()
 	snap := master.Snapshot()
 	assert.Equal(t, int64(maxPending+50), snap.Total.NumRequests)
@@ -255,5 +255,5 @@ func TestCoalescerCapsAndErrors(t *testing.T) {
 	bad := &locustpb.StatsReport{Entries: []*locustpb.StatsEntry{{Method: "GET", Name: "/", NumRequests: 1, Histogram: []byte("garbage!")}}}
 	assert.ErrorIs(t, c.add(bad, "w"), locustpb.ErrBadHistogram)
 	c.discard()
-	assert.Empty(t, c.acc)
+	assert.Empty(t, c.sum.acc)
 }

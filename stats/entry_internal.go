@@ -18,8 +18,7 @@ type entry struct {
 
 	mu sync.Mutex // guards everything below; taken by folds, never by Record
 	// Cumulative state (since creation, Reset or TakeDelta).
-	n, fails, bytes int64
-	total, min, max time.Duration
+	tally
 	startNs, lastNs int64
 	hist, corr      *hdrhistogram.PackedHistogram
 	reqs, failSecs  map[int64]int64
@@ -48,13 +47,12 @@ type secCount struct{ sec, req, fail int64 }
 
 // stripe is one independently locked recorder of an entry.
 type stripe struct {
-	mu              sync.Mutex
-	n, fails, bytes int64
-	total, min, max time.Duration
-	last            int64 // unix nanos of the last sample
-	hist, corr      denseCounts
-	secs            [secRing]secCount
-	_               [64]byte // keep neighbouring stripes off this cache line
+	mu sync.Mutex
+	tally
+	last       int64 // unix nanos of the last sample
+	hist, corr denseCounts
+	secs       [secRing]secCount
+	_          [64]byte // keep neighbouring stripes off this cache line
 }
 
 func newEntry(method, name string, nowNs int64) *entry {
@@ -139,7 +137,7 @@ func (e *entry) fold(nowNs int64, win bool) {
 		st := e.stripes[k].Load()
 		st.mu.Lock()
 		if st.n > 0 {
-			e.addScalars(st.n, st.fails, st.bytes, st.total, st.min, st.max, st.last)
+			e.addTally(st.tally, st.last)
 			if e.hist == nil {
 				e.hist = newPacked()
 			}
@@ -164,7 +162,7 @@ func (e *entry) fold(nowNs int64, win bool) {
 				}
 				*sl = secCount{}
 			}
-			st.n, st.fails, st.bytes, st.total, st.min, st.max = 0, 0, 0, 0, 0, 0
+			st.tally = tally{}
 		} else if st.hist.c != nil && nowNs-st.last > int64(idleFree) {
 			st.hist = denseCounts{}
 			st.corr = denseCounts{}
@@ -181,19 +179,8 @@ func addSecond(m map[int64]int64, sec, v int64) map[int64]int64 {
 	return m
 }
 
-func (e *entry) addScalars(n, fails, bytes int64, total, mn, mx time.Duration, last int64) {
-	if n > 0 {
-		if e.n == 0 || mn < e.min {
-			e.min = mn
-		}
-		if e.n == 0 || mx > e.max {
-			e.max = mx
-		}
-	}
-	e.n += n
-	e.fails += fails
-	e.bytes += bytes
-	e.total += total
+func (e *entry) addTally(t tally, last int64) {
+	e.tally.add(t)
 	if last > e.lastNs {
 		e.lastNs = last
 	}
@@ -302,7 +289,7 @@ func copySeconds(m map[int64]int64) map[int64]int64 {
 
 // zero clears the cumulative state. e.mu is held and the stripes are folded.
 func (e *entry) zero(nowNs int64) {
-	e.n, e.fails, e.bytes, e.total, e.min, e.max = 0, 0, 0, 0, 0, 0
+	e.tally = tally{}
 	e.startNs, e.lastNs = nowNs, 0
 	e.hist, e.corr = nil, nil
 	e.reqs, e.failSecs = nil, nil
@@ -320,7 +307,7 @@ func (e *entry) merge(d *Entry, nowNs int64) {
 	if !d.LastRequest.IsZero() {
 		last = d.LastRequest.UnixNano()
 	}
-	e.addScalars(d.NumRequests, d.NumFailures, d.TotalBytes, d.TotalTime, d.Min, d.Max, last)
+	e.addTally(d.tally(), last)
 	if !d.Start.IsZero() && d.Start.UnixNano() < e.startNs {
 		e.startNs = d.Start.UnixNano()
 	}

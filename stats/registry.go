@@ -307,7 +307,7 @@ func (r *Registry) Snapshot() *Snapshot {
 		e.prune(nowNs)
 		out := e.output(nowNs, true)
 		sig += e.version
-		addTotals(tot, out)
+		tot.addCounts(out)
 		if out.Current != nil {
 			for _, sl := range e.win {
 				if sl.h != nil && inWindow(sl.sec, nowNs) {
@@ -357,39 +357,6 @@ func (r *Registry) totalHists(es []*entry, sig uint64) (*hdrhistogram.Histogram,
 	c, omitVer := r.totalCorrected(cs)
 	r.totSig, r.totCount, r.totHist, r.totCorr, r.totOmit = sig, len(es), h, c, omitVer
 	return h, c
-}
-
-func addTotals(tot, e *Entry) {
-	if e.NumRequests > 0 {
-		if tot.NumRequests == 0 || e.Min < tot.Min {
-			tot.Min = e.Min
-		}
-		if e.Max > tot.Max {
-			tot.Max = e.Max
-		}
-	}
-	tot.NumRequests += e.NumRequests
-	tot.NumFailures += e.NumFailures
-	tot.TotalTime += e.TotalTime
-	tot.TotalBytes += e.TotalBytes
-	if e.LastRequest.After(tot.LastRequest) {
-		tot.LastRequest = e.LastRequest
-	}
-	tot.ReqPerSec = addSeconds(tot.ReqPerSec, e.ReqPerSec)
-	tot.FailPerSec = addSeconds(tot.FailPerSec, e.FailPerSec)
-}
-
-func addSeconds(dst, src map[int64]int64) map[int64]int64 {
-	if len(src) == 0 {
-		return dst
-	}
-	if dst == nil {
-		dst = make(map[int64]int64, len(src))
-	}
-	for k, v := range src {
-		dst[k] += v
-	}
-	return dst
 }
 
 func (r *Registry) copyExceptions() []*Exception {
@@ -445,7 +412,7 @@ func (r *Registry) TakeDelta() *Snapshot {
 		e.fold(nowNs, false)
 		if e.n > 0 || e.fails > 0 {
 			out := e.output(nowNs, false)
-			addTotals(tot, out)
+			tot.addCounts(out)
 			hs = append(hs, e.hist) // zero drops the registry's references
 			if out.CorrectedHist != nil {
 				cs = append(cs, e.corr)

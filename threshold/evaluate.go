@@ -278,40 +278,9 @@ func Lookup(snap *stats.Snapshot, target string) *stats.Entry {
 
 // mergeEntries adds entries up exactly (histograms merged, not averaged).
 func mergeEntries(es []*stats.Entry) *stats.Entry {
-	m := &stats.Entry{Method: "", Name: es[0].Name}
+	m := &stats.Entry{Name: es[0].Name}
 	for _, e := range es {
-		if e.NumRequests > 0 {
-			if m.NumRequests == 0 || e.Min < m.Min {
-				m.Min = e.Min
-			}
-			if e.Max > m.Max {
-				m.Max = e.Max
-			}
-		}
-		m.NumRequests += e.NumRequests
-		m.NumFailures += e.NumFailures
-		m.TotalTime += e.TotalTime
-		m.TotalBytes += e.TotalBytes
-		// snapshot histograms are sized to their own largest value: add
-		// them up in a full-range histogram.
-		if e.Hist != nil {
-			if m.Hist == nil {
-				m.Hist = stats.NewHistogram()
-			}
-			m.Hist.Merge(e.Hist)
-		}
-		if e.CorrectedHist != nil {
-			if m.CorrectedHist == nil {
-				m.CorrectedHist = stats.NewHistogram()
-			}
-			m.CorrectedHist.Merge(e.CorrectedHist)
-		}
-		if !e.Start.IsZero() && (m.Start.IsZero() || e.Start.Before(m.Start)) {
-			m.Start = e.Start
-		}
-		if e.LastRequest.After(m.LastRequest) {
-			m.LastRequest = e.LastRequest
-		}
+		m.Merge(e)
 	}
 	return m
 }

@@ -46,7 +46,8 @@
 //
 // Stopping closes every user's Env.Stopping (a waiting user leaves at once),
 // lets running tasks finish within StopTimeout, then cancels the users'
-// contexts and waits at most StopGrace more. Users that ignore their context
+// contexts and waits at most user.OnStopGrace (OnStop runs with a context of
+// its own, bounded by it) plus StopGrace more. Users that ignore their context
 // are then left running and counted in a warning, so Stop never hangs. Users
 // removed by a ramp-down get the same StopTimeout, in the background.
 //

@@ -47,9 +47,10 @@ type Options struct {
 	// ramp-down) before their context is cancelled; 0 cancels at once.
 	// Waiting users leave at once either way.
 	StopTimeout time.Duration
-	// StopGrace bounds the wait, after the hard cancel, for users that
-	// ignore their context (0: DefaultStopGrace). Stop then returns and
-	// logs how many users did not stop.
+	// StopGrace bounds the wait, after the hard cancel and the users'
+	// OnStop (user.OnStopGrace), for users that ignore their context (0:
+	// DefaultStopGrace). Stop then returns and logs how many users did not
+	// stop.
 	StopGrace time.Duration
 	// ResetStats resets the Registry each time spawning completes.
 	ResetStats bool
@@ -286,7 +287,7 @@ func (l *Local) ramp(ctx context.Context, tr *transition, rate float64, gen uint
 
 // Stop stops the test: the ramp ends, every user's Env.Stopping closes,
 // running tasks get StopTimeout to finish, then the users' contexts are
-// cancelled and Stop waits at most StopGrace more (logging how many users
+// cancelled and Stop waits at most user.OnStopGrace + StopGrace more (logging how many users
 // ignored it). OnTestStop runs, and the state becomes stopped. Stop
 // returns at once when no test runs.
 func (l *Local) Stop() {

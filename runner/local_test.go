@@ -365,7 +365,7 @@ func TestUserIgnoringItsContext(t *testing.T) {
 		synctest.Wait()
 		start := time.Now()
 		l.Stop()
-		assert.Equal(t, 1500*time.Millisecond, time.Since(start), "stop timeout plus grace, then give up")
+		assert.Equal(t, 1500*time.Millisecond+user.OnStopGrace, time.Since(start), "stop timeout, OnStop grace and stop grace, then give up")
 		assert.Equal(t, StateStopped, l.State())
 		entries := logs.FilterMessageSnippet("did not stop").All()
 		require.Len(t, entries, 1)

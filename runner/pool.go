@@ -229,7 +229,7 @@ func (p *userPool) retireNewest(surplus []int) int {
 
 // stopAll stops every user: their Stopping channels close, running tasks
 // get up to timeout to finish, then every context is cancelled and the pool
-// waits at most grace more. It returns how many users were still running.
+// waits at most user.OnStopGrace (for OnStop) plus grace more. It returns how many users were still running.
 func (p *userPool) stopAll(timeout, grace time.Duration) int {
 	p.mu.Lock()
 	for _, c := range p.classes {
@@ -248,7 +248,8 @@ func (p *userPool) stopAll(timeout, grace time.Duration) int {
 		u.cancel()
 	}
 	p.mu.Unlock()
-	if waitClosed(idle, grace) {
+	// Users whose OnStop runs after the cancel have its own grace.
+	if waitClosed(idle, user.OnStopGrace+grace) {
 		return 0
 	}
 	return p.runningCount()

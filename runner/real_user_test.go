@@ -94,3 +94,52 @@ func TestRealUserStopsTheTest(t *testing.T) {
 	}
 	waitFor(t, "the leaver gone", func() bool { return l.UserCount() == 2 })
 }
+
+// logoutUser logs out in OnStop; its task leaves a request in flight.
+type logoutUser struct{ user.HTTP }
+
+func (s *logoutUser) Browse(ctx context.Context) error { return s.Get(ctx, "/slow").Err() }
+func (s *logoutUser) OnStop(ctx context.Context) error { return s.Post(ctx, "/logout").Err() }
+
+// With the default --stop-timeout 0, users removed by a ramp-down and users
+// stopped at the end of the run still log out: OnStop's requests reach the
+// target and are recorded, though the stop cut the users' tasks off.
+func TestOnStopRequestsAreSentAndRecordedWithoutStopTimeout(t *testing.T) {
+	var slow, logouts atomic.Int64
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/slow":
+			slow.Add(1)
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		case "/logout":
+			logouts.Add(1)
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+
+	reg := stats.NewRegistry(stats.Options{})
+	c := user.Class[logoutUser]{Tasks: taskset.Weighted(taskset.Task[logoutUser]{Run: (*logoutUser).Browse})}
+	l := newLocal(t, Options{Classes: []user.Spawner{c}, Registry: reg, Host: srv.URL})
+	require.NoError(t, l.Start(6, 100))
+	waitFor(t, "6 requests in flight", func() bool { return slow.Load() == 6 })
+	require.NoError(t, l.Start(2, 100))
+	waitFor(t, "4 logouts after the ramp-down", func() bool { return logouts.Load() == 4 })
+	l.Stop()
+	assert.EqualValues(t, 6, logouts.Load(), "every user logged out")
+	l.Quit()
+
+	var logout *stats.Entry
+	for _, e := range reg.Snapshot().Entries {
+		if e.Method == "POST" && e.Name == "/logout" {
+			logout = e
+		}
+	}
+	require.NotNil(t, logout)
+	assert.EqualValues(t, 6, logout.NumRequests)
+	assert.Zero(t, logout.NumFailures)
+}

@@ -147,6 +147,9 @@ func (c Class[U]) Run(ctx context.Context, env *Env) {
 		return
 	}
 	u := new(U)
+	// bind ties the user's clients to a context: its cancel cuts their
+	// requests off. The user's ctx first; OnStop's own context later.
+	var bind []func(context.Context)
 	if b, ok := any(u).(httpBinder); ok {
 		h, err := b.bindHTTP(env)
 		if err != nil {
@@ -154,7 +157,18 @@ func (c Class[U]) Run(ctx context.Context, env *Env) {
 			return
 		}
 		defer h.close()
-		defer h.start(ctx)()
+		var unbind func() bool
+		defer func() {
+			if unbind != nil {
+				unbind()
+			}
+		}()
+		bind = append(bind, func(ctx context.Context) {
+			if unbind != nil {
+				unbind()
+			}
+			unbind = h.start(ctx)
+		})
 	}
 	if b, ok := any(u).(netHTTPBinder); ok {
 		h, err := b.bindNetHTTP(env)
@@ -162,7 +176,7 @@ func (c Class[U]) Run(ctx context.Context, env *Env) {
 			c.cannotStart(env, log, err)
 			return
 		}
-		h.start(ctx)
+		bind = append(bind, h.start)
 		defer h.close()
 	}
 	if b, ok := any(u).(grpcBinder); ok {
@@ -171,29 +185,61 @@ func (c Class[U]) Run(ctx context.Context, env *Env) {
 			c.cannotStart(env, log, err)
 			return
 		}
-		g.start(ctx)
+		bind = append(bind, g.start)
 		defer g.close()
 	}
 	if b, ok := any(u).(baseBinder); ok {
 		b.bindBase(env)
 	}
+	for _, f := range bind {
+		f(ctx)
+	}
 
 	if s, ok := any(u).(Starter); ok {
 		start := time.Now()
 		err := call(env, log, "OnStart", s.OnStart, ctx)
-		if act := c.outcome(ctx, env, log, "OnStart", time.Since(start), err); act == actStop || err != nil {
+		var pe *panicError
+		switch act := c.outcome(ctx, env, log, "OnStart", time.Since(start), err); {
+		case act == actStop:
 			return
+		case errors.As(err, &pe):
+			return // an exception in on_start ends the user, as in Locust
+		case err != nil && act == actWait:
+			// A failed login request does not end the user (Locust's
+			// on_start records the failure and goes on): it is in the
+			// stats already; say so once in the log too.
+			log.Warn("OnStart failed; the user goes on to its tasks (return user.ErrStopUser to end it instead)",
+				zap.String("class", c.ClassName()), zap.Int("user", env.ID), zap.Error(err))
 		}
 	}
 	if s, ok := any(u).(Stopper); ok {
 		defer func() {
+			// OnStop runs even when the stop has cancelled ctx (as
+			// Locust's on_stop does): with a context of its own, bounded
+			// by OnStopGrace, so that a logout is sent and recorded.
+			stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), OnStopGrace)
+			defer cancel()
+			for _, f := range bind {
+				f(stopCtx)
+			}
 			start := time.Now()
-			err := call(env, log, "OnStop", s.OnStop, ctx)
-			c.outcome(ctx, env, log, "OnStop", time.Since(start), err)
+			err := call(env, log, "OnStop", s.OnStop, stopCtx)
+			c.outcome(stopCtx, env, log, "OnStop", time.Since(start), err)
+			if errors.Is(stopCtx.Err(), context.DeadlineExceeded) {
+				log.Warn("OnStop ran out of its grace; its requests still in flight were cut off",
+					zap.String("class", c.ClassName()), zap.Int("user", env.ID), zap.Duration("grace", OnStopGrace))
+			}
 		}()
 	}
 	c.loop(ctx, env, log, rnd, u)
 }
+
+// OnStopGrace bounds OnStop: it gets a context that the run's stop (end of
+// the run, ramp-down, Stop, --stop-timeout) does not cancel, and that ends
+// OnStopGrace after OnStop starts. Runners wait that long, plus their stop
+// grace, for users still in OnStop. A second interrupt signal still ends
+// the process at once.
+const OnStopGrace = 5 * time.Second
 
 func (c Class[U]) loop(ctx context.Context, env *Env, log *zap.Logger, rnd *rand.Rand, u *U) {
 	picker := c.Tasks.NewPicker(rnd, c.Wait)

@@ -8,8 +8,10 @@
 // Class.Run binds an embedded HTTP, NetHTTP, GRPC and Base to the user's
 // Env, calls
 // OnStart(ctx) when *U has it, then repeats: (Env.Gate, when set), pick a
-// task, run it, record its outcome, wait. It calls OnStop(ctx) when the
-// user ends after a successful OnStart.
+// task, run it, record its outcome, wait. It calls OnStop when the user
+// ends, unless OnStart ended it, with a context of its own that the stop
+// does not cancel, bounded by OnStopGrace, so that its requests are sent
+// and recorded at the end of a run, at a ramp-down and on a stop.
 //
 // Stopping: when Env.Stopping is closed no new task starts and a waiting
 // user leaves at once; the running task finishes (graceful stop). When the
@@ -28,7 +30,10 @@
 //   - A task that returns any other error records one failure entry with
 //     Method "task" (TaskMethod) and the task's name as Name, timed over the
 //     task; OnStart and OnStop errors likewise under the names "OnStart"
-//     and "OnStop". An error in OnStart ends the user (as in Locust).
+//     and "OnStop". An error returned by OnStart is recorded once and
+//     logged and the user goes on to its tasks (as in Locust, where a
+//     failed request in on_start does not end the user); ErrStopUser or
+//     a panic in OnStart ends it.
 //   - A panic is recovered and recorded as an exception (stats
 //     RecordException) with a stack free of goroutine ids and argument
 //     values, so the same panic in many users groups into one; the user
@@ -52,7 +57,8 @@
 // # Wait strategies
 //
 // Between, Constant, ConstantPacing and ConstantThroughput match Locust's;
-// any taskset.Wait works (see taskset.WaitFunc). Pacing is per user, with
-// no catch-up after an overrun. With an Env.Gate the gate schedules
+// any taskset.Wait works (see taskset.WaitFunc). Pacing is per user and
+// scheduled from the intended starts, with at most one period of catch-up
+// after an overrun. With an Env.Gate the gate schedules
 // iterations and the wait strategy is not applied.
 package user

@@ -74,6 +74,7 @@ type client struct {
 	mu      sync.Mutex
 	aborted bool
 	abortAt time.Time // with aborted: the latest deadline after a hard stop
+	gen     uint64    // counts start calls: an abort applies to its own
 	h       *HTTP
 }
 
@@ -142,9 +143,18 @@ func parseHost(raw string) (*hostConn, string, error) {
 
 // start ties the client to the user's run: a cancelled ctx closes its
 // connections.
+// start may be called again (OnStop's context after the user's): the
+// client is then live again, and an abort of the earlier context that is
+// still under way no longer applies.
 func (h *HTTP) start(ctx context.Context) func() bool {
-	h.c.ctx = ctx
-	return context.AfterFunc(ctx, h.abort)
+	c := h.c
+	c.mu.Lock()
+	c.gen++
+	gen := c.gen
+	c.aborted, c.abortAt = false, time.Time{}
+	c.mu.Unlock()
+	c.ctx = ctx
+	return context.AfterFunc(ctx, func() { h.abort(gen) })
 }
 
 // cutOffGrace is how long a request already on its way may still take
@@ -155,10 +165,13 @@ func (h *HTTP) start(ctx context.Context) func() bool {
 // ErrCutOff, after the target has certainly read it.
 const cutOffGrace = 300 * time.Millisecond
 
-func (h *HTTP) abort() {
+func (h *HTTP) abort(gen uint64) {
 	c := h.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.gen != gen {
+		return // the client was bound to a new context since
+	}
 	c.aborted = true
 	c.abortAt = time.Now().Add(cutOffGrace)
 	// Bring the deadline forward without closing: the user's goroutine

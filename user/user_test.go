@@ -302,6 +302,39 @@ func (s *session) Me(ctx context.Context) error {
 	})).Err()
 }
 
+type loginUser struct{ user.HTTP }
+
+func (u *loginUser) OnStart(ctx context.Context) error {
+	path := "/login"
+	if u.Env().ID%2 == 0 {
+		path = "/fail" // the login request fails for half the users
+	}
+	return u.Post(ctx, path).Err()
+}
+
+// The README's login pattern (return the login request's error): a failed
+// login is recorded once, as a failed request, and the user goes on to its
+// tasks as in Locust; it is not also counted as a task failure.
+func TestFailedLoginRequestDoesNotEndTheUser(t *testing.T) {
+	tg := newTarget(t)
+	var ran sync.Map
+	c := user.Class[loginUser]{Tasks: taskset.Weighted(taskset.Task[loginUser]{Name: "t", Run: func(u *loginUser, ctx context.Context) error {
+		ran.Store(u.Env().ID, true)
+		return u.Get(ctx, "/ok").Err()
+	}})}
+	r := start(t, c, tg.URL, 6)
+	eventually(t, func() bool {
+		n := 0
+		ran.Range(func(any, any) bool { n++; return true })
+		return n == 6
+	}, "all 6 users run their task")
+	r.stop()
+	r.wait(t, 10*time.Second)
+	s := r.reg.Snapshot()
+	assert.Equal(t, map[string]int64{"POST /fail: HTTP 503 Service Unavailable": 3}, errorsOf(s))
+	assert.EqualValues(t, 3, entry(s, "POST", "/fail").NumFailures)
+}
+
 // TestCookiesPerUser: each of 4 users logs in and gets its own session
 // cookie, which its later calls carry. The test waits until every user
 // has made calls of its own (not a total count, which the first users
@@ -816,8 +849,10 @@ func TestHooks(t *testing.T) {
 				assert.Empty(t, s.Entries)
 				assert.Zero(t, ran.Load())
 			case "error":
-				assert.Equal(t, map[string]int64{"task OnStart: login refused": 1}, errorsOf(s))
-				assert.Zero(t, ran.Load())
+				// Recorded once, and the user goes on to its tasks (and
+				// so to OnStop), as in Locust.
+				assert.Equal(t, map[string]int64{"task OnStart: login refused": 1, "task OnStop: logout failed": 1}, errorsOf(s))
+				assert.EqualValues(t, 1, ran.Load())
 			case "stopuser":
 				assert.Empty(t, s.Entries)
 				assert.Zero(t, ran.Load())

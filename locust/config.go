@@ -44,8 +44,16 @@ type Config struct {
 
 	// Headless runs without the web UI and starts at once.
 	Headless bool
-	// Autostart starts the run at once with the web UI still up.
+	// Autostart starts the run at once with the web UI still up; RunTime
+	// then stops the run (the web UI stays up).
 	Autostart bool
+	// Autoquit ends the process AutoquitAfter after an autostarted run has
+	// ended, whether by RunTime, by its load model, by a user's
+	// ErrStopTest, by a threshold or by Stop in the web UI (--autoquit N,
+	// as Locust's; only with Autostart). A run started from the web UI in
+	// the meantime puts the quit off until that run ends.
+	Autoquit      bool
+	AutoquitAfter time.Duration
 	// List prints the user classes and exits (-l/--list).
 	List bool
 
@@ -149,6 +157,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Host != "" && !strings.HasPrefix(c.Host, "http://") && !strings.HasPrefix(c.Host, "https://") {
 		add("-H/--host is %q: want a base URL starting with http:// or https://, such as http://127.0.0.1:8080", c.Host)
+	}
+	if c.Autoquit && !c.Autostart {
+		add("--autoquit needs --autostart: a headless run quits when it ends, a web UI run waits for you")
+	}
+	if c.AutoquitAfter < 0 {
+		add("--autoquit is %v: want a span such as 10 (seconds) or 1m", c.AutoquitAfter)
 	}
 	if c.CSVFullHistory && c.CSVPrefix == "" {
 		add("--csv-full-history needs --csv PREFIX")

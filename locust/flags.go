@@ -63,6 +63,7 @@ func coreFlags(c *Config) []flagDef {
 		{long: "reset-stats", group: "Load", usage: "reset statistics once spawning completes", value: &boolValue{p: &c.ResetStats}},
 		{long: "headless", group: "Mode", usage: "run without the web UI and start at once", value: &boolValue{p: &c.Headless}},
 		{long: "autostart", group: "Mode", usage: "start at once and keep the web UI", value: &boolValue{p: &c.Autostart}},
+		{long: "autoquit", group: "Mode", usage: "with --autostart: quit this long after the run ends (seconds or a span, e.g. 10 or 1m)", value: &autoquitValue{on: &c.Autoquit, after: &c.AutoquitAfter}},
 		{long: "list", short: "l", group: "Mode", usage: "list the user classes and exit", value: &boolValue{p: &c.List}},
 		{long: "csv", group: "Output", usage: "write PREFIX_stats.csv, PREFIX_stats_history.csv, PREFIX_failures.csv, PREFIX_exceptions.csv", value: &stringValue{p: &c.CSVPrefix}},
 		{long: "csv-full-history", group: "Output", usage: "write a history row for every name, not only Aggregated", value: &boolValue{p: &c.CSVFullHistory}},
@@ -101,7 +102,7 @@ func parseCommandLine(c *Config, args []string, lookupEnv func(string) (string, 
 			if errors.Is(err, flag.ErrHelp) {
 				return defs, errHelp
 			}
-			return defs, &UsageError{Msg: explainFlagError(err, byName)}
+			return defs, &UsageError{Msg: explainFlagError(err, byName, rest)}
 		}
 		rest = fs.Args()
 		if len(rest) == 0 {
@@ -146,8 +147,9 @@ var (
 )
 
 // explainFlagError rewrites the flag package's messages so that they name
-// both spellings of the flag and say what to do.
-func explainFlagError(err error, byName map[string]flagDef) string {
+// both spellings of the flag and say what to do; args are the arguments
+// being parsed, to echo an unknown flag as it was typed.
+func explainFlagError(err error, byName map[string]flagDef, args []string) string {
 	msg := err.Error()
 	if m := invalidValueRE.FindStringSubmatch(msg); m != nil {
 		if d, ok := byName[m[2]]; ok {
@@ -160,12 +162,32 @@ func explainFlagError(err error, byName map[string]flagDef) string {
 		}
 	}
 	if m := undefinedRE.FindStringSubmatch(msg); m != nil {
-		if best := closestFlag(m[1], byName); best != "" {
-			return fmt.Sprintf("unknown flag -%s: did you mean %s? (-h lists every flag)", m[1], best)
+		typed := typedFlag(m[1], args)
+		if m[1] == "f" || m[1] == "locustfile" {
+			return fmt.Sprintf("%s: a golocust scenario is a Go program, so this program is the locustfile: run it without %s (go run . or the built binary, with the other flags)", typed, typed)
 		}
-		return fmt.Sprintf("unknown flag -%s (-h lists every flag)", m[1])
+		if best := closestFlag(m[1], byName); best != "" {
+			return fmt.Sprintf("unknown flag %s: did you mean %s? (-h lists every flag)", typed, best)
+		}
+		return fmt.Sprintf("unknown flag %s (-h lists every flag)", typed)
 	}
 	return msg + " (-h lists every flag)"
+}
+
+// typedFlag returns name with the dashes it was typed with in args ("-x"
+// or "--xyz"); the flag package reports every flag with one dash.
+func typedFlag(name string, args []string) string {
+	for _, a := range args {
+		for _, dashes := range []string{"--", "-"} {
+			if a == dashes+name || strings.HasPrefix(a, dashes+name+"=") {
+				return dashes + name
+			}
+		}
+	}
+	if len(name) > 1 {
+		return "--" + name
+	}
+	return "-" + name
 }
 
 // closestFlag suggests the flag nearest to a mistyped one, as Locust's
@@ -250,6 +272,28 @@ func (v *intValue) Set(s string) error {
 		return fmt.Errorf("want %s from %d to %d", v.want, v.min, v.max)
 	}
 	*v.p = int(n)
+	return nil
+}
+
+// autoquitValue is --autoquit N: it turns Autoquit on and sets the delay.
+type autoquitValue struct {
+	on    *bool
+	after *time.Duration
+}
+
+func (v *autoquitValue) String() string {
+	if v.on == nil || !*v.on {
+		return ""
+	}
+	return v.after.String()
+}
+
+func (v *autoquitValue) Set(s string) error {
+	d, err := ParseTimespan(s)
+	if err != nil {
+		return err
+	}
+	*v.on, *v.after = true, d
 	return nil
 }
 

@@ -17,14 +17,16 @@ import (
 //
 // Zero fields take test-friendly defaults: one user, all users started at
 // once. RunTime must be set so the test ends, unless the load model ends
-// the run by itself (Stages, ArrivalStages or Iterations). A configuration error fails
+// the run by itself (Stages, ArrivalStages, Iterations, or a custom Shape
+// whose Tick returns false; such a shape that never ends runs until the
+// test's deadline, as Main would run it). A configuration error fails
 // the test at once with the same message Main would print. The tables and
 // the log go to t.Log. Each breached Config.Thresholds entry is reported
 // with t.Errorf, naming the measured value.
 func RunHeadless(t testing.TB, cfg Config, classes ...user.Spawner) *Result {
 	t.Helper()
 	if cfg.RunTime <= 0 && !cfg.Load.endsByItself() {
-		t.Fatalf("locust.RunHeadless: Config.RunTime is %v: set it (for example 5*time.Second), or a load model that ends (Stages, ArrivalStages, Iterations), so that the run ends", cfg.RunTime)
+		t.Fatalf("locust.RunHeadless: Config.RunTime is %v: set it (for example 5*time.Second), or a load model that ends (Stages, ArrivalStages, Iterations, a Shape), so that the run ends", cfg.RunTime)
 		return nil
 	}
 	cfg.Headless = true
@@ -84,8 +86,9 @@ func (w *testLogWriter) flush() {
 	}
 }
 
-// endsByItself tells whether the load model ends the run without a run
-// time: the last stage, the last rate stage, or the iteration limit.
+// endsByItself tells whether the load model can end the run without a
+// run time: the last stage, the last rate stage, the iteration limit, or
+// a custom shape (which ends the run when its Tick says so).
 func (l *LoadConfig) endsByItself() bool {
-	return len(l.Stages) > 0 || len(l.ArrivalStages) > 0 || l.Iterations > 0
+	return len(l.Stages) > 0 || len(l.ArrivalStages) > 0 || l.Iterations > 0 || l.Shape != nil
 }

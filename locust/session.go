@@ -12,6 +12,8 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/golocust/golocust/internal/health"
+	"github.com/golocust/golocust/metrics"
 	"github.com/golocust/golocust/runner"
 	"github.com/golocust/golocust/stats"
 	"github.com/golocust/golocust/threshold"
@@ -109,6 +111,9 @@ type session struct {
 	peakUsers int
 	// lastCounts are the users per class when the last test stopped.
 	lastCounts map[string]int
+	// ended is signalled each time a test's users have stopped, for
+	// --autoquit.
+	ended chan struct{}
 }
 
 // execute validates cfg, builds the session and runs it.
@@ -140,6 +145,7 @@ func execute(ctx context.Context, cfg *Config, classes []user.Spawner) (*Result,
 	s := &session{
 		cfg: cfg, log: log, logs: logs, stdout: stdout, stderr: stderr,
 		classes: picked, host: cfg.Host, timeUp: make(chan uint64, 1),
+		ended: make(chan struct{}, 1),
 	}
 	s.reg = stats.NewRegistry(stats.Options{Warn: func(msg string) { log.Warn(msg) }})
 	s.thresholds, _ = threshold.ParseAll(cfg.Thresholds) // Validate has checked them
@@ -183,16 +189,11 @@ func (s *session) serve(ctx context.Context) (*Result, error) {
 	s.ctx = ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	webDone, err := s.startWeb(ctx)
+	// The probes listen before the web UI, so that they answer as soon
+	// as the UI does.
+	healthDone, err := serveHealth(ctx, cfg, s.log, s.readiness,
+		health.Route{Pattern: "GET /metrics", Handler: metrics.Handler(s.metricsHandler())})
 	if err != nil {
-		return nil, err
-	}
-	healthDone, err := serveHealth(ctx, cfg, s.log, s.readiness)
-	if err != nil {
-		cancel()
-		if webDone != nil {
-			<-webDone
-		}
 		return nil, err
 	}
 	defer func() {
@@ -201,6 +202,10 @@ func (s *session) serve(ctx context.Context) (*Result, error) {
 			<-healthDone
 		}
 	}()
+	webDone, err := s.startWeb(ctx)
+	if err != nil {
+		return nil, err
+	}
 	if s.beforeStart != nil && (cfg.Headless || cfg.Autostart) {
 		// A master waits for its workers here, with the web UI and the
 		// probes already up (readiness says how many have connected).
@@ -236,11 +241,27 @@ func (s *session) serve(ctx context.Context) (*Result, error) {
 	thresholdTick := time.NewTicker(thresholdInterval)
 	defer thresholdTick.Stop()
 	printTables := (cfg.Headless && !cfg.OnlySummary) || cfg.PrintStats
+	// autoquit fires --autoquit after an autostarted run has ended.
+	var autoquit <-chan time.Time
 loop:
 	for {
 		select {
 		case <-ctx.Done():
 			s.log.Info("shutting down")
+			break loop
+		case <-s.ended:
+			if cfg.Autostart && cfg.Autoquit && !cfg.Headless {
+				s.log.Info("the run has ended; quitting after --autoquit", zap.Duration("autoquit", cfg.AutoquitAfter))
+				autoquit = time.After(cfg.AutoquitAfter)
+			}
+		case <-autoquit:
+			autoquit = nil
+			if s.active() {
+				// A run started from the web UI meanwhile: its end
+				// re-arms the quit.
+				continue
+			}
+			s.log.Info("--autoquit time reached, shutting down")
 			break loop
 		case err := <-webDone:
 			if err != nil {
@@ -403,6 +424,10 @@ func (s *session) testStopped() {
 		return
 	}
 	s.testOn = false
+	select {
+	case s.ended <- struct{}{}:
+	default:
+	}
 	if s.cfg.OnTestStop != nil {
 		if err := s.cfg.OnTestStop(s.ctx); err != nil {
 			s.log.Error("OnTestStop", zap.Error(err))

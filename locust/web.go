@@ -121,6 +121,9 @@ func serveWeb(ctx context.Context, s *session) (<-chan error, error) {
 		Ready:     s.readiness,
 		LoadModel: s.loadInfo,
 		Metrics:   metrics.Handler(s.metricsHandler()),
+		// -u, -r and -t prefill the start form, as in Locust (-H does
+		// through Host).
+		Form: webui.FormDefaults{Users: s.cfg.Users, SpawnRate: s.cfg.SpawnRate, RunTime: s.cfg.RunTime},
 		FullHistoryCSV: func() string {
 			if s.cfg.CSVPrefix != "" && s.cfg.CSVFullHistory {
 				return s.cfg.CSVPrefix + "_stats_history.csv"

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -570,11 +571,33 @@ func (m *Master) ramp(ctx context.Context, targets []int, rate float64, gen uint
 	for _, w := range ws {
 		_ = w.sess.Send(msg)
 	}
-	m.log.Info(fmt.Sprintf("All users spawned: %v (%d total users)", m.targetMap(targets), to))
+	m.log.Info(fmt.Sprintf("All users spawned: %s (%d total users)", formatClassCounts(m.targetMap(targets)), to))
 	if m.o.ResetStats {
 		m.log.Info("resetting stats")
 		m.reg.Reset()
 	}
+}
+
+// formatClassCounts writes class counts as Locust logs them:
+// {"Admin": 1, "Shopper": 9}, sorted by name (not Go's map[...] syntax).
+func formatClassCounts(counts map[string]int) string {
+	names := make([]string, 0, len(counts))
+	for n := range counts {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, n := range names {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(strconv.Quote(n))
+		b.WriteString(": ")
+		b.WriteString(strconv.Itoa(counts[n]))
+	}
+	b.WriteByte('}')
+	return b.String()
 }
 
 func (m *Master) targetMap(counts []int) map[string]int {

@@ -189,7 +189,7 @@ func TestConsoleTables(t *testing.T) {
 	b.Reset()
 	WritePercentileTable(&b, s)
 	lines = strings.Split(b.String(), "\n")
-	assert.Equal(t, "Response time percentiles (approximated)", lines[0])
+	assert.Equal(t, "Response time percentiles (exact to 3 significant digits)", lines[0])
 	assert.Equal(t, "Type     Name                                                              50%    66%    75%    80%    90%    95%    98%    99%  99.9% 99.99%   100% # reqs", lines[1])
 	assert.Equal(t, "POST     /a                                                                  1      1      1      1      1      2      2      2      2      2      2     11", lines[3])
 	assert.Len(t, lines, 9, "header, 2 separators, 2 names (the empty one left out), aggregated, blank")

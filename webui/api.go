@@ -2,6 +2,7 @@ package webui
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"io"
@@ -518,9 +519,21 @@ func (s *Server) config(w http.ResponseWriter, r *http.Request) {
 	if s.o.LoadModel != nil {
 		load = s.o.LoadModel()
 	}
+	form := s.o.Form
+	host := form.Host
+	if host == "" {
+		host = c.Host()
+	}
+	runTime := ""
+	if form.RunTime > 0 {
+		runTime = formatTimespan(form.RunTime)
+	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"version":        s.o.Version,
-		"host":           c.Host(),
+		"host":           host,
+		"users":          max(form.Users, 1),
+		"spawn_rate":     cmp.Or(form.SpawnRate, 1),
+		"run_time":       runTime,
 		"state":          c.State(),
 		"is_distributed": c.IsMaster(),
 		"user_classes":   classes,

@@ -93,6 +93,8 @@ type Options struct {
 	ReportCSP string
 	// Metrics serves GET /metrics (behind the same auth). Nil: 404.
 	Metrics http.Handler
+	// Form prefills the start form, as -u, -r, -t and -H do in Locust.
+	Form FormDefaults
 
 	// Now is the clock; nil: time.Now.
 	Now func() time.Time
@@ -102,6 +104,16 @@ type Options struct {
 }
 
 type serverLimits struct{ readHeader, read, write, idle time.Duration }
+
+// FormDefaults are the start form's initial values. Zero Users and
+// SpawnRate show 1; zero RunTime leaves the field empty (no limit); empty
+// Host shows the controller's host.
+type FormDefaults struct {
+	Users     int
+	SpawnRate float64
+	RunTime   time.Duration
+	Host      string
+}
 
 // Server is the web UI: an http.Handler plus helpers to serve it.
 type Server struct {

@@ -116,6 +116,27 @@ func parseHost(s string) (string, *FieldError) {
 	return s, nil
 }
 
+// formatTimespan writes d as the run-time field reads it: "1h20m",
+// "30s"; fractions of a second are dropped.
+func formatTimespan(d time.Duration) string {
+	if d < time.Second {
+		return "1s" // the field takes whole seconds
+	}
+	d = d.Truncate(time.Second)
+	var b strings.Builder
+	h, m, sec := int64(d/time.Hour), int64(d%time.Hour/time.Minute), int64(d%time.Minute/time.Second)
+	if h > 0 {
+		b.WriteString(strconv.FormatInt(h, 10) + "h")
+	}
+	if m > 0 {
+		b.WriteString(strconv.FormatInt(m, 10) + "m")
+	}
+	if sec > 0 {
+		b.WriteString(strconv.FormatInt(sec, 10) + "s")
+	}
+	return b.String()
+}
+
 func parseRunTime(s string) (time.Duration, *FieldError) {
 	s = strings.TrimSpace(s)
 	if s == "" {

@@ -48,16 +48,33 @@ func write(w http.ResponseWriter, code int, msg string) {
 	_, _ = fmt.Fprintln(w, msg)
 }
 
-// Serve listens on host:port and serves the probes until ctx ends. The
-// returned channel yields the server's end (nil after a clean shutdown);
-// the address is where it listens (useful with port 0).
-func Serve(ctx context.Context, host string, port int, ready func() error) (net.Addr, <-chan error, error) {
+// Route is one more handler a probe listener serves beside the probes,
+// such as GET /metrics for a headless process.
+type Route struct {
+	Pattern string // http.ServeMux pattern, e.g. "GET /metrics"
+	Handler http.Handler
+}
+
+// Serve listens on host:port and serves the probes, and the extra routes,
+// until ctx ends. The returned channel yields the server's end (nil after
+// a clean shutdown); the address is where it listens (useful with port 0).
+func Serve(ctx context.Context, host string, port int, ready func() error, extra ...Route) (net.Addr, <-chan error, error) {
 	var lc net.ListenConfig
 	l, err := lc.Listen(ctx, "tcp", net.JoinHostPort(host, strconv.Itoa(port)))
 	if err != nil {
 		return nil, nil, fmt.Errorf("health probes: listen on %s:%d: %w", host, port, err)
 	}
-	srv := &http.Server{Handler: Handler(ready), ReadHeaderTimeout: 5 * time.Second}
+	var h http.Handler = Handler(ready)
+	if len(extra) > 0 {
+		mux := http.NewServeMux()
+		mux.Handle(LivePath, h)
+		mux.Handle(ReadyPath, h)
+		for _, r := range extra {
+			mux.Handle(r.Pattern, r.Handler)
+		}
+		h = mux
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	done := make(chan error, 1)
 	go func() {
 		err := srv.Serve(l)

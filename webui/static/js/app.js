@@ -415,7 +415,11 @@ async function main() {
   } catch (e) {
     banner(`Could not load the configuration: ${e.message}`);
   }
+  // -u, -r, -t and -H prefill the form, as in Locust.
   if (ui.config.host) $('#f-host').value = ui.config.host;
+  if (ui.config.users !== undefined) $('#f-users').value = String(ui.config.users);
+  if (ui.config.spawn_rate !== undefined) $('#f-rate').value = String(ui.config.spawn_rate);
+  if (ui.config.run_time) $('#f-runtime').value = ui.config.run_time;
   renderClassPicker();
   show('#tab-btn-workers', ui.config.is_distributed);
   show('#dl-full-history', ui.config.full_history);

@@ -1,0 +1,89 @@
+package locust
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/golocust/golocust/internal/demotarget"
+	"github.com/golocust/golocust/user"
+)
+
+func TestAutostartWithAutoquitEndsTheProcessAfterTheRunTime(t *testing.T) {
+	srv := startTarget(t, demotarget.Options{})
+	var stdout, stderr bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	code := Run(ctx, []string{"--autostart", "--autoquit", "0", "-t", "1s", "-u", "3", "-r", "100", "-P", "0", "-H", srv.URL, "--json"},
+		nil, &stdout, &stderr, shopperClass(""))
+	require.NoError(t, ctx.Err(), "Run must return by itself, not by the test's deadline: %s", stderr.String())
+	assert.Equal(t, ExitOK, code, stderr.String())
+	assert.Contains(t, stderr.String(), "--autoquit time reached")
+	var rows []struct {
+		Name        string `json:"name"`
+		NumRequests int64  `json:"num_requests"`
+	}
+	require.NoError(t, json.Unmarshal(stdout.Bytes(), &rows), stdout.String())
+	var sum int64
+	for _, r := range rows {
+		sum += r.NumRequests
+	}
+	assert.Positive(t, sum)
+	assert.Equal(t, srv.Total(), sum, "the JSON output counts every request the target saw")
+}
+
+func TestAutoquitKeepsTheWebUIUpForItsDelayAfterTheRun(t *testing.T) {
+	srv := startTarget(t, demotarget.Options{})
+	cfg := DefaultConfig()
+	cfg.Autostart, cfg.Autoquit, cfg.AutoquitAfter = true, true, 3*time.Second
+	cfg.RunTime, cfg.Users, cfg.SpawnRate, cfg.Host = 500*time.Millisecond, 2, 100, srv.URL
+	urls := make(chan string, 1)
+	cfg.Web.Port = 0
+	cfg.Web.listening = func(u string) { urls <- u }
+	out := &testLogWriter{t: t}
+	cfg.Stdout, cfg.Stderr = out, out
+	defer out.flush()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	done := make(chan *Result, 1)
+	go func() {
+		res, err := execute(ctx, &cfg, []user.Spawner{shopperClass("")})
+		assert.NoError(t, err)
+		done <- res
+	}()
+	base := <-urls
+	defer http.DefaultClient.CloseIdleConnections()
+	var st struct {
+		State string `json:"state"`
+	}
+	// The run stops after its run time and the UI still answers, saying
+	// so, before the autoquit delay ends the process.
+	require.Eventually(t, func() bool {
+		getJSON(t, base+"/stats/requests", &st)
+		return st.State == "stopped"
+	}, 30*time.Second, 20*time.Millisecond)
+	stoppedAt := time.Now()
+	select {
+	case <-done:
+		t.Fatal("the session quit before the autoquit delay")
+	default:
+	}
+	res := <-done
+	require.NotNil(t, res)
+	assert.GreaterOrEqual(t, time.Since(stoppedAt), 2*time.Second, "quit no earlier than the 3 s autoquit (less the polling slack)")
+	assert.Equal(t, srv.Total(), res.Stats.Total.NumRequests)
+	require.NoError(t, ctx.Err())
+}
+
+func TestAutoquitWithoutAutostartIsAUsageError(t *testing.T) {
+	var stderr bytes.Buffer
+	code := Run(t.Context(), []string{"--headless", "--autoquit", "5"}, nil, &bytes.Buffer{}, &stderr, shopperClass(""))
+	assert.Equal(t, ExitUsage, code)
+	assert.Contains(t, stderr.String(), "--autoquit needs --autostart")
+}

@@ -336,7 +336,8 @@ func runWorker(ctx context.Context, cfg *Config, classes []user.Spawner, log *za
 		Host:    cfg.Host,
 		Client:  transport.ClientOptions{Address: addr, TLS: tlsCfg, Token: tok},
 		// The master's web UI shows this worker's log lines.
-		LogLines: logs.newLines(),
+		LogLines:  logs.newLines(),
+		OnRequest: cfg.OnRequest,
 	})
 	if err != nil {
 		return nil, &UsageError{Msg: err.Error()}

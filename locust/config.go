@@ -13,6 +13,7 @@ import (
 
 	"github.com/golocust/golocust/internal/timespan"
 	"github.com/golocust/golocust/threshold"
+	"github.com/golocust/golocust/user"
 )
 
 // Config is everything one run needs. Main fills it from flags and the
@@ -104,6 +105,13 @@ type Config struct {
 	// Load configures load models beyond closed users: shapes, stages,
 	// arrival rate and iteration limits.
 	Load LoadConfig
+
+	// OnRequest is called for every request a user records, on the
+	// process whose user made it (standalone, or each worker; never the
+	// master), like Locust's events.request. It runs on the user's
+	// goroutine and must be safe for concurrent use; nil costs nothing.
+	// See user.RequestListener.
+	OnRequest user.RequestListener
 
 	// OnTestStart runs on this process (standalone or master) before the
 	// users of a test start; an error refuses the start. OnTestStop runs

@@ -178,6 +178,7 @@ func (s *session) localDriver(classes []user.Spawner, host string) (driver, erro
 		StopTimeout: s.cfg.StopTimeout,
 		ResetStats:  s.cfg.ResetStats,
 		Gate:        s.load.gate(),
+		OnRequest:   s.cfg.OnRequest,
 	})
 }
 

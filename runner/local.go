@@ -67,6 +67,9 @@ type Options struct {
 	Seed uint64
 	// Gate is handed to every user as Env.Gate (nil: the closed model).
 	Gate user.IterationGate
+	// OnRequest is called for every request a user records (Locust's
+	// events.request); see user.RequestListener.
+	OnRequest user.RequestListener
 }
 
 // Local runs users in this process.
@@ -168,6 +171,7 @@ func NewLocal(o Options) (*Local, error) {
 		stopTest:    l.signalStopTest,
 		seed:        o.Seed,
 		stopTimeout: o.StopTimeout,
+		onRequest:   o.OnRequest,
 	})
 	return l, nil
 }

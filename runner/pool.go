@@ -29,6 +29,7 @@ type userPool struct {
 	stopTest    func(error)
 	seed        uint64
 	stopTimeout time.Duration // graceful time for users removed by a ramp-down
+	onRequest   user.RequestListener
 	// seqOf turns a class-local sequence number into Env.Seq (a worker
 	// combines it with its index); nil is the identity.
 	seqOf func(class int, local int64) int64
@@ -70,6 +71,7 @@ type poolConfig struct {
 	stopTest    func(error)
 	seed        uint64
 	stopTimeout time.Duration
+	onRequest   user.RequestListener
 }
 
 func newUserPool(c poolConfig) *userPool {
@@ -80,6 +82,7 @@ func newUserPool(c poolConfig) *userPool {
 		stopTest:    c.stopTest,
 		seed:        c.seed,
 		stopTimeout: c.stopTimeout,
+		onRequest:   c.onRequest,
 		running:     make(map[*poolUser]struct{}),
 		idle:        make(chan struct{}),
 	}
@@ -151,6 +154,9 @@ func (p *userPool) spawn(ci int) {
 		Rand:     rand.New(rand.NewPCG(p.seed, splitmix64(p.seed^uint64(u.id)))),
 		Gate:     p.gate,
 		Seq:      seq,
+		// The listener goes to each user's Env: recording reads it there,
+		// without a shared lock.
+		OnRequest: p.onRequest,
 	}
 	p.mu.Unlock()
 	go p.run(ctx, u, c.spawner, env)

@@ -70,6 +70,10 @@ type WorkerOptions struct {
 	StopGrace time.Duration
 	Seed      uint64
 	Gate      user.IterationGate
+	// OnRequest is called for every request this worker's users record
+	// (Locust's events.request, which fires on the worker); see
+	// user.RequestListener.
+	OnRequest user.RequestListener
 
 	HeartbeatInterval time.Duration // default 1 s
 	ReportInterval    time.Duration // default 3 s
@@ -615,6 +619,7 @@ func (w *Worker) newPool(sp *locustpb.Spawn) error {
 		stopTest:    w.userStopTest,
 		seed:        w.o.Seed,
 		stopTimeout: time.Duration(sp.GetStopTimeoutUs()) * time.Microsecond,
+		onRequest:   w.o.OnRequest,
 	})
 	p.seqOf = func(class int, local int64) int64 { return w.seqOf(names[class], local) }
 	w.mu.Lock()

@@ -147,6 +147,7 @@ func (c Class[U]) Run(ctx context.Context, env *Env) {
 		return
 	}
 	u := new(U)
+	env.self = u // for the request listener
 	// bind ties the user's clients to a context: its cancel cuts their
 	// requests off. The user's ctx first; OnStop's own context later.
 	var bind []func(context.Context)

@@ -58,6 +58,12 @@ type Env struct {
 	// Seq is the class-wide sequence number of this user (unique across
 	// the cluster in distributed mode), for partitioning test data.
 	Seq int64
+	// OnRequest, when set, is called for every request this user records
+	// (see RequestListener). nil costs nothing.
+	OnRequest RequestListener
+
+	// self is the user's own value (*U), set by Class.Run for OnRequest.
+	self any
 
 	// lag1 is 1 + how late the current iteration started after its
 	// intended start, 0 when it has none. Atomic: goroutines started by a
@@ -69,18 +75,23 @@ type Env struct {
 func (e *Env) setLag(d time.Duration) { e.lag1.Store(max(int64(d)+1, 0)) }
 
 // Record records one timed call of a custom protocol into env's stats: a
-// failure when err is non-nil. When the current iteration has an intended
+// failure when err is non-nil; env.OnRequest, when set, is then called. When the current iteration has an intended
 // start (arrival rate, pacing), the sample also carries the corrected
 // latency d + (actual start - intended start).
 func Record(env *Env, method, name string, d time.Duration, size int64, err error) {
-	if env == nil || env.Stats == nil {
+	if env == nil {
 		return
 	}
 	s := stats.Sample{Method: method, Name: name, Duration: d, Size: size, Err: err}
 	if lag1 := env.lag1.Load(); lag1 > 0 {
 		s.Corrected = d + time.Duration(lag1-1)
 	}
-	env.Stats.Record(s)
+	if env.Stats != nil {
+		env.Stats.Record(s)
+	}
+	if env.OnRequest != nil {
+		fireRequest(env, method, name, d, s.Corrected, size, err)
+	}
 }
 
 // Measure times fn and records it as one call of a custom protocol (see

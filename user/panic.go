@@ -76,7 +76,8 @@ func panicStack() string {
 		case strings.HasPrefix(name, "runtime."):
 			// runtime.panicIndex, sigpanic, ... right after gopanic
 		case strings.HasPrefix(name, "github.com/golocust/golocust/user.runTask"),
-			strings.HasPrefix(name, "github.com/golocust/golocust/user.call"):
+			strings.HasPrefix(name, "github.com/golocust/golocust/user.call"),
+			strings.HasPrefix(name, "github.com/golocust/golocust/user.fireRequest"):
 			return b.String()
 		default:
 			b.WriteString(name)

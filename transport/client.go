@@ -225,7 +225,10 @@ func retryable(err error) bool {
 		return false
 	}
 	switch status.Code(err) {
-	case codes.Unavailable, codes.ResourceExhausted, codes.DeadlineExceeded, codes.Aborted, codes.Canceled:
+	// AlreadyExists: this worker's id still has a live stream on the master,
+	// maybe this worker's own from before a connection died unnoticed; the
+	// master lets the id go once that stream has been silent a few seconds.
+	case codes.Unavailable, codes.ResourceExhausted, codes.DeadlineExceeded, codes.Aborted, codes.Canceled, codes.AlreadyExists:
 		// A refused client certificate shows as Unavailable with a TLS alert.
 		s := err.Error()
 		return !strings.Contains(s, "tls: ") && !strings.Contains(s, "x509: ")

@@ -28,11 +28,26 @@
 // different major protocol version is refused with FailedPrecondition
 // (logged on the master; the worker's Connect returns an error wrapping
 // ErrIncompatibleVersion). The master answers Ack with an index in 0..W-1:
-// the lowest free one, or the worker's previous one if still free. A second
-// stream with the same worker id replaces the first (Aborted).
+// the lowest free one, or the worker's previous one if still free.
 //
-// A worker's Connect does not retry a wrong token, an incompatible version
-// or a refused TLS certificate; it retries an unreachable or full master.
+// A worker id is bound to its live stream: a hello for an id whose stream
+// is live is refused (AlreadyExists), so that nobody who reads ids in the
+// web UI can take a worker's session over. A worker whose connection died
+// without the master noticing takes its id back once the old stream has
+// been silent for ServerOptions.TakeoverAfter (3 s; the old stream ends
+// with Aborted). Under mutual TLS an id is also bound to the common name
+// of the certificate that first used it (another one: PermissionDenied).
+//
+// Before any of that, every connection has ServerOptions.AuthTimeout (5 s)
+// for a worker on it to complete the handshake, or it is closed; at most
+// MaxUnauthenticated (256) such connections are open at once, the oldest
+// being closed past that. Connections that never open a stream, or never
+// finish TLS, thus cannot exhaust the master's file descriptors.
+//
+// A worker's Connect does not retry a wrong token, an incompatible version,
+// a refused TLS certificate or an id bound to another certificate; it
+// retries an unreachable or full master, and an id still held by a live
+// stream.
 //
 // # Ending streams
 //

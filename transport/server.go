@@ -53,7 +53,17 @@ type ServerOptions struct {
 	MaxMessageSize   int           // largest message received or sent; default 16 MiB (larger: ResourceExhausted)
 	MaxWorkers       int           // connected workers at most; default 10,000 (more: ResourceExhausted)
 	HandshakeTimeout time.Duration // time for a worker to send Hello; default 10 s
+	// AuthTimeout closes a connection on which no worker completed the
+	// handshake (token, TLS, Hello) in this time; default 5 s.
+	AuthTimeout time.Duration
+	// MaxUnauthenticated bounds the connections open at once that have
+	// not completed a handshake; past it the oldest is closed. Default 256.
+	MaxUnauthenticated int
 	ShutdownGrace    time.Duration // default 5 s
+	// TakeoverAfter is how long a worker's stream must have been silent
+	// before a hello with the same worker id may replace it; until then
+	// such a hello is refused (AlreadyExists). Default 3 s.
+	TakeoverAfter time.Duration
 	Version          string        // protocol version; default locustpb.Version
 	Limits           locustpb.Limits
 	Logger           *zap.Logger
@@ -68,6 +78,7 @@ type Server struct {
 	o      ServerOptions
 	log    *zap.Logger
 	lis    net.Listener
+	guard  *guardListener // lis: closes connections that never authenticate
 	gs     *grpc.Server
 	accept chan *Session
 
@@ -79,6 +90,7 @@ type Server struct {
 	byIndex  map[int]*Session    // connected sessions by worker index
 	byID     map[string]*Session // connected sessions by worker id
 	lastIdx  map[string]int      // last index of every worker id seen (bounded by cleanup)
+	certOf   map[string]string   // under mutual TLS, the certificate name each worker id is bound to (bounded by cleanup)
 	serving  bool
 	handlers atomic.Int64 // handler invocations, i.e. streams that passed the interceptors
 	rejected atomic.Int64 // streams refused by the token check
@@ -105,6 +117,15 @@ func NewServer(o ServerOptions) (*Server, error) {
 	if o.ShutdownGrace <= 0 {
 		o.ShutdownGrace = DefaultShutdownGrace
 	}
+	if o.TakeoverAfter <= 0 {
+		o.TakeoverAfter = DefaultTakeoverAfter
+	}
+	if o.AuthTimeout <= 0 {
+		o.AuthTimeout = DefaultAuthTimeout
+	}
+	if o.MaxUnauthenticated <= 0 {
+		o.MaxUnauthenticated = DefaultMaxUnauthenticated
+	}
 	if o.Version == "" {
 		o.Version = locustpb.Version
 	}
@@ -117,7 +138,7 @@ func NewServer(o ServerOptions) (*Server, error) {
 	}
 	s := &Server{
 		o: o, log: log, accept: make(chan *Session), stopping: make(chan struct{}),
-		byIndex: map[int]*Session{}, byID: map[string]*Session{}, lastIdx: map[string]int{},
+		byIndex: map[int]*Session{}, byID: map[string]*Session{}, lastIdx: map[string]int{}, certOf: map[string]string{},
 	}
 
 	opts := []grpc.ServerOption{
@@ -141,19 +162,21 @@ func NewServer(o ServerOptions) (*Server, error) {
 	s.gs = grpc.NewServer(opts...)
 	locustpb.RegisterClusterServer(s.gs, s)
 
-	s.lis = o.Listener
-	if s.lis == nil {
+	lis := o.Listener
+	if lis == nil {
 		addr := net.JoinHostPort(o.BindHost, strconv.Itoa(o.BindPort))
-		lis, err := net.Listen("tcp", addr)
+		l, err := net.Listen("tcp", addr)
 		if err != nil {
 			return nil, fmt.Errorf("master: listen on %s: %w (is another master running? pick another --master-bind-port)", addr, err)
 		}
-		s.lis = lis
+		lis = l
 		if !isLoopback(addr) && o.Token == "" && o.TLS == nil {
 			log.Warn("the master listens beyond loopback with neither TLS nor a worker token: anyone who reaches it can join as a worker",
 				zap.String("addr", addr))
 		}
 	}
+	s.guard = newGuardListener(lis, o.AuthTimeout, o.MaxUnauthenticated, log)
+	s.lis = s.guard
 	return s, nil
 }
 
@@ -271,10 +294,18 @@ func (s *Server) Connect(stream grpc.BidiStreamingServer[locustpb.WorkerMessage,
 	sctx, cancel := context.WithCancel(ctx)
 	sess := &Session{srv: s, stream: stream, hello: hello, ctx: sctx, cancel: cancel, peer: peerAddr(ctx), tlsName: peerCertName(ctx),
 		sendSem: make(chan struct{}, 1)}
-	replaced := s.register(sess)
+	sess.heard.Store(time.Now().UnixNano())
+	replaced, err := s.register(sess)
+	if err != nil {
+		s.log.Warn("refused a worker", zap.String("worker", hello.GetWorkerId()), zap.String("peer", sess.peer), zap.Error(err))
+		cancel()
+		return err
+	}
 	registered = true
 	defer s.unregister(sess)
 	if replaced != nil {
+		s.log.Warn("a worker came back while its old stream was silent: replacing that stream", zap.String("worker", sess.ID()),
+			zap.String("old_peer", replaced.peer), zap.String("peer", sess.peer))
 		replaced.Close(codes.Aborted, "replaced by a new stream of the same worker")
 	}
 	if err := sess.Send(&locustpb.MasterMessage{Kind: &locustpb.MasterMessage_Ack{Ack: &locustpb.Ack{
@@ -282,6 +313,7 @@ func (s *Server) Connect(stream grpc.BidiStreamingServer[locustpb.WorkerMessage,
 	}}}); err != nil {
 		return err
 	}
+	markAuthenticated(ctx)
 	s.log.Info("worker connected", zap.String("worker", sess.ID()), zap.Int("index", sess.index), zap.String("peer", sess.peer))
 
 	select {
@@ -350,14 +382,20 @@ func (s *Server) release() {
 }
 
 // register gives the session an index: its previous one if free, else the
-// lowest free one, so indexes stay 0..W-1. An older session of the same
-// worker id is returned to be closed (its index passes to the new one).
-func (s *Server) register(sess *Session) (replaced *Session) {
+// lowest free one, so indexes stay 0..W-1. An older, silent session of the
+// same worker id is returned to be closed (its index passes to the new
+// one); a live one makes register refuse (see claim).
+func (s *Server) register(sess *Session) (replaced *Session, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	id := sess.ID()
+	old, err := s.claim(sess, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	s.bindCert(sess)
 	idx := -1
-	if old, ok := s.byID[id]; ok {
+	if old != nil {
 		replaced = old
 		idx = old.index
 		old.unlisted = true
@@ -383,7 +421,7 @@ func (s *Server) register(sess *Session) (replaced *Session) {
 	}
 	s.lastIdx[id] = idx
 	sess.count = len(s.byIndex)
-	return replaced
+	return replaced, nil
 }
 
 func (s *Server) unregister(sess *Session) {
@@ -430,7 +468,8 @@ type Session struct {
 	index   int
 	count   int
 
-	unlisted bool // guarded by srv.mu: replaced by a newer session of the same id
+	unlisted bool         // guarded by srv.mu: replaced by a newer session of the same id
+	heard    atomic.Int64 // unix nanos of the handshake or the last message received
 
 	// sendSem (capacity 1) serializes Send. After the session ends, fence
 	// takes it for good, so no Send reaches the stream once the handler has
@@ -493,6 +532,9 @@ func (s *Session) Recv() (*locustpb.WorkerMessage, error) {
 		return nil, ErrClosed
 	}
 	m, err := s.stream.Recv()
+	if err == nil {
+		s.heard.Store(time.Now().UnixNano())
+	}
 	if err != nil {
 		switch status.Code(err) {
 		case codes.Internal, codes.ResourceExhausted:

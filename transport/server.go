@@ -59,14 +59,14 @@ type ServerOptions struct {
 	// MaxUnauthenticated bounds the connections open at once that have
 	// not completed a handshake; past it the oldest is closed. Default 256.
 	MaxUnauthenticated int
-	ShutdownGrace    time.Duration // default 5 s
+	ShutdownGrace      time.Duration // default 5 s
 	// TakeoverAfter is how long a worker's stream must have been silent
 	// before a hello with the same worker id may replace it; until then
 	// such a hello is refused (AlreadyExists). Default 3 s.
 	TakeoverAfter time.Duration
-	Version          string        // protocol version; default locustpb.Version
-	Limits           locustpb.Limits
-	Logger           *zap.Logger
+	Version       string // protocol version; default locustpb.Version
+	Limits        locustpb.Limits
+	Logger        *zap.Logger
 }
 
 // Server is the master's end: it accepts worker streams, checks the token,

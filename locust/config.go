@@ -17,8 +17,9 @@ import (
 )
 
 // Config is everything one run needs. Main fills it from flags and the
-// environment; RunHeadless takes it from a test. Start from DefaultConfig
-// when building one by hand.
+// environment; RunHeadless takes it from a test. A zero field means its
+// default (the value DefaultConfig holds), so Config{} runs as
+// DefaultConfig does, except that RunHeadless starts all users at once.
 type Config struct {
 	// Users is the peak number of concurrent users (-u/--users).
 	Users int
@@ -88,7 +89,9 @@ type Config struct {
 	// ThresholdDelay is how long --threshold-abort waits before checking.
 	ThresholdDelay time.Duration
 	// ExitCodeOnError is the exit code when any request failed or a task
-	// panicked (--exit-code-on-error; DefaultConfig sets 1).
+	// panicked (--exit-code-on-error). Zero means the default, 1;
+	// ExitZeroOnError makes such a run exit 0, as --exit-code-on-error 0
+	// does.
 	ExitCodeOnError int
 
 	// LogLevel is DEBUG, INFO, WARNING, ERROR or CRITICAL (-L/--loglevel).
@@ -142,6 +145,40 @@ func DefaultConfig() Config {
 	}
 }
 
+// ExitZeroOnError, as Config.ExitCodeOnError, makes a run in which
+// requests failed or tasks panicked exit 0 (a zero ExitCodeOnError means
+// the default, 1).
+const ExitZeroOnError = -1
+
+// withDefaults returns c with each zero field that has a default set to
+// it: the one place where Config{} becomes DefaultConfig's values. Fields
+// whose zero is meaningful (Web.Port 0 picks a free port, RunTime 0 runs
+// until stopped, Users 0 starts none) stay as they are.
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	if c.ExitCodeOnError == 0 {
+		c.ExitCodeOnError = d.ExitCodeOnError
+	}
+	if c.LogLevel == "" {
+		c.LogLevel = d.LogLevel
+	}
+	if c.Web.Host == "" {
+		c.Web.Host = d.Web.Host
+	}
+	if c.Health.Host == "" {
+		c.Health.Host = d.Health.Host
+	}
+	return c
+}
+
+// errorExitCode is the exit code of a run in which requests failed.
+func (c *Config) errorExitCode() int {
+	if c.ExitCodeOnError == ExitZeroOnError {
+		return 0
+	}
+	return c.ExitCodeOnError
+}
+
 // maxUsers bounds -u so that an absurd value is a usage error, not an
 // out-of-memory crash.
 const maxUsers = 10_000_000
@@ -181,7 +218,7 @@ func (c *Config) Validate() error {
 	if c.ThresholdDelay < 0 || c.ThresholdDelay > MaxTimespan {
 		add("--threshold-delay is %v: want a span such as 30s, at most %s", c.ThresholdDelay, timespan.MaxText)
 	}
-	if c.ExitCodeOnError < 0 || c.ExitCodeOnError > 255 {
+	if c.ExitCodeOnError < ExitZeroOnError || c.ExitCodeOnError > 255 {
 		add("--exit-code-on-error is %d: want an exit code from 0 to 255", c.ExitCodeOnError)
 	}
 	if _, err := parseLevel(c.LogLevel); err != nil {

@@ -1,11 +1,18 @@
 // Package locust is the public entry of golocust: Main turns a program
-// holding user classes into Locust's command line (standalone, and later
-// master or worker, with a web UI), and RunHeadless runs the same code path
-// inside go test and hands back the final statistics.
+// holding user classes into Locust's command line (standalone, master
+// (--master) or worker (--worker), with a web UI or headless), and
+// RunHeadless runs the same code path inside go test and hands back the
+// final statistics.
+//
+// The package owns the process: configuration, flags and environment,
+// logging, the outputs (console tables, CSV, JSON, HTML report, metrics),
+// thresholds and the web UI's wiring. Running users, load models and the
+// cluster belong to package runner, which this package drives.
 //
 // Everything a run needs is one Config. Main fills it from flags and
 // LOCUST_* environment variables (a flag wins over its variable);
-// RunHeadless takes it from the test. Config.Validate is the one place that
+// RunHeadless takes it from the test. A zero field means its default, so
+// Config{} runs as DefaultConfig. Config.Validate is the one place that
 // judges it, so both paths report the same errors.
 //
 // Exit codes follow Locust: 0 when the run went well, Config.ExitCodeOnError

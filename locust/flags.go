@@ -70,7 +70,7 @@ func coreFlags(c *Config) []flagDef {
 		{long: "json", group: "Output", usage: "print the final statistics as JSON on stdout", value: &boolValue{p: &c.JSON}},
 		{long: "print-stats", group: "Output", usage: "print the stats table every 2 s in web UI runs too", value: &boolValue{p: &c.PrintStats}},
 		{long: "only-summary", group: "Output", usage: "print only the final summary, no periodic table", value: &boolValue{p: &c.OnlySummary}},
-		{long: "exit-code-on-error", group: "Output", usage: "exit code when a request failed or a task panicked", value: &intValue{p: &c.ExitCodeOnError, min: 0, max: 255, want: "an exit code"}},
+		{long: "exit-code-on-error", group: "Output", usage: "exit code when a request failed or a task panicked", value: &intValue{p: &c.ExitCodeOnError, min: 0, max: 255, want: "an exit code", zero: ExitZeroOnError}},
 		{long: "loglevel", short: "L", group: "Output", usage: "DEBUG, INFO, WARNING, ERROR or CRITICAL", value: &levelValue{p: &c.LogLevel}},
 		{long: "logfile", group: "Output", usage: "write the log to this file instead of stderr", value: &stringValue{p: &c.LogFile}},
 	}
@@ -257,11 +257,15 @@ type intValue struct {
 	p        *int
 	min, max int
 	want     string
+	zero     int // stored for an input of 0 when the field's zero means its default
 }
 
 func (v *intValue) String() string {
 	if v.p == nil {
 		return ""
+	}
+	if v.zero != 0 && *v.p == v.zero {
+		return "0"
 	}
 	return strconv.Itoa(*v.p)
 }
@@ -270,6 +274,9 @@ func (v *intValue) Set(s string) error {
 	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
 	if err != nil || n < int64(v.min) || n > int64(v.max) {
 		return fmt.Errorf("want %s from %d to %d", v.want, v.min, v.max)
+	}
+	if n == 0 && v.zero != 0 {
+		n = int64(v.zero)
 	}
 	*v.p = int(n)
 	return nil

@@ -134,3 +134,36 @@ func FuzzParseCommandLine(f *testing.F) {
 		}
 	})
 }
+
+// Config{} means the defaults; --exit-code-on-error 0 (flag or
+// environment) still asks for exit code 0.
+func TestZeroConfigMeansTheDefaults(t *testing.T) {
+	d := Config{}.withDefaults()
+	def := DefaultConfig()
+	assert.Equal(t, def.ExitCodeOnError, d.ExitCodeOnError)
+	assert.Equal(t, 1, d.errorExitCode())
+	assert.Equal(t, def.LogLevel, d.LogLevel)
+	assert.Equal(t, def.Web.Host, d.Web.Host)
+	assert.Equal(t, def.Health.Host, d.Health.Host)
+	assert.Equal(t, def.withDefaults(), def, "DefaultConfig needs no defaults")
+
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want int
+	}{
+		{[]string{"--exit-code-on-error", "0"}, nil, 0},
+		{nil, map[string]string{"LOCUST_EXIT_CODE_ON_ERROR": "0"}, 0},
+		{[]string{"--exit-code-on-error", "4"}, nil, 4},
+		{nil, nil, 1},
+	} {
+		c := DefaultConfig()
+		_, err := parseCommandLine(&c, tc.args, env(tc.env))
+		require.NoError(t, err)
+		c = c.withDefaults()
+		require.NoError(t, c.Validate())
+		assert.Equal(t, tc.want, c.errorExitCode(), "%v %v", tc.args, tc.env)
+	}
+	c := Config{ExitCodeOnError: ExitZeroOnError}.withDefaults()
+	assert.Equal(t, 0, c.errorExitCode())
+}

@@ -68,7 +68,7 @@ func TestRunHeadlessCountsEveryRequestTheTargetSaw(t *testing.T) {
 	assert.Equal(t, srv.Count("/item"), entryCount(res, "GET", "/item?id=[id]"))
 	assert.Positive(t, total.NumFailures, "about 20 %% of requests fail at this target")
 	assert.Less(t, total.NumFailures, total.NumRequests)
-	assert.Equal(t, 0, res.ExitCode, "Config.ExitCodeOnError is 0 in a hand-built Config")
+	assert.Equal(t, 1, res.ExitCode, "a zero Config.ExitCodeOnError means the default, 1")
 }
 
 func entryCount(res *Result, method, name string) int64 {

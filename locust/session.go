@@ -118,6 +118,7 @@ type session struct {
 
 // execute validates cfg, builds the session and runs it.
 func execute(ctx context.Context, cfg *Config, classes []user.Spawner) (*Result, error) {
+	*cfg = cfg.withDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, &UsageError{Msg: err.Error()}
 	}
@@ -541,7 +542,7 @@ func (s *session) finish(now time.Time) (*Result, error) {
 	case !threshold.AllPassed(res.Thresholds):
 		res.ExitCode = threshold.ExitCode
 	case snap.Total.NumFailures > 0 || len(snap.Exceptions) > 0:
-		res.ExitCode = s.cfg.ExitCodeOnError
+		res.ExitCode = s.cfg.errorExitCode()
 	}
 	return res, errors.Join(errs...)
 }

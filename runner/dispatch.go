@@ -74,6 +74,10 @@ func checkClasses(weights, fixed []int) {
 // sum(fixed) users, so the result may be shorter than n.
 //
 // The order is deterministic: the same inputs give the same sequence.
+//
+// Deprecated: no runner calls it: a ramp keeps the class mix on the way to
+// [Targets] of the new count (see the package documentation), which gives
+// this order when users are only added. It stays for callers that use it.
 func SpawnOrder(weights, fixed []int, n int) []int {
 	checkClasses(weights, fixed)
 	if n <= 0 {

@@ -10,10 +10,6 @@
 // Pure functions decide how many users of each class run and where; the local
 // runner and the master use them:
 //
-//   - [SpawnOrder]: the order in which users of several classes are spawned.
-//     Classes with a fixed count come first (round-robin until each has its
-//     count), then the weighted classes in smooth weighted round-robin order:
-//     weights 5:1 give AAABAAAAABAA. Deterministic.
 //   - [Targets]: per-class counts for N users, summing to exactly N. Fixed
 //     counts first; the rest split by weight with the largest-remainder
 //     method (ties to the lower class index), so every class gets its exact
@@ -27,6 +23,9 @@
 //     the fewest changes while keeping workers level, for a master's ramp.
 //
 // Classes keep the order they are given in (Locust sorts them by name).
+// Users of several classes are spawned with fixed-count classes first
+// (round-robin until each has its count), then the weighted classes in
+// smooth weighted round-robin order: weights 5:1 give AAABAAAAABAA.
 //
 // # Local runner
 //
@@ -64,6 +63,9 @@
 //   - A fresh test (Start from ready or stopped) resets the stats registry
 //     and runs OnTestStart; a change of user count does neither. The hooks
 //     run while Start/Stop hold the runner and must not call them.
+//   - [Local.WaitState], [Master.WaitState] and [Worker.WaitState] wait for a
+//     state (after Start, StateRunning once the ramp is complete) without
+//     polling; [Master.WaitUsers] waits for the workers' reported count.
 //   - Env.Rand of user i is seeded from Options.Seed and i, so a run with a
 //     fixed seed gives each user the same random stream again.
 //

@@ -83,15 +83,19 @@ func ExampleLocal() {
 		fmt.Println(err)
 		return
 	}
-	for deadline := time.Now().Add(5 * time.Second); l.State() != runner.StateRunning && time.Now().Before(deadline); {
-		time.Sleep(10 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := l.WaitState(ctx, runner.StateRunning); err != nil {
+		fmt.Println(err)
+		return
 	}
 	fmt.Println(l.State(), l.UserCount(), l.ClassCounts())
 
 	// Fewer users: the newest stop first.
 	_ = l.Start(2, 100)
-	for deadline := time.Now().Add(5 * time.Second); l.UserCount() != 2 && time.Now().Before(deadline); {
-		time.Sleep(10 * time.Millisecond)
+	if err := l.WaitState(ctx, runner.StateRunning); err != nil {
+		fmt.Println(err)
+		return
 	}
 	fmt.Println(l.ClassCounts())
 	l.Stop()

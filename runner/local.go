@@ -95,6 +95,8 @@ type Local struct {
 	stopTest chan error
 	done     chan struct{}
 
+	wake notifier // notified on every state change
+
 	mu         sync.Mutex // guards the fields below
 	state      State
 	gen        uint64 // ramp generation
@@ -235,7 +237,7 @@ func (l *Local) Start(users int, spawnRate float64) error {
 	ctx, cancel := context.WithCancel(l.ctx)
 	done := make(chan struct{})
 	l.mu.Lock()
-	l.state = StateSpawning
+	l.setStateLocked(StateSpawning)
 	l.gen++
 	gen := l.gen
 	l.rampCancel, l.rampDone = cancel, done
@@ -276,7 +278,7 @@ func (l *Local) ramp(ctx context.Context, tr *transition, rate float64, gen uint
 	l.mu.Lock()
 	current := l.gen == gen && l.state == StateSpawning
 	if current {
-		l.state = StateRunning
+		l.setStateLocked(StateRunning)
 	}
 	l.mu.Unlock()
 	if !current {
@@ -306,7 +308,7 @@ func (l *Local) stopLocked() {
 		l.mu.Unlock()
 		return
 	}
-	l.state = StateStopping
+	l.setStateLocked(StateStopping)
 	l.mu.Unlock()
 	l.waitRamp()
 	if n := l.pool.stopAll(l.o.StopTimeout, l.o.StopGrace); n > 0 {
@@ -318,7 +320,7 @@ func (l *Local) stopLocked() {
 		}
 	}
 	l.mu.Lock()
-	l.state = StateStopped
+	l.setStateLocked(StateStopped)
 	l.mu.Unlock()
 	l.log.Info("test stopped")
 }
@@ -342,6 +344,20 @@ func (l *Local) State() State {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.state
+}
+
+// setStateLocked changes the state and wakes WaitState. l.mu is held.
+func (l *Local) setStateLocked(s State) {
+	l.state = s
+	l.wake.notify()
+}
+
+// WaitState waits until the runner is in one of states, without polling:
+// after Start, WaitState(ctx, StateRunning) returns once the ramp is
+// complete. It returns an error when ctx ends first, or wrapping ErrQuit
+// when the runner quits in another state.
+func (l *Local) WaitState(ctx context.Context, states ...State) error {
+	return waitUntil(ctx, &l.wake, l.done, func() bool { return stateIn(l.State(), states) }, statesText(states), l.State)
 }
 
 // UserCount returns the number of live users (users told to stop, or that

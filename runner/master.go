@@ -137,6 +137,8 @@ type Master struct {
 
 	dmu sync.Mutex // serialises dispatches (compute and send)
 
+	wake notifier // notified when the state or a worker's counts change
+
 	mu        sync.Mutex
 	classes   []user.Spawner
 	names     []string
@@ -370,6 +372,27 @@ func (m *Master) State() State {
 	return m.state
 }
 
+// setStateLocked changes the state and wakes the waiters. m.mu is held.
+func (m *Master) setStateLocked(s State) {
+	m.state = s
+	m.wake.notify()
+}
+
+// WaitState waits until the cluster is in one of states, without polling:
+// after Start, WaitState(ctx, StateRunning) returns once every step of the
+// ramp is dispatched. It returns an error when ctx ends first, or wrapping
+// ErrQuit when the master quits in another state.
+func (m *Master) WaitState(ctx context.Context, states ...State) error {
+	return waitUntil(ctx, &m.wake, m.done, func() bool { return stateIn(m.State(), states) }, statesText(states), m.State)
+}
+
+// WaitUsers waits until the workers report n users in all (UserCount),
+// without polling. It returns an error when ctx ends first, or wrapping
+// ErrQuit when the master quits.
+func (m *Master) WaitUsers(ctx context.Context, n int) error {
+	return waitUntil(ctx, &m.wake, m.done, func() bool { return m.UserCount() == n }, fmt.Sprintf("%d users", n), m.State)
+}
+
 // UserCount is the sum of the users the workers report.
 func (m *Master) UserCount() int {
 	m.mu.Lock()
@@ -504,7 +527,7 @@ func (m *Master) Start(users int, spawnRate float64) error {
 				zap.Int64("iterations", l.Iterations), zap.Bool("arrival_rate", l.Arrival != nil))
 		}
 	}
-	m.state = StateSpawning
+	m.setStateLocked(StateSpawning)
 	m.gen++
 	gen := m.gen
 	m.rampStop, m.rampDone = cancel, done
@@ -560,7 +583,7 @@ func (m *Master) ramp(ctx context.Context, targets []int, rate float64, gen uint
 	m.mu.Lock()
 	current := m.gen == gen && m.state == StateSpawning
 	if current {
-		m.state = StateRunning
+		m.setStateLocked(StateRunning)
 	}
 	ws := m.activeLocked()
 	m.mu.Unlock()
@@ -812,7 +835,7 @@ func (m *Master) stopLocked() {
 		m.mu.Unlock()
 		return
 	}
-	m.state = StateStopping
+	m.setStateLocked(StateStopping)
 	m.mu.Unlock()
 	m.waitRamp()
 	m.dmu.Lock() // no dispatch after the stop
@@ -847,7 +870,7 @@ func (m *Master) stopLocked() {
 	}
 	m.coal.fold()
 	m.mu.Lock()
-	m.state = StateStopped
+	m.setStateLocked(StateStopped)
 	m.cluster = make([]int, len(m.names))
 	m.rows, m.rowIDs = nil, nil
 	for _, w := range m.workers {
@@ -1058,6 +1081,7 @@ func shortErr(err error) string {
 
 // handle applies one message; false when the worker said goodbye or quit.
 func (m *Master) handle(sess *transport.Session, msg *locustpb.WorkerMessage) bool {
+	defer m.wake.notify() // a message may change a worker's state or counts
 	id := sess.ID()
 	m.mu.Lock()
 	w := m.workers[id]
@@ -1220,6 +1244,7 @@ func stateToWire(s State) locustpb.WorkerState {
 // removed at once; otherwise it is missing (it may come back) until
 // MissingForget passes.
 func (m *Master) left(sess *transport.Session, clean bool) {
+	defer m.wake.notify()
 	m.mu.Lock()
 	w := m.workers[sess.ID()]
 	if w == nil || w.sess != sess {
@@ -1307,6 +1332,7 @@ func (m *Master) checkLoop() {
 }
 
 func (m *Master) check(now time.Time) {
+	defer m.wake.notify()
 	silent := time.Duration(m.o.HeartbeatLiveness) * m.hbEvery
 	var missing, forgotten []string
 	m.mu.Lock()

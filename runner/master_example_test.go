@@ -56,8 +56,8 @@ func ExampleMaster() {
 	if err := m.Start(5, 100); err != nil {
 		panic(err)
 	}
-	for deadline := time.Now().Add(10 * time.Second); m.UserCount() < 5 && time.Now().Before(deadline); {
-		time.Sleep(10 * time.Millisecond)
+	if err := m.WaitUsers(ctx, 5); err != nil {
+		panic(err)
 	}
 	fmt.Println(m.UserCount(), "users on", m.WorkerCount(), "worker")
 	m.Quit()

@@ -14,9 +14,14 @@ import (
 type ShapeTick struct {
 	Users     int
 	SpawnRate float64 // users started (or stopped) per second; <= 0 means 1
-	// Classes, when non-empty, runs only the user classes with these
-	// names. It needs a runner that can restrict its classes (see
-	// ClassStarter); others log a warning once and run every class.
+	// Classes, when non-empty, asks to run only the user classes with
+	// these names. It needs a runner that implements ClassStarter; none of
+	// this module's runners does, so RunShape logs a warning once and runs
+	// every class.
+	//
+	// Deprecated: no runner restricts its classes per tick; select classes
+	// for the whole run instead (locust.Config.Classes). The field stays so
+	// that shapes setting it keep compiling.
 	Classes []string
 }
 
@@ -121,6 +126,9 @@ const ShapeTickInterval = time.Second
 
 // ClassStarter is a runner that can run a subset of its classes, for shapes
 // whose ticks name classes.
+//
+// Deprecated: none of this module's runners implements it (see
+// ShapeTick.Classes); it stays so that code naming it keeps compiling.
 type ClassStarter interface {
 	StartClasses(users int, spawnRate float64, classes []string) error
 }

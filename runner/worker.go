@@ -100,6 +100,8 @@ type Worker struct {
 	connected atomic.Bool
 	index     atomic.Int64
 
+	wake notifier // notified on every state change
+
 	mu       sync.Mutex
 	state    State
 	pool     *userPool
@@ -198,6 +200,18 @@ func (w *Worker) State() State {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.state
+}
+
+// setStateLocked changes the state and wakes WaitState. w.mu is held.
+func (w *Worker) setStateLocked(s State) {
+	w.state = s
+	w.wake.notify()
+}
+
+// WaitState waits until the worker is in one of states, without polling.
+// It returns an error when ctx ends first.
+func (w *Worker) WaitState(ctx context.Context, states ...State) error {
+	return waitUntil(ctx, &w.wake, nil, func() bool { return stateIn(w.State(), states) }, statesText(states), w.State)
 }
 
 // UserCount is the number of live users.
@@ -519,7 +533,7 @@ func (w *Worker) spawn(st *transport.Stream, sp *locustpb.Spawn) {
 	}
 	w.mu.Lock()
 	p, names, weights, isFixed, driven := w.pool, w.names, w.weights, w.isFixed, w.driven
-	w.state = StateSpawning
+	w.setStateLocked(StateSpawning)
 	w.mu.Unlock()
 	p.mu.Lock()
 	p.stopTimeout = time.Duration(sp.GetStopTimeoutUs()) * time.Microsecond
@@ -545,7 +559,7 @@ func (w *Worker) spawn(st *transport.Stream, sp *locustpb.Spawn) {
 		counts = p.apply(targets, weights, isFixed)
 	}
 	w.mu.Lock()
-	w.state = StateRunning
+	w.setStateLocked(StateRunning)
 	w.mu.Unlock()
 	cc := make(map[string]int64, len(names))
 	total := 0
@@ -699,7 +713,7 @@ func (w *Worker) stopUsers() {
 	sh := w.share
 	w.driven = false
 	if p != nil {
-		w.state = StateStopping
+		w.setStateLocked(StateStopping)
 	}
 	w.mu.Unlock()
 	if p == nil {
@@ -712,7 +726,7 @@ func (w *Worker) stopUsers() {
 		w.log.Warn("users did not stop after their context was cancelled; they are left running", zap.Int("users", n))
 	}
 	w.mu.Lock()
-	w.state = StateReady
+	w.setStateLocked(StateReady)
 	w.mu.Unlock()
 }
 

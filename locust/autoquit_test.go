@@ -25,17 +25,23 @@ func TestAutostartWithAutoquitEndsTheProcessAfterTheRunTime(t *testing.T) {
 	require.NoError(t, ctx.Err(), "Run must return by itself, not by the test's deadline: %s", stderr.String())
 	assert.Equal(t, ExitOK, code, stderr.String())
 	assert.Contains(t, stderr.String(), "--autoquit time reached")
+	sum := jsonRequestTotal(t, stdout.Bytes())
+	assert.Positive(t, sum)
+	assert.Equal(t, srv.Total(), sum, "the JSON output counts every request the target saw")
+}
+
+// jsonRequestTotal sums num_requests over the rows of --json output.
+func jsonRequestTotal(t *testing.T, out []byte) int64 {
+	t.Helper()
 	var rows []struct {
-		Name        string `json:"name"`
-		NumRequests int64  `json:"num_requests"`
+		NumRequests int64 `json:"num_requests"`
 	}
-	require.NoError(t, json.Unmarshal(stdout.Bytes(), &rows), stdout.String())
+	require.NoError(t, json.Unmarshal(out, &rows), string(out))
 	var sum int64
 	for _, r := range rows {
 		sum += r.NumRequests
 	}
-	assert.Positive(t, sum)
-	assert.Equal(t, srv.Total(), sum, "the JSON output counts every request the target saw")
+	return sum
 }
 
 func TestAutoquitKeepsTheWebUIUpForItsDelayAfterTheRun(t *testing.T) {

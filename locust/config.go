@@ -58,6 +58,12 @@ type Config struct {
 	AutoquitAfter time.Duration
 	// List prints the user classes and exits (-l/--list).
 	List bool
+	// headful (--headful) overrides a Headless from a file or LOCUST_*.
+	headful bool
+	// ConfigFile is read after ~/.locust.conf and ./locust.conf (--config
+	// or LOCUST_CONFIG); see configfile.go for the format. Only Main and
+	// Run read config files; RunHeadless does not.
+	ConfigFile string
 
 	// CSVPrefix writes PREFIX_stats.csv, PREFIX_stats_history.csv,
 	// PREFIX_failures.csv and PREFIX_exceptions.csv (--csv).

@@ -62,8 +62,10 @@ func coreFlags(c *Config) []flagDef {
 		{long: "exclude-tags", short: "E", group: "Load", usage: "skip tasks with any of these tags (comma-separated, repeatable)", value: &listValue{p: &c.ExcludeTags}},
 		{long: "reset-stats", group: "Load", usage: "reset statistics once spawning completes", value: &boolValue{p: &c.ResetStats}},
 		{long: "headless", group: "Mode", usage: "run without the web UI and start at once", value: &boolValue{p: &c.Headless}},
+		{long: "headful", group: "Mode", usage: "keep the web UI even if a config file or LOCUST_HEADLESS says --headless", value: &boolValue{p: &c.headful}},
 		{long: "autostart", group: "Mode", usage: "start at once and keep the web UI", value: &boolValue{p: &c.Autostart}},
 		{long: "autoquit", group: "Mode", usage: "with --autostart: quit this long after the run ends (seconds or a span, e.g. 10 or 1m)", value: &autoquitValue{on: &c.Autoquit, after: &c.AutoquitAfter}},
+		{long: "config", group: "Mode", usage: "read flags from this file too, after ~/.locust.conf and ./locust.conf (key = value, keys are long flag names)", value: &stringValue{p: &c.ConfigFile}},
 		{long: "list", short: "l", group: "Mode", usage: "list the user classes and exit", value: &boolValue{p: &c.List}},
 		{long: "csv", group: "Output", usage: "write PREFIX_stats.csv, PREFIX_stats_history.csv, PREFIX_failures.csv, PREFIX_exceptions.csv", value: &stringValue{p: &c.CSVPrefix}},
 		{long: "csv-full-history", group: "Output", usage: "write a history row for every name, not only Aggregated", value: &boolValue{p: &c.CSVFullHistory}},
@@ -77,8 +79,9 @@ func coreFlags(c *Config) []flagDef {
 }
 
 // parseCommandLine fills c from args (flags with one or two dashes, user
-// class names between them) and then from the environment for every flag
-// the command line left alone.
+// class names between them), then from the environment for every flag the
+// command line left alone, then from the config files for every flag
+// neither set (configfile.go).
 func parseCommandLine(c *Config, args []string, lookupEnv func(string) (string, bool)) ([]flagDef, error) {
 	var defs []flagDef
 	for _, area := range flagAreas {
@@ -117,10 +120,15 @@ func parseCommandLine(c *Config, args []string, lookupEnv func(string) (string, 
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[byName[f.Name].long] = true })
+	files, err := c.readConfigFiles(byName, lookupEnv)
+	if err != nil {
+		return defs, &UsageError{Msg: err.Error()}
+	}
 	for _, d := range defs {
 		if set[d.long] {
 			continue
 		}
+		fromEnv := false
 		for _, env := range d.envNames() {
 			v, ok := lookupEnv(env)
 			if !ok {
@@ -129,8 +137,19 @@ func parseCommandLine(c *Config, args []string, lookupEnv func(string) (string, 
 			if err := d.value.Set(v); err != nil {
 				return defs, &UsageError{Msg: fmt.Sprintf("invalid value %q in %s for %s: %v", v, env, d.name(), err)}
 			}
+			fromEnv = true
 			break
 		}
+		if e, ok := files[d.long]; ok && !fromEnv {
+			for _, v := range e.values {
+				if err := d.value.Set(v); err != nil {
+					return defs, &UsageError{Msg: fmt.Sprintf("invalid value %q in %s for %s: %v", v, e.where, d.name(), err)}
+				}
+			}
+		}
+	}
+	if c.headful {
+		c.Headless = false
 	}
 	if len(c.Classes) == 0 {
 		if v, ok := lookupEnv("LOCUST_USER_CLASSES"); ok {
@@ -226,7 +245,7 @@ func editDistance(a, b string) int {
 // writeUsage prints the flags grouped, each with its short and long name
 // and its environment variable.
 func writeUsage(w io.Writer, defs []flagDef) {
-	fmt.Fprintf(w, "Usage: %s [flags] [UserClass ...]\n\nFlags take one or two dashes; every flag can also be set as LOCUST_<NAME>.\n", programName())
+	fmt.Fprintf(w, "Usage: %s [flags] [UserClass ...]\n\nFlags take one or two dashes; every flag can also be set as LOCUST_<NAME>, or as\n\"name = value\" in ~/.locust.conf, ./locust.conf or the --config file (the command line wins, then\nthe environment, then --config, ./locust.conf, ~/.locust.conf).\n", programName())
 	groups := map[string][]flagDef{}
 	var order []string
 	for _, d := range defs {

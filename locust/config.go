@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"strings"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/golocust/golocust/internal/bounds"
 	"github.com/golocust/golocust/internal/timespan"
 	"github.com/golocust/golocust/threshold"
 	"github.com/golocust/golocust/user"
@@ -197,8 +197,8 @@ func (c *Config) Validate() error {
 	if c.Users < 0 || c.Users > maxUsers {
 		add("-u/--users is %d: want a whole number from 0 to %d", c.Users, maxUsers)
 	}
-	if math.IsNaN(c.SpawnRate) || math.IsInf(c.SpawnRate, 0) || c.SpawnRate < 0 {
-		add("-r/--spawn-rate is %v: want a number of users per second greater than 0", c.SpawnRate)
+	if c.SpawnRate != 0 && bounds.SpawnRate(c.SpawnRate) != nil { // 0: RunHeadless starts every user at once
+		add("-r/--spawn-rate is %v: want a number %s", c.SpawnRate, bounds.SpawnRateRange)
 	}
 	if c.RunTime < 0 || c.RunTime > MaxTimespan {
 		add("-t/--run-time is %v: want a span such as 20s, 3m or 1h20m, at most %s", c.RunTime, timespan.MaxText)

@@ -5,11 +5,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/golocust/golocust/internal/bounds"
 )
 
 // UsageError is a problem with the command line or the LOCUST_*
@@ -334,8 +335,8 @@ func (v *rateValue) String() string {
 
 func (v *rateValue) Set(s string) error {
 	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f <= 0 || f > maxUsers {
-		return fmt.Errorf("want a number of users per second greater than 0, such as 10 or 0.5")
+	if err != nil || bounds.SpawnRate(f) != nil {
+		return fmt.Errorf("want a number %s, such as 10 or 0.5", bounds.SpawnRateRange)
 	}
 	*v.p = f
 	return nil

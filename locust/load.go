@@ -14,6 +14,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/golocust/golocust/internal/bounds"
 	"github.com/golocust/golocust/internal/timespan"
 	"github.com/golocust/golocust/runner"
 	"github.com/golocust/golocust/stats"
@@ -125,8 +126,8 @@ func (l *LoadConfig) validate() []error {
 	} else if l.MaxUsers > 0 || l.PreAllocate > 0 {
 		errs = append(errs, errors.New("--max-users and --pre-allocate size the pool of the open model: add --arrival-rate, e.g. --arrival-rate 200 --max-users 50"))
 	}
-	if math.IsNaN(l.ArrivalRate) || math.IsInf(l.ArrivalRate, 0) || l.ArrivalRate < 0 {
-		errs = append(errs, fmt.Errorf("--arrival-rate is %v: want iterations per second > 0, e.g. --arrival-rate 200", l.ArrivalRate))
+	if math.IsNaN(l.ArrivalRate) || math.IsInf(l.ArrivalRate, 0) || l.ArrivalRate < 0 || l.ArrivalRate > bounds.MaxArrivalRate {
+		errs = append(errs, fmt.Errorf("--arrival-rate is %v: want iterations per second > 0, at most %v, e.g. --arrival-rate 200", l.ArrivalRate, bounds.MaxArrivalRate))
 	}
 	if l.Iterations < 0 {
 		errs = append(errs, fmt.Errorf("-i/--iterations is %d: want a whole number > 0, e.g. -i 1000", l.Iterations))
@@ -135,8 +136,10 @@ func (l *LoadConfig) validate() []error {
 		errs = append(errs, errors.New(`--steps: want users > 0 every interval > 0, e.g. "10/30s:100"`))
 	}
 	for i, st := range l.Stages {
-		if st.Users < 0 || st.Duration < 0 || st.SpawnRate < 0 || math.IsNaN(st.SpawnRate) {
-			errs = append(errs, fmt.Errorf(`--stages: stage %d wants a duration, users and rate >= 0, e.g. "30s:10@5"`, i+1))
+		if st.Users < 0 || st.Users > maxUsers || st.Duration < 0 || st.Duration > MaxTimespan ||
+			(st.SpawnRate != 0 && bounds.SpawnRate(st.SpawnRate) != nil) {
+			errs = append(errs, fmt.Errorf(`--stages: stage %d wants a duration up to %s, users from 0 to %d and a spawn rate %s (or 0: evenly over the stage), e.g. "30s:10@5"`,
+				i+1, timespan.MaxText, maxUsers, bounds.SpawnRateRange))
 		}
 	}
 	return errs
@@ -167,9 +170,9 @@ func parseStages(s string) (runner.Stages, error) {
 		}
 		st := runner.Stage{Duration: dur, Users: u}
 		if hasRate {
-			r, err := parsePositive(rate)
+			r, err := parseSpawnRate(rate)
 			if err != nil {
-				return nil, fmt.Errorf("stage %d %q: bad spawn rate %q: %s", i+1, part, rate, example)
+				return nil, fmt.Errorf("stage %d %q: bad spawn rate %q (want a number %s): %s", i+1, part, rate, bounds.SpawnRateRange, example)
 			}
 			st.SpawnRate = r
 		}
@@ -235,9 +238,9 @@ func parseSteps(s string) (*runner.Steps, error) {
 		out.Max = m
 	}
 	if hasRate {
-		r, err := parsePositive(rate)
+		r, err := parseSpawnRate(rate)
 		if err != nil {
-			return nil, fmt.Errorf("bad spawn rate %q: %s", rate, example)
+			return nil, fmt.Errorf("bad spawn rate %q (want a number %s): %s", rate, bounds.SpawnRateRange, example)
 		}
 		out.SpawnRate = r
 	}
@@ -249,10 +252,18 @@ func parseSpan(s string) (time.Duration, error) { return ParseTimespan(s) }
 
 func parsePositive(s string) (float64, error) {
 	r, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-	if err != nil || math.IsNaN(r) || math.IsInf(r, 0) || r <= 0 || r > maxUsers {
+	if err != nil || math.IsNaN(r) || math.IsInf(r, 0) || r <= 0 || r > bounds.MaxArrivalRate {
 		return 0, errors.New("want a number > 0")
 	}
 	return r, nil
+}
+
+func parseSpawnRate(s string) (float64, error) {
+	r, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil {
+		return 0, err
+	}
+	return r, bounds.SpawnRate(r)
 }
 
 type stagesValue struct{ p *runner.Stages }

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/golocust/golocust/internal/bounds"
 	"github.com/golocust/golocust/user"
 )
 
@@ -309,7 +310,7 @@ func (g *ArrivalGate) Start(ctx context.Context, pool Scaler) error {
 	if !g.started.CompareAndSwap(false, true) {
 		return errors.New("runner: an ArrivalGate starts once")
 	}
-	if err := pool.Start(g.a.PreAllocate, max(1, float64(g.a.PreAllocate))); err != nil {
+	if err := pool.Start(g.a.PreAllocate, min(max(1, float64(g.a.PreAllocate)), bounds.MaxSpawnRate)); err != nil {
 		g.Stop()
 		close(g.ended)
 		return err
@@ -357,7 +358,7 @@ func (g *ArrivalGate) grow(ctx context.Context, pool Scaler, schedDone <-chan st
 			}
 			add := max(1, size/10)
 			size = min(size+add, g.a.MaxUsers)
-			if err := pool.Start(size, float64(add)); err != nil {
+			if err := pool.Start(size, min(float64(add), bounds.MaxSpawnRate)); err != nil {
 				g.Stop()
 				return
 			}

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"sync"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/golocust/golocust/internal/bounds"
 	"github.com/golocust/golocust/stats"
 	"github.com/golocust/golocust/user"
 )
@@ -199,8 +199,8 @@ func (l *Local) Start(users int, spawnRate float64) error {
 	if users < 0 {
 		return fmt.Errorf("runner: negative user count %d", users)
 	}
-	if !(spawnRate > 0) || math.IsInf(spawnRate, 0) {
-		return fmt.Errorf("runner: spawn rate must be a positive number, got %v", spawnRate)
+	if err := bounds.SpawnRate(spawnRate); err != nil {
+		return fmt.Errorf("runner: %w", err)
 	}
 	l.ctl.Lock()
 	defer l.ctl.Unlock()

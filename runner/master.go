@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/grpc/codes"
 
+	"github.com/golocust/golocust/internal/bounds"
 	locustpb "github.com/golocust/golocust/proto"
 	"github.com/golocust/golocust/stats"
 	"github.com/golocust/golocust/transport"
@@ -476,8 +476,8 @@ func (m *Master) Start(users int, spawnRate float64) error {
 	if users < 0 {
 		return fmt.Errorf("runner: negative user count %d", users)
 	}
-	if !(spawnRate > 0) || math.IsInf(spawnRate, 0) {
-		return fmt.Errorf("runner: spawn rate must be a positive number, got %v", spawnRate)
+	if err := bounds.SpawnRate(spawnRate); err != nil {
+		return fmt.Errorf("runner: %w", err)
 	}
 	m.ctl.Lock()
 	defer m.ctl.Unlock()

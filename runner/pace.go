@@ -13,7 +13,7 @@ import (
 // paceSteps returns false when ctx ended before that.
 func paceSteps(ctx context.Context, rate float64, step func(perStep int) (done bool)) bool {
 	perStep := max(1, int(min(math.Floor(rate), 1<<30)))
-	interval := time.Duration(float64(perStep) / rate * float64(time.Second))
+	interval := stepInterval(perStep, rate)
 	next := time.Now()
 	var timer *time.Timer
 	defer func() {
@@ -37,4 +37,18 @@ func paceSteps(ctx context.Context, rate float64, step func(perStep int) (done b
 		case <-timer.C:
 		}
 	}
+}
+
+// maxStepInterval bounds a ramp step: the callers accept spawn rates of at
+// least 0.0001/s (a step of 10,000 s), and no rate, however small, may make
+// the step overflow a time.Duration into a negative one, which would start
+// every user at once.
+const maxStepInterval = 24 * time.Hour
+
+func stepInterval(perStep int, rate float64) time.Duration {
+	secs := float64(perStep) / rate
+	if !(secs < maxStepInterval.Seconds()) { // also NaN and +Inf
+		return maxStepInterval
+	}
+	return time.Duration(secs * float64(time.Second))
 }

@@ -8,12 +8,14 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/golocust/golocust/internal/bounds"
 )
 
 // ShapeTick is what a load shape asks for at one tick.
 type ShapeTick struct {
 	Users     int
-	SpawnRate float64 // users started (or stopped) per second; <= 0 means 1
+	SpawnRate float64 // users started (or stopped) per second; <= 0 means 1; see RunShape for the range
 	// Classes, when non-empty, asks to run only the user classes with
 	// these names. It needs a runner that implements ClassStarter; none of
 	// this module's runners does, so RunShape logs a warning once and runs
@@ -87,7 +89,7 @@ func (st Stage) rate(prev int) float64 {
 	if st.Duration <= 0 || delta == 0 {
 		return max(delta, 1)
 	}
-	return delta / st.Duration.Seconds()
+	return min(max(delta/st.Duration.Seconds(), bounds.MinSpawnRate), bounds.MaxSpawnRate)
 }
 
 // Steps is a Shape that adds Step users every Interval, up to Max, at
@@ -136,7 +138,9 @@ type ClassStarter interface {
 // RunShape drives pool with shape: it calls Tick at once and then every
 // ShapeTickInterval, and starts (or changes) the pool's users whenever the
 // tick asks for something new; repeating the same tick leaves a ramp in
-// progress alone. It returns nil when the shape ends the run (the caller
+// progress alone. A tick outside the accepted ranges (a spawn rate from
+// 0.0001 to 1,000,000 users per second, at most 10,000,000 users) ends the
+// run with an error naming the range. It returns nil when the shape ends the run (the caller
 // stops the users), ctx.Err() when ctx ends, or the runner's error.
 func RunShape(ctx context.Context, shape Shape, pool Scaler, log *zap.Logger) error {
 	if log == nil {
@@ -158,6 +162,12 @@ func RunShape(ctx context.Context, shape Shape, pool Scaler, log *zap.Logger) er
 		}
 		if tick.SpawnRate <= 0 || math.IsNaN(tick.SpawnRate) || math.IsInf(tick.SpawnRate, 0) {
 			tick.SpawnRate = 1
+		}
+		if tick.Users > bounds.MaxUsers {
+			return fmt.Errorf("runner: the load shape asked for %d users: want at most %d", tick.Users, bounds.MaxUsers)
+		}
+		if err := bounds.SpawnRate(tick.SpawnRate); err != nil {
+			return fmt.Errorf("runner: the load shape asked for a %w", err)
 		}
 		if first || tick.Users != last.Users || tick.SpawnRate != last.SpawnRate || !slices.Equal(tick.Classes, last.Classes) {
 			var err error

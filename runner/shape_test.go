@@ -127,6 +127,41 @@ func TestRunShapeRefusesNegativeUsers(t *testing.T) {
 	assert.Error(t, RunShape(context.Background(), shape, &countingScaler{}, nil))
 }
 
+func TestRunShapeRefusesOutOfRangeTicks(t *testing.T) {
+	for _, tc := range []struct {
+		tick ShapeTick
+		want string
+	}{
+		{ShapeTick{Users: 10, SpawnRate: 1e-10}, "from 0.0001 to 1000000 users per second"},
+		{ShapeTick{Users: 10, SpawnRate: 2e6}, "from 0.0001 to 1000000 users per second"},
+		{ShapeTick{Users: 20_000_000, SpawnRate: 1}, "at most 10000000"},
+	} {
+		tick, want := tc.tick, tc.want
+		c := &countingScaler{}
+		shape := ShapeFunc(func(time.Duration, int) (ShapeTick, bool) { return tick, true })
+		err := RunShape(context.Background(), shape, c, nil)
+		if assert.Error(t, err, "%+v", tick) {
+			assert.Contains(t, err.Error(), want)
+		}
+		assert.Empty(t, c.starts, "nothing started")
+	}
+	// A stage over a long span ramps at no less than the lowest rate.
+	tick, _ := Stages{{Duration: 365 * 24 * time.Hour, Users: 1}}.Tick(0, 0)
+	assert.Equal(t, 0.0001, tick.SpawnRate)
+}
+
+func TestStartRefusesSpawnRatesOutOfRange(t *testing.T) {
+	l := newLocal(t, Options{Classes: []user.Spawner{class("A", 1, 0, nil)}})
+	defer l.Quit()
+	for _, r := range []float64{1e-10, 2e6} {
+		err := l.Start(10, r)
+		if assert.Error(t, err) {
+			assert.Contains(t, err.Error(), "from 0.0001 to 1000000 users per second")
+		}
+	}
+	assert.Equal(t, StateReady, l.State())
+}
+
 // A stage table: ramp to 10 users over 30 s, to 50 at 5 users/s by
 // 1m30s, down to 0 by 2m, then the end of the run.
 func ExampleStages() {

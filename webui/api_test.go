@@ -203,6 +203,7 @@ func TestSwarmBadInput(t *testing.T) {
 		{"NaN rate", url.Values{"user_count": {"1"}, "spawn_rate": {"nan"}}, "spawn_rate"},
 		{"-Inf rate", url.Values{"user_count": {"1"}, "spawn_rate": {"-Infinity"}}, "spawn_rate"},
 		{"absurd rate", url.Values{"user_count": {"1"}, "spawn_rate": {"1e300"}}, "spawn_rate"},
+		{"tiny rate", url.Values{"user_count": {"1"}, "spawn_rate": {"1e-10"}}, "spawn_rate"},
 		{"bad run time", url.Values{"user_count": {"1"}, "spawn_rate": {"1"}, "run_time": {"asdf1"}}, "run_time"},
 		{"absurd run time", url.Values{"user_count": {"1"}, "spawn_rate": {"1"}, "run_time": {"99999h"}}, "run_time"},
 		{"run time overflowing in hours", url.Values{"user_count": {"1"}, "spawn_rate": {"1"}, "run_time": {"2700000h"}}, "run_time"},
@@ -220,6 +221,9 @@ func TestSwarmBadInput(t *testing.T) {
 			assert.Equal(t, false, m["success"])
 			assert.Equal(t, c.field, m["field"])
 			assert.Contains(t, m["message"], c.field)
+			if c.name == "zero rate" || c.name == "absurd rate" || c.name == "tiny rate" {
+				assert.Contains(t, m["message"], "from 0.0001 to 1000000 users per second", "the accepted range is named")
+			}
 			if c.field == "run_time" {
 				assert.Contains(t, m["message"], "8760h (365 days)", "the largest accepted span is named")
 			}

@@ -8,13 +8,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/golocust/golocust/internal/bounds"
 	"github.com/golocust/golocust/internal/timespan"
 )
 
 // Limits on POST /swarm values. Larger values are refused as absurd.
 const (
 	MaxUsers     = 10_000_000
-	MaxSpawnRate = 1_000_000.0
+	MaxSpawnRate = bounds.MaxSpawnRate
 	MaxRunTime   = timespan.Max // 8760h (365 days), the one maximum of every span
 )
 
@@ -91,11 +92,8 @@ func parseSpawnRate(s string) (float64, *FieldError) {
 	if ferr != nil {
 		return 0, ferr
 	}
-	if v == 0 {
-		return 0, &FieldError{Field: "spawn_rate", Message: "must be greater than 0 users per second"}
-	}
-	if v > MaxSpawnRate {
-		return 0, &FieldError{Field: "spawn_rate", Message: "must be at most " + strconv.FormatFloat(MaxSpawnRate, 'f', -1, 64) + " users per second"}
+	if bounds.SpawnRate(v) != nil {
+		return 0, &FieldError{Field: "spawn_rate", Message: "must be a number " + bounds.SpawnRateRange}
 	}
 	return v, nil
 }

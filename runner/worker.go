@@ -78,6 +78,10 @@ type WorkerOptions struct {
 	HeartbeatInterval time.Duration // default 1 s
 	ReportInterval    time.Duration // default 3 s
 	MasterTimeout     time.Duration // default 60 s
+	// FenceAfter: a worker that has not heard its master this long stops
+	// its users and reconnects (self-fencing, see fence.go); default three
+	// heartbeat intervals, at least MinFenceAfter.
+	FenceAfter time.Duration
 
 	// LogLines, when set, returns the lines logged since its previous
 	// call; every LogInterval (default DefaultLogInterval) the worker
@@ -143,6 +147,9 @@ func NewWorker(o WorkerOptions) (*Worker, error) {
 	}
 	if o.MasterTimeout <= 0 {
 		o.MasterTimeout = DefaultMasterTimeout
+	}
+	if o.FenceAfter <= 0 {
+		o.FenceAfter = defaultFenceAfter(o.HeartbeatInterval)
 	}
 	if o.LogInterval <= 0 {
 		o.LogInterval = DefaultLogInterval
@@ -250,6 +257,7 @@ const (
 	endReconnect
 	endQuit
 	endCtx
+	endFenced // the master went silent: the users stopped at once
 )
 
 // Run connects to the master and serves it until the master quits this
@@ -308,6 +316,8 @@ func (w *Worker) Run(ctx context.Context) error {
 		case endReconnect:
 			w.log.Info("the master asked for a reconnect")
 			lostAt = time.Now()
+		case endFenced:
+			lostAt = heard
 		default:
 			w.log.Warn("lost the master; stopping the users and reconnecting", zap.Time("last_heard", heard))
 			lostAt = heard
@@ -378,7 +388,7 @@ func (w *Worker) serve(ctx context.Context, st *transport.Stream) (streamEnd, ti
 	var lastSeq uint64
 	report := time.NewTicker(w.o.ReportInterval)
 	defer report.Stop()
-	check := time.NewTicker(w.o.HeartbeatInterval)
+	check := time.NewTicker(min(w.o.HeartbeatInterval, w.fenceAfter()/10)) // fence within a tenth of the window
 	defer check.Stop()
 	var shipLogs <-chan time.Time
 	if w.o.LogLines != nil {
@@ -397,8 +407,9 @@ func (w *Worker) serve(ctx context.Context, st *transport.Stream) (streamEnd, ti
 			w.leave(st, msgs, &locustpb.WorkerMessage{Kind: &locustpb.WorkerMessage_Goodbye{Goodbye: &locustpb.Goodbye{Reason: "worker shutting down"}}})
 			return endCtx, heard
 		case now := <-check.C:
-			if now.Sub(heard) > w.o.MasterTimeout {
-				return endLost, heard
+			if now.Sub(heard) > w.fenceAfter() {
+				w.fence(heard)
+				return endFenced, heard
 			}
 		case <-report.C:
 			w.report(st, false, false)
@@ -707,9 +718,16 @@ func truncateLine(l string) string {
 // for the next test afterwards.
 func (w *Worker) stopUsers() {
 	w.mu.Lock()
+	to := w.stopTO
+	w.mu.Unlock()
+	w.stopUsersWithin(to)
+}
+
+// stopUsersWithin stops every user, giving running tasks up to to.
+func (w *Worker) stopUsersWithin(to time.Duration) {
+	w.mu.Lock()
 	p := w.pool
 	w.pool = nil
-	to := w.stopTO
 	sh := w.share
 	w.driven = false
 	if p != nil {

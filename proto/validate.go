@@ -8,14 +8,26 @@ import (
 // Limits bound what a single decoded message may contain. Zero fields take
 // the defaults in DefaultLimits.
 type Limits struct {
-	MaxIDLen        int // worker id, hostname, version
-	MaxNameLen      int // stats names, methods, class names, custom types
-	MaxTextLen      int // error messages, exception messages and tracebacks, reasons
-	MaxEntries      int // stats entries, errors or exceptions in one report; user classes in a map
-	MaxSeconds      int // per-second counters per entry
-	MaxHistogramLen int // encoded histogram bytes
-	MaxCustomLen    int // custom message payload
+	MaxIDLen        int   // worker id, hostname, version
+	MaxNameLen      int   // stats names, methods, class names, custom types
+	MaxTextLen      int   // error messages, exception messages and tracebacks, reasons
+	MaxEntries      int   // stats entries, errors or exceptions in one report; user classes in a map
+	MaxSeconds      int   // per-second counters per entry
+	MaxHistogramLen int   // encoded histogram bytes
+	MaxCustomLen    int   // custom message payload
+	MaxUsers        int64 // users in one count, and in all classes of a spawn together
+	MaxCount        int64 // requests, failures, bytes or occurrences in one report field
 }
+
+// MaxSpanUs is the longest span in microseconds a message may carry (a
+// stop timeout, an arrival stage): 365 days, the largest span golocust
+// accepts anywhere (internal/timespan.Max), so that no duration computed
+// from a message overflows.
+const MaxSpanUs = 365 * 24 * 3600 * 1_000_000
+
+// maxUnixUs bounds timestamps (microseconds since 1970): the year 9999,
+// within what time.UnixMicro and the per-second counters handle.
+const maxUnixUs = 253402300799 * 1_000_000
 
 // DefaultLimits are generous for honest peers and keep a hostile one from
 // making the receiver do unbounded work.
@@ -27,6 +39,8 @@ var DefaultLimits = Limits{
 	MaxSeconds:      3600,
 	MaxHistogramLen: 256 << 10,
 	MaxCustomLen:    8 << 20,
+	MaxUsers:        10_000_000,
+	MaxCount:        1 << 40,
 }
 
 func (l Limits) withDefaults() Limits {
@@ -51,6 +65,12 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxCustomLen > 0 {
 		d.MaxCustomLen = l.MaxCustomLen
+	}
+	if l.MaxUsers > 0 {
+		d.MaxUsers = l.MaxUsers
+	}
+	if l.MaxCount > 0 {
+		d.MaxCount = l.MaxCount
 	}
 	return d
 }
@@ -86,16 +106,16 @@ func ValidateWorkerMessage(m *WorkerMessage, lim Limits) error {
 		if h.GetCpuPercent() < 0 || h.GetCpuPercent() != h.GetCpuPercent() || h.GetCpuPercent() > 1e6 {
 			return invalid("heartbeat: cpu percent %v out of range", h.GetCpuPercent())
 		}
-		if h.GetUserCount() < 0 {
-			return invalid("heartbeat: negative user count")
+		if h.GetUserCount() < 0 || h.GetUserCount() > l.MaxUsers {
+			return invalid("heartbeat: user count %d out of range 0..%d", h.GetUserCount(), l.MaxUsers)
 		}
 		return nil
 	case *WorkerMessage_Spawning:
 		return nil
 	case *WorkerMessage_SpawningComplete:
 		sc := k.SpawningComplete
-		if sc.GetUserCount() < 0 {
-			return invalid("spawning complete: negative user count")
+		if sc.GetUserCount() < 0 || sc.GetUserCount() > l.MaxUsers {
+			return invalid("spawning complete: user count %d out of range 0..%d", sc.GetUserCount(), l.MaxUsers)
 		}
 		return validateCounts("spawning complete", sc.GetUserClassCounts(), l)
 	case *WorkerMessage_Stats:
@@ -135,11 +155,17 @@ func ValidateMasterMessage(m *MasterMessage, lim Limits) error {
 		return nil
 	case *MasterMessage_Spawn:
 		s := k.Spawn
-		if s.GetStopTimeoutUs() < 0 {
-			return invalid("spawn: negative stop timeout")
+		if s.GetStopTimeoutUs() < 0 || s.GetStopTimeoutUs() > MaxSpanUs {
+			return invalid("spawn: stop timeout %dµs out of range 0..%d", s.GetStopTimeoutUs(), int64(MaxSpanUs))
 		}
 		if err := validateCounts("spawn", s.GetUserClassCounts(), l); err != nil {
 			return err
+		}
+		var users int64
+		for _, n := range s.GetUserClassCounts() {
+			if users += n; users > l.MaxUsers {
+				return invalid("spawn: more than %d users", l.MaxUsers)
+			}
 		}
 		if err := validateText("spawn host", s.GetHost(), l.MaxNameLen); err != nil {
 			return err
@@ -150,28 +176,32 @@ func ValidateMasterMessage(m *MasterMessage, lim Limits) error {
 		}
 		if a := o.GetArrival(); a != nil {
 			r := a.GetIterationsPerSecond()
-			if r < 0 || r != r || r > 1e12 || a.GetMaxIterations() < 0 || a.GetMaxUsers() < 0 {
+			if r < 0 || r != r || r > 1e12 || a.GetMaxIterations() < 0 || a.GetMaxUsers() < 0 || a.GetMaxUsers() > l.MaxUsers {
 				return invalid("spawn: arrival options out of range")
 			}
 			cr := a.GetClusterRate()
-			if cr < 0 || cr != cr || cr > 1e12 || a.GetPreAllocate() < 0 || a.GetParts() < 0 || a.GetPart() < 0 ||
+			if cr < 0 || cr != cr || cr > 1e12 || a.GetPreAllocate() < 0 || a.GetPreAllocate() > l.MaxUsers || a.GetParts() < 0 || a.GetPart() < 0 ||
 				(a.GetParts() > 0 && a.GetPart() >= a.GetParts()) || (a.GetParts() == 0 && a.GetPart() > 0) {
 				return invalid("spawn: arrival schedule options out of range")
 			}
 			if len(a.GetClusterStages()) > l.MaxEntries {
 				return invalid("spawn: too many arrival stages")
 			}
+			var total int64
 			for _, st := range a.GetClusterStages() {
 				sr := st.GetRate()
-				if st.GetDurationUs() < 0 || sr < 0 || sr != sr || sr > 1e12 {
+				if st.GetDurationUs() < 0 || st.GetDurationUs() > MaxSpanUs || sr < 0 || sr != sr || sr > 1e12 {
 					return invalid("spawn: arrival stage out of range")
+				}
+				if total += st.GetDurationUs(); total > MaxSpanUs {
+					return invalid("spawn: arrival stages longer than %dµs together", int64(MaxSpanUs))
 				}
 			}
 		}
 		return nil
 	case *MasterMessage_SpawningComplete:
-		if k.SpawningComplete.GetUserCount() < 0 {
-			return invalid("spawning complete: negative user count")
+		if n := k.SpawningComplete.GetUserCount(); n < 0 || n > l.MaxUsers {
+			return invalid("spawning complete: user count %d out of range 0..%d", n, l.MaxUsers)
 		}
 		return nil
 	case *MasterMessage_Stop:
@@ -227,8 +257,8 @@ func validateCounts(what string, m map[string]int64, l Limits) error {
 		if name == "" || len(name) > l.MaxNameLen {
 			return invalid("%s: empty or overlong user class name", what)
 		}
-		if n < 0 {
-			return invalid("%s: negative count %d for class %q", what, n, name)
+		if n < 0 || n > l.MaxUsers {
+			return invalid("%s: count %d for class %q out of range 0..%d", what, n, name, l.MaxUsers)
 		}
 	}
 	return nil
@@ -248,11 +278,14 @@ func validateStats(s *StatsReport, l Limits) error {
 	if len(s.GetEntries()) > l.MaxEntries || len(s.GetErrors()) > l.MaxEntries || len(s.GetExceptions()) > l.MaxEntries {
 		return invalid("stats: more than %d entries, errors or exceptions", l.MaxEntries)
 	}
-	if s.GetUserCount() < 0 {
-		return invalid("stats: negative user count")
+	if s.GetUserCount() < 0 || s.GetUserCount() > l.MaxUsers {
+		return invalid("stats: user count %d out of range 0..%d", s.GetUserCount(), l.MaxUsers)
 	}
-	if s.GetIterationsRun() < 0 || s.GetIterationsDropped() < 0 {
-		return invalid("stats: negative iteration count")
+	if !inRange(l.MaxCount, s.GetIterationsRun(), s.GetIterationsDropped()) {
+		return invalid("stats: iteration count out of range 0..%d", l.MaxCount)
+	}
+	if !inRange(maxUnixUs, s.GetStartUnixUs()) {
+		return invalid("stats: start time out of range")
 	}
 	if len(s.GetOmittedHistogram()) > l.MaxHistogramLen {
 		return invalid("stats: omitted histogram of %d bytes, more than %d", len(s.GetOmittedHistogram()), l.MaxHistogramLen)
@@ -274,8 +307,11 @@ func validateStats(s *StatsReport, l Limits) error {
 		if len(e.GetMethod()) > l.MaxNameLen || len(e.GetName()) > l.MaxNameLen || len(e.GetMessage()) > l.MaxTextLen {
 			return invalid("stats error %d: overlong method, name or message", i)
 		}
-		if e.GetOccurrences() < 0 {
-			return invalid("stats error %d: negative occurrences", i)
+		if !inRange(l.MaxCount, e.GetOccurrences()) {
+			return invalid("stats error %d: occurrences out of range 0..%d", i, l.MaxCount)
+		}
+		if !inRange(maxUnixUs, e.GetFirstSeenUnixUs(), e.GetLastSeenUnixUs()) {
+			return invalid("stats error %d: time out of range", i)
 		}
 		if e.GetFirstSeenUnixUs() > e.GetLastSeenUnixUs() {
 			return invalid("stats error %d: first seen after last seen", i)
@@ -285,8 +321,8 @@ func validateStats(s *StatsReport, l Limits) error {
 		if len(e.GetMessage()) > l.MaxTextLen || len(e.GetTraceback()) > l.MaxTextLen {
 			return invalid("stats exception %d: overlong message or traceback", i)
 		}
-		if e.GetCount() < 0 {
-			return invalid("stats exception %d: negative count", i)
+		if !inRange(l.MaxCount, e.GetCount()) {
+			return invalid("stats exception %d: count out of range 0..%d", i, l.MaxCount)
 		}
 	}
 	return nil
@@ -299,9 +335,14 @@ func validateEntry(e *StatsEntry, l Limits, total bool) error {
 	if len(e.GetName()) > l.MaxNameLen || len(e.GetMethod()) > l.MaxNameLen {
 		return invalid("name or method longer than %d bytes", l.MaxNameLen)
 	}
-	if e.GetNumRequests() < 0 || e.GetNumFailures() < 0 || e.GetTotalTimeUs() < 0 || e.GetTotalBytes() < 0 ||
-		e.GetMinUs() < 0 || e.GetMaxUs() < 0 {
-		return invalid("%q: negative count, time or size", e.GetName())
+	if !inRange(l.MaxCount, e.GetNumRequests(), e.GetNumFailures(), e.GetTotalBytes()) {
+		return invalid("%q: count or size out of range 0..%d", e.GetName(), l.MaxCount)
+	}
+	if !inRange(MaxSpanUs, e.GetMinUs(), e.GetMaxUs()) || !inRange(maxTotalUs, e.GetTotalTimeUs()) {
+		return invalid("%q: time out of range", e.GetName())
+	}
+	if !inRange(maxUnixUs, e.GetStartUnixUs(), e.GetLastRequestUnixUs()) || !inRange(maxUnixUs/1_000_000, e.GetFirstSecond()) {
+		return invalid("%q: timestamp out of range", e.GetName())
 	}
 	if e.GetNumRequests() > 0 && e.GetMinUs() > e.GetMaxUs() {
 		return invalid("%q: min %dµs above max %dµs", e.GetName(), e.GetMinUs(), e.GetMaxUs())
@@ -315,15 +356,22 @@ func validateEntry(e *StatsEntry, l Limits, total bool) error {
 	if e.GetFirstSecond() < 0 {
 		return invalid("%q: negative first second", e.GetName())
 	}
-	for _, n := range e.GetRequestsPerSecond() {
-		if n < 0 {
-			return invalid("%q: negative per-second count", e.GetName())
-		}
-	}
-	for _, n := range e.GetFailuresPerSecond() {
-		if n < 0 {
-			return invalid("%q: negative per-second count", e.GetName())
-		}
+	if !inRange(l.MaxCount, e.GetRequestsPerSecond()...) || !inRange(l.MaxCount, e.GetFailuresPerSecond()...) {
+		return invalid("%q: per-second count out of range 0..%d", e.GetName(), l.MaxCount)
 	}
 	return nil
+}
+
+// maxTotalUs bounds the summed response time of one report's entry: 2^52
+// µs (142 years), so that sums over many reports stay far from overflow.
+const maxTotalUs = 1 << 52
+
+// inRange tells whether every v is in 0..max.
+func inRange(max int64, vs ...int64) bool {
+	for _, v := range vs {
+		if v < 0 || v > max {
+			return false
+		}
+	}
+	return true
 }

@@ -161,7 +161,13 @@ func (s *Schedule) At(k int64) (time.Duration, bool) {
 		tau = 2 * c / (p.r0 + math.Sqrt(disc))
 	}
 	tau = min(tau, p.dur)
-	return time.Duration(math.Round((p.start + tau) * float64(time.Second))), true
+	ns := math.Round((p.start + tau) * float64(time.Second))
+	if !(ns < math.MaxInt64) {
+		// Beyond what a Duration holds (a tiny rate of an open schedule):
+		// due after any run can end.
+		return math.MaxInt64, true
+	}
+	return time.Duration(ns), true
 }
 
 // Scaler is what an ArrivalGate grows: a runner whose user count it sets.

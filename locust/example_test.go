@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/golocust/golocust/locust"
-	"github.com/golocust/golocust/taskset"
 	"github.com/golocust/golocust/user"
 )
 
@@ -31,7 +30,7 @@ func (c *Counter) Count(ctx context.Context) error {
 // out. Here one user records five samples and then stops the test.
 func ExampleRun() {
 	class := user.Class[Counter]{
-		Tasks: taskset.Weighted(taskset.Task[Counter]{Run: (*Counter).Count}),
+		Tasks: user.Tasks(user.Task(1, (*Counter).Count)),
 	}
 	var tables discard
 	code := locust.Run(context.Background(), []string{"--headless", "-u", "1", "-t", "1m", "--json", "-L", "ERROR"},
@@ -54,7 +53,7 @@ func ExampleMain() {
 		locust.Main(user.Class[Counter]{
 			Weight: 1,
 			Wait:   user.Between(time.Second, 3*time.Second),
-			Tasks:  taskset.Weighted(taskset.Task[Counter]{Run: (*Counter).Count}),
+			Tasks:  user.Tasks(user.Task(1, (*Counter).Count)),
 		})
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/golocust/golocust/stats"
+	"github.com/golocust/golocust/webui/audit"
 )
 
 // MaxRows is the number of stats rows and error rows /stats/requests sends
@@ -62,16 +63,27 @@ func (s *Server) swarm(w http.ResponseWriter, r *http.Request) {
 	c := s.o.Controller
 	state := c.State()
 	edit := state == StateRunning || state == StateSpawning
+	action := audit.Start
+	if edit {
+		action = audit.Edit
+	}
 	req, ferr := parseSwarm(r.PostForm, c.ClassNames(), edit)
 	if ferr != nil {
+		s.record(r, audit.Event{Action: action, Outcome: audit.Refused, Reason: ferr.Error(), Detail: formDetail(r.PostForm)})
 		writeJSON(w, http.StatusBadRequest, map[string]any{"success": false, "message": ferr.Error(), "field": ferr.Field})
 		return
 	}
 	if c.IsMaster() && activeWorkers(c.Workers()) == 0 {
+		s.record(r, audit.Event{Action: action, Outcome: audit.Failed, Reason: ErrNoWorkers.Error(), Detail: startDetail(req)})
 		writeJSON(w, http.StatusConflict, map[string]any{"success": false, "message": ErrNoWorkers.Error()})
 		return
 	}
 	if err := c.Start(req); err != nil {
+		outcome := audit.Failed
+		if errors.Is(err, ErrInvalid) {
+			outcome = audit.Refused
+		}
+		s.record(r, audit.Event{Action: action, Outcome: outcome, Reason: err.Error(), Detail: startDetail(req)})
 		ans := map[string]any{"success": false, "message": err.Error()}
 		code := http.StatusInternalServerError
 		var fe *FieldError
@@ -90,6 +102,7 @@ func (s *Server) swarm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.dropCache()
+	s.record(r, audit.Event{Action: action, Detail: startDetail(req)})
 	msg := "Swarming started"
 	if edit {
 		msg = "Load test updated"
@@ -116,6 +129,7 @@ func activeWorkers(ws []WorkerInfo) int {
 
 func (s *Server) stop(w http.ResponseWriter, r *http.Request) {
 	if err := s.o.Controller.Stop(); err != nil {
+		s.record(r, audit.Event{Action: audit.Stop, Outcome: audit.Failed, Reason: err.Error()})
 		code := http.StatusInternalServerError
 		if errors.Is(err, ErrConflict) {
 			code = http.StatusConflict
@@ -124,6 +138,7 @@ func (s *Server) stop(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.dropCache()
+	s.record(r, audit.Event{Action: audit.Stop})
 	writeJSON(w, http.StatusOK, map[string]any{"success": true, "message": "Test stopped"})
 }
 
@@ -131,6 +146,7 @@ func (s *Server) stop(w http.ResponseWriter, r *http.Request) {
 func (s *Server) reset(w http.ResponseWriter, r *http.Request) {
 	s.o.Controller.ResetStats()
 	s.dropCache()
+	s.record(r, audit.Event{Action: audit.Reset})
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	_, _ = io.WriteString(w, "ok")
@@ -528,7 +544,13 @@ func (s *Server) config(w http.ResponseWriter, r *http.Request) {
 	if form.RunTime > 0 {
 		runTime = formatTimespan(form.RunTime)
 	}
+	id := who(r)
 	writeJSON(w, http.StatusOK, map[string]any{
+		"auth":           s.authOn,
+		"account":        id.Name,
+		"role":           id.Role.String(),
+		"can_control":    id.Role.Allows(requiredRole(http.MethodPost, "/swarm")),
+		"can_admin":      id.Role.Allows(requiredRole(http.MethodGet, "/audit")),
 		"version":        s.o.Version,
 		"host":           host,
 		"users":          max(form.Users, 1),

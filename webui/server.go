@@ -2,8 +2,6 @@ package webui
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"crypto/tls"
 	"embed"
 	"errors"
@@ -20,6 +18,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/golocust/golocust/internal/health"
+	"github.com/golocust/golocust/webui/audit"
+	"github.com/golocust/golocust/webui/auth"
 )
 
 // Defaults for ListenAndServe.
@@ -52,9 +52,28 @@ var staticFS embed.FS
 type Options struct {
 	Controller Controller
 
-	// Auth is "user:password" for HTTP basic auth on every route but the
-	// static assets. Empty: no auth.
+	// Auth is "user:password": one admin account (login page, session or
+	// HTTP basic auth) on every route but the static assets. Empty and no
+	// Accounts nor Authenticator: no auth (everyone is admin).
 	Auth string
+	// Accounts are the UI's accounts with roles (--web-users); they take
+	// precedence over Auth.
+	Accounts *auth.Accounts
+	// Authenticator adds a sign-in flow of its own (OIDC, single sign-on)
+	// beside or instead of passwords.
+	Authenticator auth.Authenticator
+	// SessionIdle and SessionMax end a login session after that long
+	// without a request, and that long after login; zero: 30 min and 12 h.
+	SessionIdle, SessionMax time.Duration
+	// LoginLimit and AccountLimit rate-limit login attempts per client
+	// address and per account; zero: auth.DefaultClientLimit and
+	// auth.DefaultAccountLimit.
+	LoginLimit, AccountLimit auth.Limit
+	// Audit receives the audit events (logins, starts, stops...); nil: the
+	// events are kept in memory only, for GET /audit. AuditFile names its
+	// file in the UI.
+	Audit     *audit.Log
+	AuditFile string
 	// TLSCert and TLSKey are PEM file paths; both set: Serve speaks HTTPS
 	// (and every response carries Strict-Transport-Security).
 	TLSCert, TLSKey string
@@ -119,9 +138,11 @@ type FormDefaults struct {
 type Server struct {
 	o        Options
 	log      *zap.Logger
-	user     [32]byte // sha256 of the expected user, for constant-time compare
-	pass     [32]byte
-	auth     bool
+	authOn   bool
+	accounts *auth.Accounts
+	sessions *auth.Sessions
+	limiter  *auth.Limiter
+	audit    *audit.Log
 	handler  http.Handler
 	statsMu  sync.Mutex
 	cache    []byte
@@ -145,14 +166,20 @@ func New(o Options) (*Server, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	s := &Server{o: o, log: o.Logger}
-	if o.Auth != "" {
+	s := &Server{o: o, log: o.Logger, accounts: o.Accounts, audit: o.Audit}
+	if s.audit == nil {
+		s.audit = audit.New(nil)
+	}
+	if o.Auth != "" && s.accounts == nil {
 		user, pass, ok := strings.Cut(o.Auth, ":")
 		if !ok || user == "" {
 			return nil, errors.New("webui: web auth must be given as user:password")
 		}
-		s.user, s.pass, s.auth = sha256.Sum256([]byte(user)), sha256.Sum256([]byte(pass)), true
+		s.accounts = auth.Single(user, pass)
 	}
+	s.authOn = s.accounts != nil || o.Authenticator != nil
+	s.sessions = auth.NewSessions(o.SessionIdle, o.SessionMax, o.Now)
+	s.limiter = auth.NewLimiter(o.LoginLimit, o.AccountLimit, nil)
 	s.handler = s.routes()
 	return s, nil
 }
@@ -190,6 +217,12 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /worker-count", s.workerCount)
 	mux.HandleFunc("GET /ui/config", s.config)
 	mux.HandleFunc("GET /metrics", s.metrics)
+	mux.HandleFunc("GET /login", s.loginForm)
+	mux.HandleFunc("POST /login", s.login)
+	mux.HandleFunc("POST /logout", s.logout)
+	mux.HandleFunc("GET /auth/login", s.authLogin)
+	mux.HandleFunc("GET /auth/callback", s.authCallback)
+	mux.HandleFunc("GET /audit", s.audits)
 
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -228,32 +261,6 @@ func (s *Server) securityHeaders(next http.Handler) http.Handler {
 	})
 }
 
-// authenticate asks for basic auth on every route but /assets/.
-func (s *Server) authenticate(next http.Handler) http.Handler {
-	if !s.auth {
-		return next
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/assets/") {
-			next.ServeHTTP(w, r)
-			return
-		}
-		user, pass, ok := r.BasicAuth()
-		if ok {
-			u, p := sha256.Sum256([]byte(user)), sha256.Sum256([]byte(pass))
-			// Compare both halves every time: no early exit on the user.
-			okUser := subtle.ConstantTimeCompare(u[:], s.user[:])
-			okPass := subtle.ConstantTimeCompare(p[:], s.pass[:])
-			if okUser&okPass == 1 {
-				next.ServeHTTP(w, r)
-				return
-			}
-		}
-		w.Header().Set("WWW-Authenticate", `Basic realm="golocust", charset="UTF-8"`)
-		writeJSON(w, http.StatusUnauthorized, map[string]any{"success": false, "message": "authentication required"})
-	})
-}
-
 // InsecureBindWarning returns a warning to print when the UI listens on a
 // non-loopback host without auth, or "" when there is nothing to warn about.
 func InsecureBindWarning(host string, auth bool) string {
@@ -282,7 +289,7 @@ func (s *Server) ListenAndServe(ctx context.Context, host string, port int) erro
 		s.o.ListenHost = host
 		s.handler = s.routes()
 	}
-	if msg := InsecureBindWarning(host, s.auth); msg != "" {
+	if msg := InsecureBindWarning(host, s.authOn); msg != "" {
 		s.log.Warn(msg)
 	}
 	var lc net.ListenConfig

@@ -4,10 +4,10 @@ import { Charts } from './charts.js';
 
 const STATS_INTERVAL = 2000;
 const SLOW_INTERVAL = 5000;
-const TABS = ['stats', 'charts', 'failures', 'exceptions', 'ratio', 'download', 'workers', 'logs'];
+const TABS = ['stats', 'charts', 'failures', 'exceptions', 'ratio', 'download', 'workers', 'logs', 'audit'];
 
 const ui = {
-  config: { user_classes: [], is_distributed: false, max_rows: 500 },
+  config: { user_classes: [], is_distributed: false, max_rows: 500, can_control: true, can_admin: true },
   state: '',
   formMode: 'start', // start | edit
   tab: 'stats',
@@ -46,15 +46,17 @@ function applyState(state) {
   const changed = state !== ui.state;
   ui.state = state;
   const running = state === 'running' || state === 'spawning';
-  show('#btn-edit', running && !ui.config.shape_driven);
-  show('#btn-stop', running);
-  show('#btn-new', state === 'stopped');
-  show('#btn-reset', state !== 'ready' && state !== '');
+  // A viewer sees the run but none of the controls it may not use.
+  const ctl = ui.config.can_control;
+  show('#btn-edit', ctl && running && !ui.config.shape_driven);
+  show('#btn-stop', ctl && running);
+  show('#btn-new', ctl && state === 'stopped');
+  show('#btn-reset', ctl && state !== 'ready' && state !== '');
   const ready = state === 'ready';
-  show('#run-panel', !ready);
+  show('#run-panel', !ready || !ctl);
   const dialog = $('#swarm-dialog');
   if (!dialog.open) {
-    show('#start-panel', ready);
+    show('#start-panel', ready && ctl);
     if (ready && changed) setFormMode('start');
   }
 }
@@ -313,6 +315,23 @@ function renderLogs(l) {
   }
 }
 
+function renderAudit(a) {
+  setText('#audit-file', a.file ? `Also written to ${a.file}.` : 'Kept in memory only: start with --audit-log FILE to keep it.');
+  const frag = document.createDocumentFragment();
+  for (const e of (a.events || []).slice().reverse()) {
+    const detail = [e.reason || '', e.detail ? JSON.stringify(e.detail) : ''].filter(Boolean).join(' ');
+    frag.append(el('tr', {},
+      el('td', { text: fmtTime(e.time) }),
+      el('td', { text: e.action }),
+      el('td', { className: 'name', text: e.account || '' }),
+      el('td', { text: e.role || '' }),
+      el('td', { text: e.remote || '' }),
+      el('td', { text: e.outcome }),
+      el('td', { className: 'message', text: detail })));
+  }
+  $('#audit-table tbody').replaceChildren(frag);
+}
+
 // ---- polling ----------------------------------------------------------------
 
 async function pollStats() {
@@ -347,8 +366,8 @@ async function pollSlow() {
   const jobs = [
     getJSON('exceptions').then(renderExceptions),
     getJSON('tasks').then(renderRatios),
-    getJSON('logs').then(renderLogs),
   ];
+  if (ui.config.can_admin) jobs.push(getJSON('logs').then(renderLogs), getJSON('audit').then(renderAudit));
   await Promise.allSettled(jobs);
 }
 
@@ -370,7 +389,8 @@ async function loadHistory() {
 // ---- tabs -------------------------------------------------------------------
 
 function selectTab(name, push = true) {
-  if (!TABS.includes(name) || (name === 'workers' && !ui.config.is_distributed)) name = 'stats';
+  if (!TABS.includes(name) || (name === 'workers' && !ui.config.is_distributed) ||
+    ((name === 'logs' || name === 'audit') && !ui.config.can_admin)) name = 'stats';
   ui.tab = name;
   for (const b of $$('.tabs [data-tab]')) {
     const on = b.dataset.tab === name;
@@ -422,6 +442,10 @@ async function main() {
   if (ui.config.run_time) $('#f-runtime').value = ui.config.run_time;
   renderClassPicker();
   show('#tab-btn-workers', ui.config.is_distributed);
+  show('#tab-btn-logs', ui.config.can_admin);
+  show('#tab-btn-audit', ui.config.can_admin);
+  show('#account', ui.config.auth);
+  setText('#account-name', ui.config.auth ? `${ui.config.account} (${ui.config.role})` : '');
   show('#dl-full-history', ui.config.full_history);
   show('#dl-report', ui.config.report);
   if (ui.config.shape_driven) {

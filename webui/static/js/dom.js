@@ -56,9 +56,21 @@ export function fmtBytes(n) {
   return `${round(n, 1)} ${units[i]}`;
 }
 
+// UI_HEADER marks the page's own requests: a 401 then comes without a
+// basic-auth challenge, and the page goes to the login form instead.
+const UI_HEADER = 'X-Golocust-UI';
+
+// toLogin leaves for the login page when the session has ended.
+function toLogin(r) {
+  if (r.status !== 401) return;
+  window.location.assign(`login?expired=1&next=${encodeURIComponent(window.location.pathname + window.location.search)}`);
+  throw new Error('not logged in');
+}
+
 // getJSON fetches a same-origin JSON document.
 export async function getJSON(url) {
-  const r = await fetch(url, { headers: { Accept: 'application/json' }, cache: 'no-store' });
+  const r = await fetch(url, { headers: { Accept: 'application/json', [UI_HEADER]: '1' }, cache: 'no-store' });
+  toLogin(r);
   if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
   return r.json();
 }
@@ -67,9 +79,10 @@ export async function getJSON(url) {
 export async function post(url, params) {
   const r = await fetch(url, {
     method: 'POST',
-    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json', [UI_HEADER]: '1' },
     body: params ? params.toString() : '',
   });
+  toLogin(r);
   const ctype = r.headers.get('Content-Type') || '';
   let body;
   if (ctype.includes('application/json')) body = await r.json();

@@ -85,6 +85,9 @@ func RunWith(ctx context.Context, base Config, args []string, lookupEnv func(str
 		listClasses(stdout, classes)
 		return ExitOK
 	}
+	if cfg.Web.hashPassword {
+		return hashPassword(stdin, stdout, stderr)
+	}
 	res, err := execute(ctx, &cfg, classes)
 	if err != nil {
 		var ue *UsageError

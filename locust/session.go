@@ -18,6 +18,7 @@ import (
 	"github.com/golocust/golocust/stats"
 	"github.com/golocust/golocust/threshold"
 	"github.com/golocust/golocust/user"
+	"github.com/golocust/golocust/webui/audit"
 )
 
 // Result is what a finished run hands back: the final statistics and the
@@ -114,6 +115,9 @@ type session struct {
 	// ended is signalled each time a test's users have stopped, for
 	// --autoquit.
 	ended chan struct{}
+	// audit records logins, run control and worker events (--audit-log;
+	// in memory only without it).
+	audit *audit.Log
 }
 
 // execute validates cfg, builds the session and runs it.
@@ -147,6 +151,18 @@ func execute(ctx context.Context, cfg *Config, classes []user.Spawner) (*Result,
 		cfg: cfg, log: log, logs: logs, stdout: stdout, stderr: stderr,
 		classes: picked, host: cfg.Host, timeUp: make(chan uint64, 1),
 		ended: make(chan struct{}, 1),
+	}
+	if cfg.Web.AuditLog != "" {
+		if s.audit, err = audit.Open(cfg.Web.AuditLog); err != nil {
+			return nil, &UsageError{Msg: err.Error()}
+		}
+		defer func() {
+			if err := s.audit.Close(); err != nil {
+				log.Error("writing the audit log", zap.String("file", cfg.Web.AuditLog), zap.Error(err))
+			}
+		}()
+	} else {
+		s.audit = audit.New(nil)
 	}
 	s.reg = stats.NewRegistry(stats.Options{Warn: func(msg string) { log.Warn(msg) }})
 	s.thresholds, _ = threshold.ParseAll(cfg.Thresholds) // Validate has checked them

@@ -1,6 +1,7 @@
 package locust
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"github.com/golocust/golocust/stats"
 	"github.com/golocust/golocust/user"
 	"github.com/golocust/golocust/webui"
+	webauth "github.com/golocust/golocust/webui/auth"
 )
 
 // WebConfig configures the web UI that Main serves unless --headless.
@@ -39,6 +41,23 @@ type WebConfig struct {
 	// loopback names and its listen address (--web-public-names): requests
 	// with any other Host header are refused (DNS rebinding defence).
 	PublicNames []string
+	// Users is a file of accounts, "name:role:hash" a line with roles
+	// viewer, operator or admin (--web-users); the UI then asks to log in.
+	// Make a hash with --hash-password.
+	Users string
+	// Authenticator adds a sign-in flow of the program's own beside the
+	// accounts, such as auth.NewOIDC (code only; no flag).
+	Authenticator webauth.Authenticator
+	// SessionIdle and SessionMax end a login session after that long
+	// without a request and that long after login (--web-session-idle,
+	// default 30m; --web-session-max, default 12h).
+	SessionIdle, SessionMax time.Duration
+	// AuditLog appends one JSON line per significant action to this file
+	// (--audit-log): logins, failed logins, logouts, starts, edits, stops,
+	// resets, workers joining, leaving or refused.
+	AuditLog string
+	// hashPassword: read a password on stdin, print its hash, exit.
+	hashPassword bool
 	// listening, when set, is told the UI's URL once it listens (tests).
 	listening func(url string)
 }
@@ -52,6 +71,11 @@ func webFlags(c *Config) []flagDef {
 		{long: "web-auth-file", group: "Web UI", usage: "file whose first line is user:password for the web UI", value: &stringValue{p: &w.AuthFile}},
 		{long: "tls-cert", group: "Web UI", usage: "PEM certificate: serve the web UI over HTTPS", value: &stringValue{p: &w.TLSCert}},
 		{long: "tls-key", group: "Web UI", usage: "PEM private key for --tls-cert", value: &stringValue{p: &w.TLSKey}},
+		{long: "web-users", group: "Web UI", usage: "file of web UI accounts, name:role:hash a line (roles viewer, operator, admin)", value: &stringValue{p: &w.Users}},
+		{long: "hash-password", group: "Web UI", usage: "read a password on stdin, print its hash for --web-users and exit", value: &boolValue{p: &w.hashPassword}},
+		{long: "web-session-idle", group: "Web UI", usage: "end a web UI login after this long without a request (default 30m)", value: &spanValue{p: &w.SessionIdle}},
+		{long: "web-session-max", group: "Web UI", usage: "end a web UI login this long after it began (default 12h)", value: &spanValue{p: &w.SessionMax}},
+		{long: "audit-log", group: "Web UI", usage: "append one JSON line per login, start, edit, stop, reset and worker event to this file", value: &stringValue{p: &w.AuditLog}},
 		{long: "web-public-names", group: "Web UI", usage: "host names the web UI is reached by besides loopback and --web-host (comma-separated)", value: &listValue{p: &w.PublicNames}},
 	}
 }
@@ -66,6 +90,12 @@ func (w *WebConfig) validate() []error {
 	}
 	if w.Auth != "" && w.AuthFile != "" {
 		errs = append(errs, errors.New("--web-auth and --web-auth-file both set: give one"))
+	}
+	if w.Users != "" && (w.Auth != "" || w.AuthFile != "") {
+		errs = append(errs, errors.New("--web-users and --web-auth (or --web-auth-file) both set: give one (put the --web-auth account in the users file as an admin)"))
+	}
+	if w.SessionIdle < 0 || w.SessionMax < 0 {
+		errs = append(errs, errors.New("--web-session-idle and --web-session-max: want spans such as 30m or 12h"))
 	}
 	if w.Auth != "" {
 		if u, _, ok := strings.Cut(w.Auth, ":"); !ok || u == "" {
@@ -103,16 +133,28 @@ func serveWeb(ctx context.Context, s *session) (<-chan error, error) {
 	if host == "" {
 		host = "127.0.0.1"
 	}
+	var accounts *webauth.Accounts
+	if w.Users != "" {
+		if accounts, err = webauth.LoadAccounts(w.Users); err != nil {
+			return nil, usageErrorf("--web-users: %v", err)
+		}
+	}
 	srv, err := webui.New(webui.Options{
-		Controller:  &webController{s: s},
-		Auth:        auth,
-		ListenHost:  host,
-		PublicNames: w.PublicNames,
-		TLSCert:     w.TLSCert,
-		TLSKey:      w.TLSKey,
-		Logger:      s.log.Named("web"),
-		Name:        programName(),
-		Version:     Version,
+		Controller:    &webController{s: s},
+		Auth:          auth,
+		Accounts:      accounts,
+		Authenticator: w.Authenticator,
+		SessionIdle:   w.SessionIdle,
+		SessionMax:    w.SessionMax,
+		Audit:         s.audit,
+		AuditFile:     w.AuditLog,
+		ListenHost:    host,
+		PublicNames:   w.PublicNames,
+		TLSCert:       w.TLSCert,
+		TLSKey:        w.TLSKey,
+		Logger:        s.log.Named("web"),
+		Name:          programName(),
+		Version:       Version,
 		Report: func(out io.Writer) error {
 			snap := s.reg.Snapshot()
 			return report.Write(out, s.reportData(time.Now(), snap, s.evaluateThresholds(snap)))
@@ -134,7 +176,7 @@ func serveWeb(ctx context.Context, s *session) (<-chan error, error) {
 	if err != nil {
 		return nil, &UsageError{Msg: err.Error()}
 	}
-	if msg := webui.InsecureBindWarning(host, auth != ""); msg != "" {
+	if msg := webui.InsecureBindWarning(host, auth != "" || accounts != nil || w.Authenticator != nil); msg != "" {
 		s.log.Warn(msg)
 	}
 	var lc net.ListenConfig
@@ -283,4 +325,25 @@ func (s *session) loadInfo() webui.LoadInfo {
 	}
 	info.Iterations, info.Dropped, info.Counted = s.iterations()
 	return info
+}
+
+// stdin is where --hash-password reads the password (tests replace it).
+var stdin io.Reader = os.Stdin
+
+// hashPassword reads one password line, prints its argon2id hash for a
+// --web-users line and returns the exit code.
+func hashPassword(in io.Reader, stdout, stderr io.Writer) int {
+	line, err := bufio.NewReader(io.LimitReader(in, webauth.MaxPasswordBytes+2)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		fmt.Fprintf(stderr, "error: --hash-password: reading the password from stdin: %v\n", err)
+		return ExitUsage
+	}
+	pw := strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
+	h, err := webauth.HashPassword(pw)
+	if err != nil {
+		fmt.Fprintf(stderr, "error: --hash-password: %v: pipe the password on stdin, e.g. printf %%s \"$PW\" | %s --hash-password\n", err, programName())
+		return ExitUsage
+	}
+	fmt.Fprintln(stdout, h)
+	return ExitOK
 }

@@ -2,6 +2,7 @@ package locust
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -27,12 +28,12 @@ type csvOutput struct {
 func openCSV(prefix string, fullHistory bool) (*csvOutput, error) {
 	if dir := filepath.Dir(prefix); dir != "." {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, fmt.Errorf("--csv %s: %w", prefix, err)
+			return nil, &outputError{"--csv", prefix, err}
 		}
 	}
 	f, err := os.Create(prefix + "_stats_history.csv")
 	if err != nil {
-		return nil, fmt.Errorf("--csv %s: %w", prefix, err)
+		return nil, &outputError{"--csv", prefix + "_stats_history.csv", err}
 	}
 	o := &csvOutput{prefix: prefix, fullHistory: fullHistory, history: f, historyBuf: bufio.NewWriter(f)}
 	if err := stats.WriteHistoryCSVHeader(o.historyBuf); err != nil {
@@ -90,7 +91,7 @@ func (o *csvOutput) rewrite(snap *stats.Snapshot) error {
 	}
 	for _, f := range files {
 		if err := writeFileAtomic(o.prefix+f.suffix, f.write); err != nil {
-			return err
+			return &outputError{"--csv", o.prefix + f.suffix, err}
 		}
 	}
 	return nil
@@ -99,6 +100,10 @@ func (o *csvOutput) rewrite(snap *stats.Snapshot) error {
 // final writes the last history row and the final files, then closes.
 func (o *csvOutput) final(snap *stats.Snapshot, users int, now time.Time) error {
 	err := o.write(snap, users, now)
+	var oe *outputError
+	if err != nil && !errors.As(err, &oe) {
+		err = &outputError{"--csv", o.prefix + "_stats_history.csv", err}
+	}
 	if cerr := o.history.Close(); err == nil {
 		err = cerr
 	}
@@ -110,25 +115,49 @@ func (o *csvOutput) final(snap *stats.Snapshot, users int, now time.Time) error 
 	return err
 }
 
-// writeFileAtomic writes to a temporary file and renames it, so that a
-// reader never sees a half-written CSV.
-func writeFileAtomic(path string, write func(*bufio.Writer) error) error {
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
+// writeFileAtomic writes to a temporary file beside path and renames it
+// over path, so that a reader never sees a half-written file and a failed
+// write (a full disk) leaves the earlier file whole; the temporary file is
+// removed on failure.
+func writeFileAtomic(path string, write func(*bufio.Writer) error) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return err
 	}
+	defer func() {
+		if err != nil {
+			_ = f.Close()
+			_ = os.Remove(f.Name())
+		}
+	}()
 	w := bufio.NewWriter(f)
 	if err := write(w); err != nil {
-		_ = f.Close()
 		return err
 	}
 	if err := w.Flush(); err != nil {
-		_ = f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Chmod(0o644); err != nil {
 		return err
 	}
 	if err := f.Close(); err != nil {
 		return err
 	}
-	return os.Rename(tmp, path)
+	return os.Rename(f.Name(), path)
 }
+
+// outputError is a failure to write an output file; it makes the run exit
+// with ExitOutput.
+type outputError struct {
+	flag, file string
+	err        error
+}
+
+func (e *outputError) Error() string {
+	return fmt.Sprintf("%s: could not write %s: %v", e.flag, e.file, e.err)
+}
+
+func (e *outputError) Unwrap() error { return e.err }

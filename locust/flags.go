@@ -270,7 +270,7 @@ func writeUsage(w io.Writer, defs []flagDef) {
 			fmt.Fprintf(w, "  %-30s %s%s [%s]\n", names, d.usage, def, d.envNames()[0])
 		}
 	}
-	fmt.Fprintf(w, "\nExit codes: 0 ok; --exit-code-on-error (default 1) when requests failed or tasks panicked; 2 usage error; 3 a threshold was breached.\n")
+	fmt.Fprintf(w, "\nExit codes: 0 ok; --exit-code-on-error (default 1) when requests failed or tasks panicked; 2 usage error; 3 a threshold was breached; 4 an output file (--csv, --html, --json-file) could not be written.\n")
 }
 
 type intValue struct {

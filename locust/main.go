@@ -20,6 +20,10 @@ import (
 const (
 	ExitOK    = 0
 	ExitUsage = 2
+	// ExitOutput: an output file (--csv, --html, --json-file) could not
+	// be written, and the run had no other failure to report. The file
+	// from an earlier run, if any, is left whole.
+	ExitOutput = 4
 )
 
 // Main runs the command line with the given user classes and exits the
@@ -96,6 +100,10 @@ func RunWith(ctx context.Context, base Config, args []string, lookupEnv func(str
 			return ExitUsage
 		}
 		fmt.Fprintf(stderr, "error: %v\n", err)
+		var oe *outputError
+		if errors.As(err, &oe) && (res == nil || res.ExitCode == ExitOK) {
+			return ExitOutput // CI must not show green with the artefacts missing
+		}
 		if res == nil {
 			return 1
 		}

@@ -1,6 +1,7 @@
 package locust
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -130,15 +131,15 @@ func (s *session) writeHTML(now time.Time, snap *stats.Snapshot, ths []threshold
 	name := htmlFileName(s.cfg)
 	if dir := filepath.Dir(name); dir != "." {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("--html %s: %w", name, err)
+			return &outputError{"--html", name, err}
 		}
 	}
 	var buf bytes.Buffer
 	if err := report.Write(&buf, s.reportData(now, snap, ths)); err != nil {
 		return fmt.Errorf("--html %s: %w", name, err)
 	}
-	if err := os.WriteFile(name, buf.Bytes(), 0o644); err != nil {
-		return fmt.Errorf("--html %s: %w", name, err)
+	if err := writeFileAtomic(name, func(w *bufio.Writer) error { _, err := w.Write(buf.Bytes()); return err }); err != nil {
+		return &outputError{"--html", name, err}
 	}
 	s.log.Info("HTML report written", zap.String("file", name))
 	return nil
@@ -183,8 +184,8 @@ func (s *session) writeJSONFile(snap *stats.Snapshot, ths []threshold.Result) er
 	if err := s.writeJSON(&buf, snap, ths); err != nil {
 		return err
 	}
-	if err := os.WriteFile(name, buf.Bytes(), 0o644); err != nil {
-		return fmt.Errorf("--json-file %s: %w", s.cfg.JSONFile, err)
+	if err := writeFileAtomic(name, func(w *bufio.Writer) error { _, err := w.Write(buf.Bytes()); return err }); err != nil {
+		return &outputError{"--json-file", name, err}
 	}
 	return nil
 }

@@ -122,7 +122,8 @@ type session struct {
 
 // execute validates cfg, builds the session and runs it.
 func execute(ctx context.Context, cfg *Config, classes []user.Spawner) (*Result, error) {
-	*cfg = cfg.withDefaults()
+	withDefaults := cfg.withDefaults() // a copy: the caller's Config stays as given
+	cfg = &withDefaults
 	if err := cfg.Validate(); err != nil {
 		return nil, &UsageError{Msg: err.Error()}
 	}

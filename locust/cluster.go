@@ -213,6 +213,7 @@ func (s *session) runMaster(ctx context.Context) (*Result, error) {
 		ResetStats:         s.cfg.ResetStats,
 		DisableRebalancing: cl.DisableRebalancing,
 		Load:               s.cfg.Load.clusterLoad(),
+		UserLimit:          s.cfg.userLimit(),
 		Server: transport.ServerOptions{
 			BindHost: cl.MasterBindHost,
 			BindPort: cl.MasterBindPort,

@@ -12,6 +12,7 @@ import (
 
 	"github.com/golocust/golocust/internal/bounds"
 	"github.com/golocust/golocust/internal/timespan"
+	"github.com/golocust/golocust/runner"
 	"github.com/golocust/golocust/threshold"
 	"github.com/golocust/golocust/user"
 )
@@ -23,6 +24,9 @@ import (
 type Config struct {
 	// Users is the peak number of concurrent users (-u/--users).
 	Users int
+	// UserLimit is the most users a run may ask for, from -u, the web UI
+	// or a shape (--user-limit); 0 means runner.DefaultUserLimit (100,000).
+	UserLimit int
 	// SpawnRate is how many users start (or stop) per second
 	// (-r/--spawn-rate). Zero in RunHeadless starts all users at once.
 	SpawnRate float64
@@ -185,8 +189,16 @@ func (c *Config) errorExitCode() int {
 	return c.ExitCodeOnError
 }
 
-// maxUsers bounds -u so that an absurd value is a usage error, not an
-// out-of-memory crash.
+// userLimit is the most users a run may ask for.
+func (c *Config) userLimit() int {
+	if c.UserLimit > 0 {
+		return c.UserLimit
+	}
+	return runner.DefaultUserLimit
+}
+
+// maxUsers bounds -u and --user-limit so that an absurd value is a usage
+// error, not an out-of-memory crash.
 const maxUsers = 10_000_000
 
 // Validate reports every problem with c at once, each naming the flag to
@@ -196,6 +208,11 @@ func (c *Config) Validate() error {
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	if c.Users < 0 || c.Users > maxUsers {
 		add("-u/--users is %d: want a whole number from 0 to %d", c.Users, maxUsers)
+	} else if c.Users > c.userLimit() {
+		add("-u/--users is %d: more than --user-limit %d; raise --user-limit to run that many users", c.Users, c.userLimit())
+	}
+	if c.UserLimit < 0 || c.UserLimit > maxUsers {
+		add("--user-limit is %d: want a whole number from 1 to %d (0: %d)", c.UserLimit, maxUsers, runner.DefaultUserLimit)
 	}
 	if c.SpawnRate != 0 && bounds.SpawnRate(c.SpawnRate) != nil { // 0: RunHeadless starts every user at once
 		add("-r/--spawn-rate is %v: want a number %s", c.SpawnRate, bounds.SpawnRateRange)

@@ -55,6 +55,7 @@ var flagAreas = []func(*Config) []flagDef{coreFlags, webFlags, reportFlags, heal
 func coreFlags(c *Config) []flagDef {
 	return []flagDef{
 		{long: "users", short: "u", group: "Load", usage: "peak number of concurrent users", value: &intValue{p: &c.Users, min: 0, max: maxUsers, want: "a whole number of users"}},
+		{long: "user-limit", group: "Load", usage: "refuse a run asking for more users than this, from -u, the web UI or a shape (default 100000)", value: &intValue{p: &c.UserLimit, min: 0, max: maxUsers, want: "a whole number of users"}},
 		{long: "spawn-rate", short: "r", group: "Load", usage: "users started (or stopped) per second", value: &rateValue{p: &c.SpawnRate}},
 		{long: "run-time", short: "t", group: "Load", usage: "stop after this long, e.g. 20s, 3m, 1h20m (headless or autostart)", value: &spanValue{p: &c.RunTime}},
 		{long: "host", short: "H", group: "Load", usage: "base URL of the target, e.g. http://127.0.0.1:8080", value: &stringValue{p: &c.Host}},

@@ -197,6 +197,7 @@ func (s *session) localDriver(classes []user.Spawner, host string) (driver, erro
 		ResetStats:  s.cfg.ResetStats,
 		Gate:        s.load.gate(),
 		OnRequest:   s.cfg.OnRequest,
+		UserLimit:   s.cfg.userLimit(),
 	})
 }
 

@@ -198,6 +198,9 @@ type webController struct{ s *session }
 var _ webui.Controller = (*webController)(nil)
 
 func (c *webController) Start(req webui.StartRequest) error {
+	if lim := c.s.cfg.userLimit(); req.Users > lim {
+		return &webui.FieldError{Field: "user_count", Message: fmt.Sprintf("must be at most %d, the user limit (raise it with --user-limit)", lim)}
+	}
 	var classes []user.Spawner
 	if len(req.Classes) > 0 {
 		byName := map[string]user.Spawner{}

@@ -70,6 +70,9 @@ type Options struct {
 	// OnRequest is called for every request a user records (Locust's
 	// events.request); see user.RequestListener.
 	OnRequest user.RequestListener
+	// UserLimit is the most users Start accepts (0: DefaultUserLimit);
+	// more is refused with ErrTooManyUsers.
+	UserLimit int
 }
 
 // Local runs users in this process.
@@ -198,6 +201,9 @@ func (l *Local) signalStopTest(reason error) {
 func (l *Local) Start(users int, spawnRate float64) error {
 	if users < 0 {
 		return fmt.Errorf("runner: negative user count %d", users)
+	}
+	if err := checkUserLimit(users, l.o.UserLimit); err != nil {
+		return err
 	}
 	if err := bounds.SpawnRate(spawnRate); err != nil {
 		return fmt.Errorf("runner: %w", err)

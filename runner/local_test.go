@@ -633,3 +633,15 @@ func TestRampFollowsSpawnOrder(t *testing.T) {
 		})
 	}
 }
+
+func TestStartRefusesMoreUsersThanTheLimit(t *testing.T) {
+	l := newLocal(t, Options{Classes: []user.Spawner{class("A", 1, 0, nil)}, UserLimit: 3})
+	defer l.Quit()
+	err := l.Start(4, 100)
+	require.ErrorIs(t, err, ErrTooManyUsers)
+	assert.Contains(t, err.Error(), "4 users asked for, the limit is 3 (raise it with --user-limit")
+	assert.Equal(t, StateReady, l.State(), "nothing started")
+	require.NoError(t, l.Start(3, 100))
+	assert.ErrorIs(t, checkUserLimit(DefaultUserLimit+1, 0), ErrTooManyUsers, "the default applies when unset")
+	assert.NoError(t, checkUserLimit(DefaultUserLimit, 0))
+}

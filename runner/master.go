@@ -77,6 +77,9 @@ type MasterOptions struct {
 	HeartbeatInterval time.Duration // default 1 s
 	HeartbeatLiveness int           // default 3
 	MissingForget     time.Duration // default 60 s
+	// UserLimit is the most users Start accepts across the cluster (0:
+	// DefaultUserLimit); more is refused with ErrTooManyUsers.
+	UserLimit int
 }
 
 // WorkerInfo describes one worker as the master sees it.
@@ -475,6 +478,9 @@ func (m *Master) Done() <-chan struct{} { return m.done }
 func (m *Master) Start(users int, spawnRate float64) error {
 	if users < 0 {
 		return fmt.Errorf("runner: negative user count %d", users)
+	}
+	if err := checkUserLimit(users, m.o.UserLimit); err != nil {
+		return err
 	}
 	if err := bounds.SpawnRate(spawnRate); err != nil {
 		return fmt.Errorf("runner: %w", err)

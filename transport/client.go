@@ -191,6 +191,7 @@ func (c *Client) Connect(ctx context.Context) (*Stream, error) {
 		if err == nil {
 			return st, nil
 		}
+		err = c.explainPlaintextToTLS(ctx, err)
 		last = err
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("connect to master %s: %w", c.o.Address, ctx.Err())

@@ -115,6 +115,8 @@ type session struct {
 	// ended is signalled each time a test's users have stopped, for
 	// --autoquit.
 	ended chan struct{}
+	// allowed are the targets a run may load (--allow-hosts).
+	allowed allowlist
 	// audit records logins, run control and worker events (--audit-log;
 	// in memory only without it).
 	audit *audit.Log
@@ -152,6 +154,20 @@ func execute(ctx context.Context, cfg *Config, classes []user.Spawner) (*Result,
 		cfg: cfg, log: log, logs: logs, stdout: stdout, stderr: stderr,
 		classes: picked, host: cfg.Host, timeUp: make(chan uint64, 1),
 		ended: make(chan struct{}, 1),
+	}
+	s.allowed = newAllowlist(cfg.Web.AllowHosts, cfg.Host, picked)
+	if cfg.Host != "" {
+		if err := s.allowed.check(cfg.Host); err != nil {
+			return nil, usageErrorf("-H/--host: %v", err)
+		}
+	} else {
+		for _, c := range picked {
+			if h := c.ClassHost(); h != "" {
+				if err := s.allowed.check(h); err != nil {
+					return nil, usageErrorf("user class %s: host %v", c.ClassName(), err)
+				}
+			}
+		}
 	}
 	if cfg.Web.AuditLog != "" {
 		if s.audit, err = audit.Open(cfg.Web.AuditLog); err != nil {

@@ -56,6 +56,11 @@ type WebConfig struct {
 	// (--audit-log): logins, failed logins, logouts, starts, edits, stops,
 	// resets, workers joining, leaving or refused.
 	AuditLog string
+	// AllowHosts are the targets load may be aimed at, from the web form
+	// or -H (--allow-hosts; patterns such as shop.example.com,
+	// *.example.com, 10.0.0.0/8, localhost:8080 or *). Empty: the -H host
+	// and the classes' hosts, or loopback when there are none.
+	AllowHosts []string
 	// hashPassword: read a password on stdin, print its hash, exit.
 	hashPassword bool
 	// listening, when set, is told the UI's URL once it listens (tests).
@@ -76,6 +81,7 @@ func webFlags(c *Config) []flagDef {
 		{long: "web-session-idle", group: "Web UI", usage: "end a web UI login after this long without a request (default 30m)", value: &spanValue{p: &w.SessionIdle}},
 		{long: "web-session-max", group: "Web UI", usage: "end a web UI login this long after it began (default 12h)", value: &spanValue{p: &w.SessionMax}},
 		{long: "audit-log", group: "Web UI", usage: "append one JSON line per login, start, edit, stop, reset and worker event to this file", value: &stringValue{p: &w.AuditLog}},
+		{long: "allow-hosts", group: "Web UI", usage: "targets load may go to (patterns, comma-separated: host, *.domain, CIDR, host:port, *); default the -H and class hosts", value: &listValue{p: &w.AllowHosts}},
 		{long: "web-public-names", group: "Web UI", usage: "host names the web UI is reached by besides loopback and --web-host (comma-separated)", value: &listValue{p: &w.PublicNames}},
 	}
 }
@@ -217,6 +223,11 @@ func (c *webController) Start(req webui.StartRequest) error {
 	}
 	if req.Host != "" && !strings.HasPrefix(req.Host, "http://") && !strings.HasPrefix(req.Host, "https://") {
 		return &webui.FieldError{Field: "host", Message: "want a base URL starting with http:// or https://"}
+	}
+	if req.Host != "" {
+		if err := c.s.allowed.check(req.Host); err != nil {
+			return &webui.FieldError{Field: "host", Message: err.Error()}
+		}
 	}
 	return c.s.startRun(req.Users, req.SpawnRate, req.Host, req.RunTime, classes)
 }

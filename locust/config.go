@@ -126,6 +126,12 @@ type Config struct {
 	// See user.RequestListener.
 	OnRequest user.RequestListener
 
+	// OTel exports the request-duration histogram and the user count over
+	// OTLP (--otel, Locust's), configured by the standard OTEL_*
+	// variables; see package telemetry. A standalone process or the
+	// master exports; workers do not.
+	OTel bool
+
 	// OnTestStart runs on this process (standalone or master) before the
 	// users of a test start; an error refuses the start. OnTestStop runs
 	// once the test's users are gone; its error is logged. A change of the

@@ -50,7 +50,7 @@ func (d flagDef) envNames() []string {
 
 // flagAreas lists the functions that declare the flags of each part of
 // the program; each part keeps its flags beside its code.
-var flagAreas = []func(*Config) []flagDef{coreFlags, webFlags, reportFlags, healthFlags, clusterFlags, loadFlags}
+var flagAreas = []func(*Config) []flagDef{coreFlags, webFlags, reportFlags, healthFlags, clusterFlags, loadFlags, otelFlags}
 
 func coreFlags(c *Config) []flagDef {
 	return []flagDef{

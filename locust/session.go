@@ -196,6 +196,11 @@ func execute(ctx context.Context, cfg *Config, classes []user.Spawner) (*Result,
 	if s.csv != nil {
 		s.csv.iterations = s.iterations
 	}
+	stopOTel, err := s.startOTel(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer stopOTel()
 	if cfg.Cluster.Master {
 		return s.runMaster(ctx)
 	}

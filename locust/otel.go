@@ -1,0 +1,71 @@
+package locust
+
+import (
+	"context"
+	"errors"
+	"runtime/debug"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/golocust/golocust/telemetry"
+)
+
+func otelFlags(c *Config) []flagDef {
+	return []flagDef{
+		{long: "otel", group: "Output", usage: "export request durations and the user count over OTLP (configured by the OTEL_* variables)",
+			value: &boolValue{p: &c.OTel}, env: []string{"LOCUST_ENABLE_OPENTELEMETRY"}},
+	}
+}
+
+// otelShutdownTimeout bounds the final export when the session ends.
+const otelShutdownTimeout = 10 * time.Second
+
+// startOTel starts the OpenTelemetry exporter of --otel on a standalone
+// process or a master (which exports the cluster's merged numbers; a
+// worker does not export, so that nothing is counted twice). The returned
+// func sends the final numbers and stops it.
+func (s *session) startOTel(ctx context.Context) (func(), error) {
+	if !s.cfg.OTel {
+		return func() {}, nil
+	}
+	exp, err := telemetry.Start(ctx, telemetry.Options{
+		Snapshot:       s.snapshot,
+		Users:          s.UserCount,
+		ServiceVersion: moduleVersion(),
+	})
+	switch {
+	case errors.Is(err, telemetry.ErrDisabled):
+		s.log.Info("--otel: OTEL_METRICS_EXPORTER is none, nothing is exported")
+		return func() {}, nil
+	case err != nil:
+		return nil, &UsageError{Msg: "--otel: " + err.Error()}
+	}
+	s.log.Info("exporting metrics over OTLP", zap.String("protocol", exp.Protocol()))
+	return func() {
+		s.dropSnapshot() // the final export reads the final numbers
+		ctx, cancel := context.WithTimeout(context.Background(), otelShutdownTimeout)
+		defer cancel()
+		if err := exp.Shutdown(ctx); err != nil {
+			s.log.Warn("--otel: the final export failed", zap.Error(err))
+		}
+	}, nil
+}
+
+// moduleVersion returns golocust's version as built into the binary,
+// "(devel)" inside its own repository, "" when unknown.
+func moduleVersion() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	if bi.Main.Path == "github.com/golocust/golocust" {
+		return bi.Main.Version
+	}
+	for _, d := range bi.Deps {
+		if d.Path == "github.com/golocust/golocust" {
+			return d.Version
+		}
+	}
+	return ""
+}

@@ -1160,7 +1160,14 @@ type StatsReport struct {
 	ShareDone bool `protobuf:"varint,12,opt,name=share_done,json=shareDone,proto3" json:"share_done,omitempty"`
 	// run_id of the share the iteration fields and share_done belong to
 	// (Arrival.run_id); 0 = none.
-	RunId         uint64 `protobuf:"varint,13,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	RunId uint64 `protobuf:"varint,13,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	// The generator's lag: how late paced and arrival-rate iterations started
+	// after their intended start (stats.Snapshot.Lag), encoded like
+	// StatsEntry.histogram; empty = none.
+	LagHistogram []byte `protobuf:"bytes,14,opt,name=lag_histogram,json=lagHistogram,proto3" json:"lag_histogram,omitempty"`
+	// Users that ended before the run stopped them, by reason
+	// (stats.Snapshot.EndedUsers), since the previous report.
+	EndedUsers    map[string]int64 `protobuf:"bytes,15,rep,name=ended_users,json=endedUsers,proto3" json:"ended_users,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1284,6 +1291,20 @@ func (x *StatsReport) GetRunId() uint64 {
 		return x.RunId
 	}
 	return 0
+}
+
+func (x *StatsReport) GetLagHistogram() []byte {
+	if x != nil {
+		return x.LagHistogram
+	}
+	return nil
+}
+
+func (x *StatsReport) GetEndedUsers() map[string]int64 {
+	if x != nil {
+		return x.EndedUsers
+	}
+	return nil
 }
 
 // StatsEntry is one (method, name) row of a delta.
@@ -1943,7 +1964,7 @@ const file_locust_proto_rawDesc = "" +
 	"\bsequence\x18\x03 \x01(\x04R\bsequence\x1aB\n" +
 	"\x14UserClassCountsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"\xb6\x05\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"\xed\x06\n" +
 	"\vStatsReport\x129\n" +
 	"\aentries\x18\x01 \x03(\v2\x1f.golocust.cluster.v1.StatsEntryR\aentries\x125\n" +
 	"\x05total\x18\x02 \x01(\v2\x1f.golocust.cluster.v1.StatsEntryR\x05total\x127\n" +
@@ -1962,8 +1983,14 @@ const file_locust_proto_rawDesc = "" +
 	"\x12iterations_dropped\x18\v \x01(\x03R\x11iterationsDropped\x12\x1d\n" +
 	"\n" +
 	"share_done\x18\f \x01(\bR\tshareDone\x12\x15\n" +
-	"\x06run_id\x18\r \x01(\x04R\x05runId\x1aB\n" +
+	"\x06run_id\x18\r \x01(\x04R\x05runId\x12#\n" +
+	"\rlag_histogram\x18\x0e \x01(\fR\flagHistogram\x12Q\n" +
+	"\vended_users\x18\x0f \x03(\v20.golocust.cluster.v1.StatsReport.EndedUsersEntryR\n" +
+	"endedUsers\x1aB\n" +
 	"\x14UserClassCountsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\x1a=\n" +
+	"\x0fEndedUsersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"\x98\x04\n" +
 	"\n" +
@@ -2033,7 +2060,7 @@ func file_locust_proto_rawDescGZIP() []byte {
 }
 
 var file_locust_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_locust_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_locust_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_locust_proto_goTypes = []any{
 	(WorkerState)(0),         // 0: golocust.cluster.v1.WorkerState
 	(*WorkerMessage)(nil),    // 1: golocust.cluster.v1.WorkerMessage
@@ -2060,6 +2087,7 @@ var file_locust_proto_goTypes = []any{
 	nil,                      // 22: golocust.cluster.v1.Spawn.UserClassCountsEntry
 	nil,                      // 23: golocust.cluster.v1.SpawningComplete.UserClassCountsEntry
 	nil,                      // 24: golocust.cluster.v1.StatsReport.UserClassCountsEntry
+	nil,                      // 25: golocust.cluster.v1.StatsReport.EndedUsersEntry
 }
 var file_locust_proto_depIdxs = []int32{
 	3,  // 0: golocust.cluster.v1.WorkerMessage.hello:type_name -> golocust.cluster.v1.Hello
@@ -2091,13 +2119,14 @@ var file_locust_proto_depIdxs = []int32{
 	14, // 26: golocust.cluster.v1.StatsReport.errors:type_name -> golocust.cluster.v1.ErrorEntry
 	15, // 27: golocust.cluster.v1.StatsReport.exceptions:type_name -> golocust.cluster.v1.ExceptionEntry
 	24, // 28: golocust.cluster.v1.StatsReport.user_class_counts:type_name -> golocust.cluster.v1.StatsReport.UserClassCountsEntry
-	1,  // 29: golocust.cluster.v1.Cluster.Connect:input_type -> golocust.cluster.v1.WorkerMessage
-	2,  // 30: golocust.cluster.v1.Cluster.Connect:output_type -> golocust.cluster.v1.MasterMessage
-	30, // [30:31] is the sub-list for method output_type
-	29, // [29:30] is the sub-list for method input_type
-	29, // [29:29] is the sub-list for extension type_name
-	29, // [29:29] is the sub-list for extension extendee
-	0,  // [0:29] is the sub-list for field type_name
+	25, // 29: golocust.cluster.v1.StatsReport.ended_users:type_name -> golocust.cluster.v1.StatsReport.EndedUsersEntry
+	1,  // 30: golocust.cluster.v1.Cluster.Connect:input_type -> golocust.cluster.v1.WorkerMessage
+	2,  // 31: golocust.cluster.v1.Cluster.Connect:output_type -> golocust.cluster.v1.MasterMessage
+	31, // [31:32] is the sub-list for method output_type
+	30, // [30:31] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_locust_proto_init() }
@@ -2133,7 +2162,7 @@ func file_locust_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_locust_proto_rawDesc), len(file_locust_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   24,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -287,8 +287,16 @@ func validateStats(s *StatsReport, l Limits) error {
 	if !inRange(maxUnixUs, s.GetStartUnixUs()) {
 		return invalid("stats: start time out of range")
 	}
-	if len(s.GetOmittedHistogram()) > l.MaxHistogramLen {
-		return invalid("stats: omitted histogram of %d bytes, more than %d", len(s.GetOmittedHistogram()), l.MaxHistogramLen)
+	if len(s.GetOmittedHistogram()) > l.MaxHistogramLen || len(s.GetLagHistogram()) > l.MaxHistogramLen {
+		return invalid("stats: omitted or lag histogram of more than %d bytes", l.MaxHistogramLen)
+	}
+	if len(s.GetEndedUsers()) > l.MaxEntries {
+		return invalid("stats: %d reasons users ended, more than %d", len(s.GetEndedUsers()), l.MaxEntries)
+	}
+	for reason, n := range s.GetEndedUsers() {
+		if reason == "" || len(reason) > l.MaxNameLen || n < 0 || n > l.MaxUsers {
+			return invalid("stats: ended users: empty or overlong reason, or count %d out of range 0..%d", n, l.MaxUsers)
+		}
 	}
 	if err := validateCounts("stats", s.GetUserClassCounts(), l); err != nil {
 		return err

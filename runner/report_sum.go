@@ -25,6 +25,8 @@ type ReportSum struct {
 	errs  []*stats.Error
 	excs  []*stats.Exception
 	omit  *hdrhistogram.Histogram // Snapshot.Omitted of the reports; nil or empty when none
+	lag   *hdrhistogram.Histogram // Snapshot.Lag of the reports; nil or empty when none
+	ended map[string]int64        // Snapshot.EndedUsers of the reports
 	start time.Time
 	n     int // reports added since the last Reset
 
@@ -90,6 +92,15 @@ func (s *ReportSum) Add(r *locustpb.StatsReport, node string) error {
 	if err := mergeWireHist(&s.omit, r.GetOmittedHistogram()); err != nil {
 		return fmt.Errorf("stats report omitted samples: %w", err)
 	}
+	if err := mergeWireHist(&s.lag, r.GetLagHistogram()); err != nil {
+		return fmt.Errorf("stats report generator lag: %w", err)
+	}
+	for reason, n := range r.GetEndedUsers() {
+		if s.ended == nil {
+			s.ended = map[string]int64{}
+		}
+		s.ended[reason] += n
+	}
 	for _, x := range r.GetErrors() {
 		s.errs = append(s.errs, &stats.Error{
 			Method: x.GetMethod(), Name: x.GetName(), Message: x.GetMessage(), Occurrences: x.GetOccurrences(),
@@ -140,6 +151,10 @@ func (s *ReportSum) Snapshot() *stats.Snapshot {
 	if s.omit != nil && s.omit.TotalCount() > 0 {
 		snap.Omitted = s.omit
 	}
+	if s.lag != nil && s.lag.TotalCount() > 0 {
+		snap.Lag = s.lag
+	}
+	snap.EndedUsers = s.ended
 	for _, a := range s.order {
 		if !a.used {
 			continue
@@ -173,6 +188,10 @@ func (s *ReportSum) Reset() {
 	if s.omit != nil && s.omit.TotalCount() > 0 {
 		s.omit.Reset()
 	}
+	if s.lag != nil && s.lag.TotalCount() > 0 {
+		s.lag.Reset()
+	}
+	s.ended = nil
 	s.errs, s.excs, s.start, s.n = nil, nil, time.Time{}, 0
 }
 

@@ -87,6 +87,14 @@ func SnapshotToReport(s *stats.Snapshot, users int, classes map[string]int) (*lo
 		}
 		r.OmittedHistogram = b
 	}
+	if s.Lag != nil && s.Lag.TotalCount() > 0 {
+		b, err := locustpb.EncodeHistogram(s.Lag)
+		if err != nil {
+			return nil, fmt.Errorf("stats report generator lag: %w", err)
+		}
+		r.LagHistogram = b
+	}
+	r.EndedUsers = s.EndedUsers
 	return r, nil
 }
 

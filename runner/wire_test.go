@@ -257,3 +257,34 @@ func TestCoalescerCapsAndErrors(t *testing.T) {
 	c.discard()
 	assert.Empty(t, c.sum.acc)
 }
+
+// The generator's lag and the users that ended early reach the master
+// exactly, through the wire and through the coalescer.
+func TestWireCarriesGeneratorLagAndEndedUsers(t *testing.T) {
+	for _, via := range []string{"snapshot", "coalescer"} {
+		t.Run(via, func(t *testing.T) {
+			master := stats.NewRegistry(stats.Options{})
+			coal := newCoalescer(master)
+			for w := range 2 {
+				reg := stats.NewRegistry(stats.Options{})
+				for i := range 100 {
+					reg.RecordLag(time.Duration(w*100+i) * time.Millisecond)
+				}
+				reg.RecordUserEnd("A: OnStart returned user.ErrStopUser")
+				if via == "snapshot" {
+					mergeThroughWire(t, master, reg, "w")
+					continue
+				}
+				r, err := SnapshotToReport(reg.TakeDelta(), 1, nil)
+				require.NoError(t, err)
+				require.NoError(t, coal.add(r, "w"))
+			}
+			coal.fold()
+			s := master.Snapshot()
+			require.NotNil(t, s.Lag)
+			assert.EqualValues(t, 200, s.Lag.TotalCount())
+			assert.InDelta(t, 99_500, s.Lag.ValueAtQuantile(50), 1000)
+			assert.Equal(t, map[string]int64{"A: OnStart returned user.ErrStopUser": 2}, s.EndedUsers)
+		})
+	}
+}

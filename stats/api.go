@@ -54,6 +54,15 @@ type Snapshot struct {
 	// them (Registry.RecordOmitted), in microseconds; nil when none. They
 	// are already in Total.CorrectedHist; Merge reads them from here.
 	Omitted *hdrhistogram.Histogram
+	// Lag holds how late paced and arrival-rate iterations started after
+	// their intended start (Registry.RecordLag), in microseconds: the load
+	// generator's own lateness; nil when none. When its p99 is large
+	// against the measured latency, the corrected percentiles are mostly
+	// the generator's, not the target's.
+	Lag *hdrhistogram.Histogram
+	// EndedUsers counts the users that ended before the run stopped them,
+	// by reason (Registry.RecordUserEnd); nil when none.
+	EndedUsers map[string]int64
 }
 
 // Entry holds the statistics of one (method, name), or of the Aggregated

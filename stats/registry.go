@@ -69,7 +69,9 @@ type Registry struct {
 	totCorr  *hdrhistogram.Histogram
 	totCount int
 
-	omit omitted // RecordOmitted's samples
+	omit  omitted // RecordOmitted's samples
+	lag   lagHist // RecordLag's samples
+	ended ended   // RecordUserEnd's counts
 }
 
 // NewRegistry returns an empty Registry.
@@ -324,6 +326,8 @@ func (r *Registry) Snapshot() *Snapshot {
 	}
 	tot.Hist, tot.CorrectedHist = r.totalHists(es, sig)
 	s.Omitted, _ = r.omittedSnapshot()
+	s.Lag = r.lagSnapshot(false)
+	s.EndedUsers = r.endedSnapshot(false)
 	if tot.LastRequest.After(s.LastRequest) {
 		s.LastRequest = tot.LastRequest
 	}
@@ -431,6 +435,8 @@ func (r *Registry) TakeDelta() *Snapshot {
 	if len(cs) > 0 {
 		tot.CorrectedHist = toDense(cs...)
 	}
+	s.Lag = r.lagSnapshot(true)
+	s.EndedUsers = r.endedSnapshot(true)
 	if tot.LastRequest.After(s.LastRequest) {
 		s.LastRequest = tot.LastRequest
 	}
@@ -490,6 +496,8 @@ func (r *Registry) Merge(d *Snapshot) {
 		}
 	}
 	r.mergeOmitted(d.Omitted)
+	r.mergeLag(d.Lag)
+	r.mergeEnded(d.EndedUsers)
 }
 
 // Reset zeroes every name (they stay listed, with no requests, as in
@@ -514,6 +522,8 @@ func (r *Registry) Reset() {
 	r.errors.Store(0)
 	r.start.Store(nowNs)
 	r.takeOmitted()
+	r.lagSnapshot(true)
+	r.endedSnapshot(true)
 	r.totHist = nil
 }
 

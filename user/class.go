@@ -204,6 +204,7 @@ func (c Class[U]) Run(ctx context.Context, env *Env) {
 		case act == actStop:
 			return
 		case errors.As(err, &pe):
+			c.endedEarly(env, "OnStart panicked")
 			return // an exception in on_start ends the user, as in Locust
 		case err != nil && act == actWait:
 			// A failed login request does not end the user (Locust's
@@ -276,7 +277,11 @@ func (c Class[U]) loop(ctx context.Context, env *Env, log *zap.Logger, rnd *rand
 		start := time.Now()
 		switch _, paced := w.(taskset.Pacer); {
 		case !intended.IsZero():
-			env.setLag(max(0, start.Sub(intended)))
+			lag := max(0, start.Sub(intended))
+			env.setLag(lag)
+			if env.Stats != nil {
+				env.Stats.RecordLag(lag) // the generator's own lateness
+			}
 		case paced && env.Gate == nil:
 			env.setLag(0) // first task of a paced user: on time
 		default:
@@ -324,10 +329,18 @@ func (c Class[U]) loop(ctx context.Context, env *Env, log *zap.Logger, rnd *rand
 // cannotStart reports a user that cannot start (a client that cannot be
 // bound) and stops the test.
 func (c Class[U]) cannotStart(env *Env, log *zap.Logger, err error) {
+	c.endedEarly(env, "cannot start: "+err.Error())
 	err = fmt.Errorf("user class %q: %w", c.ClassName(), err)
 	log.Error("cannot start user", zap.Error(err))
 	if env.StopTest != nil {
 		env.StopTest(err)
+	}
+}
+
+// endedEarly counts a user that ends before the run stops it.
+func (c Class[U]) endedEarly(env *Env, reason string) {
+	if env.Stats != nil {
+		env.Stats.RecordUserEnd(c.ClassName() + ": " + reason)
 	}
 }
 
@@ -344,6 +357,13 @@ func (c Class[U]) outcome(ctx context.Context, env *Env, log *zap.Logger, name s
 	case errors.Is(err, taskset.ErrInterrupt):
 		return actInterrupt
 	case errors.Is(err, ErrStopUser):
+		switch name {
+		case "OnStop":
+		case "OnStart":
+			c.endedEarly(env, "OnStart returned user.ErrStopUser")
+		default:
+			c.endedEarly(env, "task "+name+" returned user.ErrStopUser")
+		}
 		return actStop
 	case errors.Is(err, ErrStopTest):
 		log.Info("a task stopped the test", zap.String("class", c.ClassName()), zap.String("task", name), zap.Error(err))

@@ -614,6 +614,11 @@ func TestRecordCorrectedWithPacing(t *testing.T) {
 	// The task after the overrun started ~75 ms after its intended start.
 	assert.GreaterOrEqual(t, e.CorrectedPercentile(1), 70*time.Millisecond)
 	assert.Less(t, e.CorrectedPercentile(0.5), 70*time.Millisecond)
+	// The generator's own lag: every task after the first had a slot.
+	lag := r.reg.Snapshot().Lag
+	require.NotNil(t, lag)
+	assert.EqualValues(t, 5, lag.TotalCount())
+	assert.GreaterOrEqual(t, lag.Max(), int64(70_000), "the overrun shows as lag, in microseconds")
 }
 
 type nested struct{ user.Base }
@@ -848,6 +853,7 @@ func TestHooks(t *testing.T) {
 					s.Exceptions[0].Traceback)
 				assert.Empty(t, s.Entries)
 				assert.Zero(t, ran.Load())
+				assert.Equal(t, map[string]int64{"hooks: OnStart panicked": 1}, s.EndedUsers)
 			case "error":
 				// Recorded once, and the user goes on to its tasks (and
 				// so to OnStop), as in Locust.
@@ -856,9 +862,11 @@ func TestHooks(t *testing.T) {
 			case "stopuser":
 				assert.Empty(t, s.Entries)
 				assert.Zero(t, ran.Load())
+				assert.Equal(t, map[string]int64{"hooks: OnStart returned user.ErrStopUser": 1}, s.EndedUsers)
 			case "ok":
 				assert.Equal(t, map[string]int64{"task OnStop: logout failed": 1}, errorsOf(s))
 				assert.EqualValues(t, 1, ran.Load())
+				assert.Equal(t, map[string]int64{"hooks: task t returned user.ErrStopUser": 1}, s.EndedUsers)
 			}
 		})
 	}

@@ -206,6 +206,11 @@ func (c *Client) Connect(ctx context.Context) (*Stream, error) {
 		if attempt >= 5 {
 			lvl = zap.InfoLevel
 		}
+		if status.Code(err) == codes.AlreadyExists && attempt >= 3 {
+			// Longer than a lost stream takes to free the id: most likely
+			// two workers share an id (ClientOptions.Hello.WorkerId set alike).
+			lvl = zap.WarnLevel
+		}
 		c.log.Log(lvl, "failed to connect to master, retrying", zap.String("master", c.o.Address),
 			zap.Int("attempt", attempt+1), zap.Int("of", c.o.Retries+1), zap.Error(err))
 		t := time.NewTimer(backoff)

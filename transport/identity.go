@@ -33,7 +33,7 @@ func (s *Server) claim(sess *Session, now time.Time) (replace *Session, err erro
 	}
 	if quiet := now.Sub(time.Unix(0, old.heard.Load())); quiet < s.o.TakeoverAfter {
 		return nil, status.Errorf(codes.AlreadyExists,
-			"worker id %q is already connected from %s: give each worker its own id (a worker that lost its stream may take its id back after %v of silence)",
+			"worker id %q is already connected from %s: give each worker its own id (a worker that lost its stream gets its id back after %v of silence)",
 			id, old.peer, s.o.TakeoverAfter)
 	}
 	return old, nil

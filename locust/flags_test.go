@@ -121,23 +121,6 @@ func TestHelpListsFlagsAndEnv(t *testing.T) {
 	}
 }
 
-func FuzzParseCommandLine(f *testing.F) {
-	f.Add("-u 10 -r 2 -t 30s --headless")
-	f.Add("--users=abc")
-	f.Add("Shopper -T a,b --csv out/x")
-	f.Add("-r NaN -t -1s")
-	f.Fuzz(func(t *testing.T, line string) {
-		c := DefaultConfig()
-		_, err := parseCommandLine(&c, strings.Fields(line), env(nil))
-		if err != nil {
-			return
-		}
-		if c.Users < 0 || c.SpawnRate <= 0 || c.RunTime < 0 {
-			t.Fatalf("accepted %q into an invalid config: %+v", line, c)
-		}
-	})
-}
-
 // Config{} means the defaults; --exit-code-on-error 0 (flag or
 // environment) still asks for exit code 0.
 func TestZeroConfigMeansTheDefaults(t *testing.T) {

@@ -113,12 +113,15 @@ func (s Steps) Tick(elapsed time.Duration, _ int) (ShapeTick, bool) {
 		n += int(elapsed / s.Interval)
 	}
 	users := s.Step * n
+	if s.Step > 0 && n > bounds.MaxUsers/s.Step {
+		users = bounds.MaxUsers // a tiny interval late in a run: saturate, never overflow
+	}
 	if s.Max > 0 {
 		users = min(users, s.Max)
 	}
 	rate := s.SpawnRate
 	if rate <= 0 {
-		rate = float64(max(s.Step, 1))
+		rate = min(float64(max(s.Step, 1)), bounds.MaxSpawnRate)
 	}
 	return ShapeTick{Users: users, SpawnRate: rate}, true
 }

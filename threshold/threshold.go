@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/golocust/golocust/internal/timespan"
 )
 
 // Kind is the kind of quantity a metric measures; it decides the unit of
@@ -279,8 +281,8 @@ func (t *Threshold) parseBound(expr, rhs string) error {
 		for _, u := range durationUnits {
 			if u.name == unit {
 				t.Bound = v * float64(u.d)
-				if t.Bound > math.MaxInt64 {
-					return perr(expr, "bound %q is too large for a duration", rhs)
+				if t.Bound > float64(timespan.Max) {
+					return perr(expr, "bound %q is longer than the largest accepted span, %s", rhs, timespan.MaxText)
 				}
 				if u.name == "μs" {
 					t.Unit = "µs"

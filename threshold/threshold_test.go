@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/golocust/golocust/internal/timespan"
 	"github.com/golocust/golocust/stats"
 )
 
@@ -84,7 +85,8 @@ func TestParseBad(t *testing.T) {
 		{"p95<300 parsecs", "unknown time unit"},
 		{"p95<fast", "not a number"},
 		{"p95<-1ms", "negative"},
-		{"p95<1e308s", "too large"},
+		{"p95<1e308s", "longer than the largest accepted span, 8760h (365 days)"},
+		{"p95<8761h", "longer than the largest accepted span"},
 		{"p95<NaNms", "not a number"},
 		{"p95<Infms", "not a number"},
 		{"p0<1s", "(0, 100]"},
@@ -383,6 +385,11 @@ func FuzzParse(f *testing.F) {
 		f.Add(s)
 	}
 	snap := stats.NewRegistry(stats.Options{}).Snapshot()
+	reg := stats.NewRegistry(stats.Options{})
+	reg.Record(stats.Sample{Method: "GET", Name: "/item", Duration: 120 * time.Millisecond, Corrected: 300 * time.Millisecond, Size: 10})
+	reg.Record(stats.Sample{Method: "GET", Name: "/item", Duration: 3 * time.Millisecond, Err: errors.New("503")})
+	full := reg.Snapshot()
+	extra := map[string]float64{"dropped_iterations": 7}
 	f.Fuzz(func(t *testing.T, s string) {
 		th, err := Parse(s)
 		if err != nil {
@@ -397,6 +404,24 @@ func FuzzParse(f *testing.F) {
 		}
 		if th.Quantile < 0 || th.Quantile > 1 {
 			t.Fatalf("quantile out of range from %q: %+v", s, th)
+		}
+		if th.Kind == Duration && th.Bound > float64(timespan.Max) {
+			t.Fatalf("duration bound beyond the largest span from %q: %+v", s, th)
+		}
+		if th.Kind == Ratio && th.Bound > 1 {
+			t.Fatalf("ratio bound above 1 from %q: %+v", s, th)
+		}
+		// Measured against real data: finite and non-negative, and Passed
+		// is the comparison it claims.
+		if r := th.Evaluate(full, extra); !r.Missing {
+			if math.IsNaN(r.Measured) || math.IsInf(r.Measured, 0) || r.Measured < 0 {
+				t.Fatalf("%q measured %v", s, r.Measured)
+			}
+			if r.Passed != th.Op.holds(r.Measured, th.Bound) {
+				t.Fatalf("%q: measured %v, bound %v, passed %v", s, r.Measured, th.Bound, r.Passed)
+			}
+		} else if r.Passed {
+			t.Fatalf("%q: a missing metric passed", s)
 		}
 		// reparsing the canonical pieces yields the same threshold
 		again, err := Parse(th.Expr)

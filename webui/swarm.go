@@ -103,12 +103,13 @@ func parseHost(s string) (string, *FieldError) {
 	if s == "" {
 		return "", nil
 	}
-	bad := &FieldError{Field: "host", Message: "must be a URL such as http://127.0.0.1:8080"}
+	bad := &FieldError{Field: "host", Message: "must be a URL starting with http:// or https://, such as http://127.0.0.1:8080"}
 	if len(s) > 2048 || strings.ContainsAny(s, "<>\"' \t\r\n") {
 		return "", bad
 	}
+	// As -H/--host: the users' HTTP client requests only http and https.
 	u, err := url.Parse(s)
-	if err != nil || u.Scheme == "" || u.Host == "" {
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return "", bad
 	}
 	return s, nil

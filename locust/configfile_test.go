@@ -87,7 +87,7 @@ func TestRunFromALocustConfAlone(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	code := Run(t.Context(), nil, nil, &stdout, &stderr, shopperClass(""))
 	require.Equal(t, ExitOK, code, stderr.String())
-	assert.Contains(t, stdout.String(), `"name":"/items"`)
+	assert.Regexp(t, `"name":\s*"/items"`, stdout.String(), "the JSON output, indented or not")
 	assert.Positive(t, srv.Total())
 	assert.Equal(t, srv.Total(), jsonRequestTotal(t, stdout.Bytes()))
 	assert.Contains(t, stderr.String(), "Aggregated")

@@ -2,6 +2,7 @@ package stats
 
 import (
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -111,4 +112,36 @@ func TestErrorBudgetIsGivenBackByResetAndTakeDelta(t *testing.T) {
 	}
 	assert.Contains(t, msgs, "c 0")
 	assert.NotContains(t, msgs, "b 0")
+}
+
+// TestMergingEndlessNewNamesKeepsTheHeapFlat: once the caps are reached,
+// more hostile reports add nothing the registry keeps.
+func TestMergingEndlessNewNamesKeepsTheHeapFlat(t *testing.T) {
+	r := NewRegistry(Options{})
+	now := time.Now()
+	merge := func(from, n int) {
+		for i := from; i < from+n; i += 500 {
+			d := hostileDelta(now, 500, i)
+			for _, x := range d.Exceptions {
+				x.Nodes = x.Nodes[:1]
+			}
+			r.Merge(d)
+		}
+		r.Snapshot()
+	}
+	heap := func() int64 {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return int64(m.HeapAlloc)
+	}
+	merge(0, 5_000) // past every cap
+	before := heap()
+	merge(5_000, 20_000)
+	after := heap()
+	t.Logf("heap before %d KiB, after 20,000 more names %d KiB", before>>10, after>>10)
+	// Without the caps, 20,000 more entries, error texts and stacks would
+	// keep tens of MiB.
+	assert.Less(t, after-before, int64(4<<20), "the heap grew with the hostile names")
+	assert.LessOrEqual(t, len(r.Snapshot().Entries), DefaultMaxNames+maxOtherMethods+1)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -28,8 +29,46 @@ func Find(t testing.TB) string {
 	if os.Getenv("LOCUST_REQUIRE_BROWSER") == "1" {
 		t.Fatal(msg + " (LOCUST_REQUIRE_BROWSER=1 makes them required)")
 	}
+	announceMissing()
 	t.Skip(msg)
 	return ""
+}
+
+// MissingLine is the line a terminal shows when the browser tests skip.
+const MissingLine = "golocust: browser tests SKIPPED: no Chromium in PATH (apt-get install -y chromium runs them; LOCUST_REQUIRE_BROWSER=1 makes them required)"
+
+var announce sync.Once
+
+// announceMissing writes MissingLine to the terminal once per go test
+// command. go test prints nothing but "ok" for a package that passes, so
+// a skip message alone is seen only under -v; the terminal (/dev/tty)
+// is the one place a passing package can still say something. Packages
+// run as separate processes of the same go command: a marker file named
+// after that command's process keeps it to one line. Without a terminal
+// (CI) nothing is written: CI sets LOCUST_REQUIRE_BROWSER=1.
+func announceMissing() {
+	announce.Do(func() {
+		tty, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0)
+		if err != nil {
+			return
+		}
+		defer tty.Close()
+		dir := os.TempDir()
+		if old, _ := filepath.Glob(filepath.Join(dir, "golocust-no-chromium-*")); len(old) > 0 {
+			for _, f := range old { // markers of earlier go test commands
+				if fi, err := os.Stat(f); err == nil && time.Since(fi.ModTime()) > time.Hour {
+					_ = os.Remove(f)
+				}
+			}
+		}
+		marker := filepath.Join(dir, fmt.Sprintf("golocust-no-chromium-%d", os.Getppid()))
+		f, err := os.OpenFile(marker, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		if err != nil {
+			return // another package of this go test said it
+		}
+		_ = f.Close()
+		_, _ = fmt.Fprintln(tty, MissingLine)
+	})
 }
 
 // Browser is one headless Chromium tab.

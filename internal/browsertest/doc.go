@@ -3,5 +3,7 @@
 // console errors and Content-Security-Policy violations.
 //
 // Tests skip with a clear message when no Chromium is installed, and fail
-// instead when LOCUST_REQUIRE_BROWSER=1 (as CI sets it).
+// instead when LOCUST_REQUIRE_BROWSER=1 (as CI sets it). Because go test
+// shows nothing but "ok" for a package that passes, a skip also writes one
+// line (MissingLine) to the terminal, once per go test command.
 package browsertest

@@ -740,13 +740,14 @@ func (s *session) writeLoadSummary(w io.Writer, snap *stats.Snapshot) {
 	if run, dropped, ok := s.iterations(); ok {
 		fmt.Fprintf(w, "iterations: %d run, %d dropped\n", run, dropped)
 	}
+	writeEndedUsers(w, snap)
 	t := snap.Total
 	if t == nil || t.CorrectedHist == nil || t.CorrectedHist.TotalCount() == 0 {
 		return
 	}
-	msf := func(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) }
 	fmt.Fprintf(w, "the tables above show service time (from when each request was sent); measured from the intended start (coordinated omission), Aggregated:\n")
 	fmt.Fprintf(w, "corrected latency ms: p50 %s, p95 %s, p99 %s; service time ms: p50 %s, p95 %s, p99 %s\n",
 		msf(t.CorrectedPercentile(0.5)), msf(t.CorrectedPercentile(0.95)), msf(t.CorrectedPercentile(0.99)),
 		msf(t.Percentile(0.5)), msf(t.Percentile(0.95)), msf(t.Percentile(0.99)))
+	writeLag(w, snap)
 }

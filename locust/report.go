@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -152,20 +153,37 @@ type jsonDocument struct {
 	Thresholds []threshold.Result `json:"thresholds,omitempty"`
 	Passed     *bool              `json:"thresholds_passed,omitempty"`
 	Extra      map[string]float64 `json:"metrics,omitempty"`
+	// EndedUsers counts the users that ended before the run stopped them,
+	// by reason.
+	EndedUsers map[string]int64 `json:"users_ended_early,omitempty"`
 }
 
 // writeJSON writes the final statistics: Locust's bare list when there is
 // nothing else, otherwise an object with the list under "stats".
 func (s *session) writeJSON(w io.Writer, snap *stats.Snapshot, ths []threshold.Result) error {
 	extra := s.extraMetrics()
-	if len(ths) == 0 && len(extra) == 0 {
+	if p50, p99, _, ok := generatorLag(snap); ok {
+		// The generator's lag beside the corrected latency, so that a
+		// reader can tell the target's latency from the generator's.
+		extra = maps.Clone(extra)
+		if extra == nil {
+			extra = map[string]float64{}
+		}
+		extra["generator_lag_p50_ms"] = float64(p50) / float64(time.Millisecond)
+		extra["generator_lag_p99_ms"] = float64(p99) / float64(time.Millisecond)
+		if t := snap.Total; t != nil && t.CorrectedHist != nil && t.CorrectedHist.TotalCount() > 0 {
+			extra["corrected_p50_ms"] = float64(t.CorrectedPercentile(0.5)) / float64(time.Millisecond)
+			extra["corrected_p99_ms"] = float64(t.CorrectedPercentile(0.99)) / float64(time.Millisecond)
+		}
+	}
+	if len(ths) == 0 && len(extra) == 0 && len(snap.EndedUsers) == 0 {
 		return stats.WriteJSON(w, snap)
 	}
 	var list bytes.Buffer
 	if err := stats.WriteJSON(&list, snap); err != nil {
 		return err
 	}
-	doc := jsonDocument{Stats: bytes.TrimSpace(list.Bytes()), Thresholds: ths, Extra: extra}
+	doc := jsonDocument{Stats: bytes.TrimSpace(list.Bytes()), Thresholds: ths, Extra: extra, EndedUsers: snap.EndedUsers}
 	if len(ths) > 0 {
 		passed := threshold.AllPassed(ths)
 		doc.Passed = &passed

@@ -281,6 +281,9 @@ func (s *session) serve(ctx context.Context) (*Result, error) {
 	defer historyTick.Stop()
 	thresholdTick := time.NewTicker(thresholdInterval)
 	defer thresholdTick.Stop()
+	watchTick := time.NewTicker(generatorWatchInterval)
+	defer watchTick.Stop()
+	var watch generatorWatch
 	printTables := (cfg.Headless && !cfg.OnlySummary) || cfg.PrintStats
 	// autoquit fires --autoquit after an autostarted run has ended.
 	var autoquit <-chan time.Time
@@ -345,6 +348,10 @@ loop:
 				if cfg.Headless {
 					break loop
 				}
+			}
+		case <-watchTick.C:
+			if s.active() {
+				watch.check(s.log, s.snapshot())
 			}
 		case now := <-csvTick.C:
 			if s.csv != nil && s.active() {

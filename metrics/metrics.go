@@ -108,6 +108,9 @@ var (
 	descWorkers    = prometheus.NewDesc("locust_workers", "Connected workers, by state.", []string{"state"}, nil)
 	descThPassed   = prometheus.NewDesc("locust_threshold_passed", "1 when the threshold currently passes, 0 when it fails.", []string{"threshold"}, nil)
 	descThValue    = prometheus.NewDesc("locust_threshold_value", "The threshold's measured value (seconds for times, a fraction for ratios).", []string{"threshold"}, nil)
+	descLag        = prometheus.NewDesc("locust_generator_lag_seconds", "The load generator's own lag: how late paced and arrival-rate iterations started after their intended start, p50 and p99.", []string{"quantile"}, nil)
+	descLagCorr    = prometheus.NewDesc("locust_corrected_response_time_seconds", "Latency measured from the intended start (coordinated omission), Aggregated, p50 and p99.", []string{"quantile"}, nil)
+	descEnded      = prometheus.NewDesc("locust_users_ended_early_total", "Users that ended before the run stopped them, by reason.", []string{"reason"}, nil)
 )
 
 // Collector is a prometheus.Collector over a Source.
@@ -141,7 +144,7 @@ func NewCollector(src Source, o Options) *Collector {
 
 // Describe sends the descriptors of every metric.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descRequests, descFailures, descBytes, descTime, descExceptions, descUsers, descWorkers, descThPassed, descThValue} {
+	for _, d := range []*prometheus.Desc{descRequests, descFailures, descBytes, descTime, descExceptions, descUsers, descWorkers, descThPassed, descThValue, descLag, descLagCorr, descEnded} {
 		ch <- d
 	}
 }
@@ -237,6 +240,35 @@ func (c *Collector) collectStats(ch chan<- prometheus.Metric, snap *stats.Snapsh
 		exc += x.Count
 	}
 	ch <- prometheus.MustNewConstMetric(descExceptions, prometheus.CounterValue, float64(exc))
+	if snap.Lag != nil && snap.Lag.TotalCount() > 0 {
+		for _, q := range []float64{50, 99} {
+			v := float64(snap.Lag.ValueAtQuantile(q)) / 1e6 // microseconds
+			ch <- prometheus.MustNewConstMetric(descLag, prometheus.GaugeValue, v, quantileLabel(q))
+		}
+	}
+	if t := snap.Total; t != nil && t.CorrectedHist != nil && t.CorrectedHist.TotalCount() > 0 {
+		for _, q := range []float64{50, 99} {
+			v := float64(t.CorrectedHist.ValueAtQuantile(q)) / 1e6
+			ch <- prometheus.MustNewConstMetric(descLagCorr, prometheus.GaugeValue, v, quantileLabel(q))
+		}
+	}
+	ended := map[string]int64{}
+	for reason, n := range snap.EndedUsers {
+		if len(reason) > maxLabelLen {
+			reason = reason[:maxLabelLen]
+		}
+		ended[reason] += n
+	}
+	for reason, n := range ended {
+		ch <- prometheus.MustNewConstMetric(descEnded, prometheus.CounterValue, float64(n), reason)
+	}
+}
+
+func quantileLabel(q float64) string {
+	if q == 50 {
+		return "0.5"
+	}
+	return "0.99"
 }
 
 // convert returns the cumulative bucket counts of h (in microseconds) at

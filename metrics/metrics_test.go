@@ -331,3 +331,25 @@ func TestConcurrentScrapes(t *testing.T) {
 	}
 	assert.InDelta(t, 3000, total, 0)
 }
+
+func TestScrapeShowsGeneratorLagAndEndedUsers(t *testing.T) {
+	reg := stats.NewRegistry(stats.Options{})
+	for i := range 100 {
+		reg.RecordLag(time.Duration(i+1) * 100 * time.Microsecond) // 0.1 .. 10 ms
+		reg.Record(stats.Sample{Method: "GET", Name: "/", Duration: time.Millisecond, Corrected: time.Millisecond + time.Duration(i+1)*100*time.Microsecond})
+	}
+	reg.RecordUserEnd("A: OnStart returned user.ErrStopUser")
+	fams := scrape(t, Handler(Funcs{SnapshotFunc: reg.Snapshot}))
+	lag := map[string]float64{}
+	for _, m := range fams["locust_generator_lag_seconds"].GetMetric() {
+		lag[labels(m)["quantile"]] = m.GetGauge().GetValue()
+	}
+	assert.InDelta(t, 0.005, lag["0.5"], 0.0001)
+	assert.InDelta(t, 0.0099, lag["0.99"], 0.0001)
+	corr := fams["locust_corrected_response_time_seconds"].GetMetric()
+	require.Len(t, corr, 2)
+	ended := fams["locust_users_ended_early_total"].GetMetric()
+	require.Len(t, ended, 1)
+	assert.Equal(t, "A: OnStart returned user.ErrStopUser", labels(ended[0])["reason"])
+	assert.InDelta(t, 1, ended[0].GetCounter().GetValue(), 0)
+}

@@ -1,0 +1,125 @@
+package locust
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strconv"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/golocust/golocust/stats"
+)
+
+// msf formats a duration in milliseconds with microsecond precision: the
+// corrected latencies and the generator's lag are often below 1 ms.
+func msf(d time.Duration) string {
+	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 3, 64)
+}
+
+// generatorLag returns the p50 and p99 of the generator's lag (how late
+// paced and arrival-rate iterations started after their intended start);
+// ok is false when no iteration had an intended start.
+func generatorLag(snap *stats.Snapshot) (p50, p99 time.Duration, n int64, ok bool) {
+	if snap == nil || snap.Lag == nil || snap.Lag.TotalCount() == 0 {
+		return 0, 0, 0, false
+	}
+	us := func(q float64) time.Duration { return time.Duration(snap.Lag.ValueAtQuantile(q)) * time.Microsecond }
+	return us(50), us(99), snap.Lag.TotalCount(), true
+}
+
+// lagDominates reports whether the generator's lag p99 exceeds a tenth of
+// the measured (service time) p50: the corrected latencies are then mostly
+// the generator's own lateness, not the target's.
+func lagDominates(snap *stats.Snapshot) (lagP99, p50 time.Duration, yes bool) {
+	_, lagP99, _, ok := generatorLag(snap)
+	if !ok || snap.Total == nil || snap.Total.NumRequests == 0 {
+		return 0, 0, false
+	}
+	p50 = snap.Total.Percentile(0.5)
+	return lagP99, p50, lagP99 > p50/10
+}
+
+const lagWarning = "the load generator's lag p99 (%s ms, intended to actual start) exceeds a tenth of the measured p50 (%s ms): " +
+	"the corrected latencies may be the generator's, not the target's; give it more CPU or fewer users"
+
+// writeLag writes the generator's lag beside the corrected latency, and
+// the warning when it dominates.
+func writeLag(w io.Writer, snap *stats.Snapshot) {
+	p50, p99, n, ok := generatorLag(snap)
+	if !ok {
+		return
+	}
+	fmt.Fprintf(w, "generator lag ms (intended to actual start, %d iterations): p50 %s, p99 %s\n", n, msf(p50), msf(p99))
+	if lagP99, measured, yes := lagDominates(snap); yes {
+		fmt.Fprintf(w, "warning: "+lagWarning+"\n", msf(lagP99), msf(measured))
+	}
+}
+
+// writeEndedUsers lists the users that ended before the run stopped them.
+func writeEndedUsers(w io.Writer, snap *stats.Snapshot) {
+	if len(snap.EndedUsers) == 0 {
+		return
+	}
+	var n int64
+	for _, c := range snap.EndedUsers {
+		n += c
+	}
+	fmt.Fprintf(w, "users that ended early: %d\n", n)
+	for _, reason := range slices.Sorted(maps.Keys(snap.EndedUsers)) {
+		fmt.Fprintf(w, "  %6d  %s\n", snap.EndedUsers[reason], reason)
+	}
+}
+
+// generatorWatch warns, once per session each, when this process's CPU use
+// passes 90 % of a core (Locust's warning) or when the generator's lag
+// dominates the measured latency: either way the numbers may be the
+// generator's, not the target's. A master warns for its workers' CPU
+// itself (runner.Master); their lag reaches it in their reports.
+type generatorWatch struct {
+	cpu                  cpuMeter
+	cpuWarned, lagWarned bool
+}
+
+// generatorWatchInterval is how often the session checks (Locust: 5 s).
+const generatorWatchInterval = 5 * time.Second
+
+func (g *generatorWatch) check(log *zap.Logger, snap *stats.Snapshot) {
+	if pct := g.cpu.percent(); pct > 90 && !g.cpuWarned {
+		g.cpuWarned = true
+		log.Warn("CPU usage above 90%! This may constrain your throughput and may even give inconsistent response time measurements: run workers (--master/--worker) to spread the load",
+			zap.Float64("cpu_percent", pct))
+	}
+	if lagP99, p50, yes := lagDominates(snap); yes && !g.lagWarned {
+		g.lagWarned = true
+		log.Warn(fmt.Sprintf(lagWarning, msf(lagP99), msf(p50)))
+	}
+}
+
+// cpuMeter measures this process's CPU use between calls, in percent of
+// one core (as Locust and runner's workers do).
+type cpuMeter struct {
+	lastWall time.Time
+	lastCPU  time.Duration
+}
+
+func (c *cpuMeter) percent() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	now := time.Now()
+	defer func() { c.lastWall, c.lastCPU = now, cpu }()
+	if c.lastWall.IsZero() {
+		return 0
+	}
+	wall := now.Sub(c.lastWall)
+	if wall <= 0 {
+		return 0
+	}
+	return max(0, float64(cpu-c.lastCPU)/float64(wall)*100)
+}

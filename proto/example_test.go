@@ -21,5 +21,5 @@ func Example() {
 	fmt.Println(locustpb.CheckVersion(locustpb.Version, "2.0.0"))
 	// Output:
 	// true box1_4f2a
-	// incompatible protocol version: this node speaks 1.0.0, the peer speaks 2.0.0; run the same golocust major version on master and workers
+	// incompatible protocol version: this node speaks 1.1.0, the peer speaks 2.0.0; run the same golocust major version on master and workers
 }

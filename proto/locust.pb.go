@@ -10,6 +10,11 @@
 // Each direction has its own envelope with a oneof, so a worker cannot send
 // a Spawn and a master cannot send a StatsReport. New messages are added as
 // new oneof cases; new options as new fields (never reuse a field number).
+// Every control message is its own case; Custom carries users' messages
+// only. Since 1.1 the control messages that 1.0 sent as Custom messages of
+// reserved "golocust." types (seq, stoptest, leaving, logs) are Numbering,
+// StopTest, Leaving and Logs; a node sends a 1.0 peer the old form and
+// accepts both.
 //
 // Times on the wire are integers: durations and latencies in microseconds
 // (suffix _us), wall-clock instants as Unix microseconds (suffix _unix_us),
@@ -117,6 +122,9 @@ type WorkerMessage struct {
 	//	*WorkerMessage_Quit
 	//	*WorkerMessage_Custom
 	//	*WorkerMessage_Goodbye
+	//	*WorkerMessage_StopTest
+	//	*WorkerMessage_Leaving
+	//	*WorkerMessage_Logs
 	Kind          isWorkerMessage_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -240,6 +248,33 @@ func (x *WorkerMessage) GetGoodbye() *Goodbye {
 	return nil
 }
 
+func (x *WorkerMessage) GetStopTest() *StopTest {
+	if x != nil {
+		if x, ok := x.Kind.(*WorkerMessage_StopTest); ok {
+			return x.StopTest
+		}
+	}
+	return nil
+}
+
+func (x *WorkerMessage) GetLeaving() *Leaving {
+	if x != nil {
+		if x, ok := x.Kind.(*WorkerMessage_Leaving); ok {
+			return x.Leaving
+		}
+	}
+	return nil
+}
+
+func (x *WorkerMessage) GetLogs() *Logs {
+	if x != nil {
+		if x, ok := x.Kind.(*WorkerMessage_Logs); ok {
+			return x.Logs
+		}
+	}
+	return nil
+}
+
 type isWorkerMessage_Kind interface {
 	isWorkerMessage_Kind()
 }
@@ -280,6 +315,18 @@ type WorkerMessage_Goodbye struct {
 	Goodbye *Goodbye `protobuf:"bytes,9,opt,name=goodbye,proto3,oneof"`
 }
 
+type WorkerMessage_StopTest struct {
+	StopTest *StopTest `protobuf:"bytes,10,opt,name=stop_test,json=stopTest,proto3,oneof"` // since 1.1
+}
+
+type WorkerMessage_Leaving struct {
+	Leaving *Leaving `protobuf:"bytes,11,opt,name=leaving,proto3,oneof"` // since 1.1
+}
+
+type WorkerMessage_Logs struct {
+	Logs *Logs `protobuf:"bytes,12,opt,name=logs,proto3,oneof"` // since 1.1
+}
+
 func (*WorkerMessage_Hello) isWorkerMessage_Kind() {}
 
 func (*WorkerMessage_Heartbeat) isWorkerMessage_Kind() {}
@@ -298,6 +345,12 @@ func (*WorkerMessage_Custom) isWorkerMessage_Kind() {}
 
 func (*WorkerMessage_Goodbye) isWorkerMessage_Kind() {}
 
+func (*WorkerMessage_StopTest) isWorkerMessage_Kind() {}
+
+func (*WorkerMessage_Leaving) isWorkerMessage_Kind() {}
+
+func (*WorkerMessage_Logs) isWorkerMessage_Kind() {}
+
 // MasterMessage is everything a master sends to a worker.
 type MasterMessage struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -312,6 +365,7 @@ type MasterMessage struct {
 	//	*MasterMessage_Reconnect
 	//	*MasterMessage_Custom
 	//	*MasterMessage_Goodbye
+	//	*MasterMessage_Numbering
 	Kind          isMasterMessage_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -435,6 +489,15 @@ func (x *MasterMessage) GetGoodbye() *Goodbye {
 	return nil
 }
 
+func (x *MasterMessage) GetNumbering() *Numbering {
+	if x != nil {
+		if x, ok := x.Kind.(*MasterMessage_Numbering); ok {
+			return x.Numbering
+		}
+	}
+	return nil
+}
+
 type isMasterMessage_Kind interface {
 	isMasterMessage_Kind()
 }
@@ -475,6 +538,10 @@ type MasterMessage_Goodbye struct {
 	Goodbye *Goodbye `protobuf:"bytes,9,opt,name=goodbye,proto3,oneof"`
 }
 
+type MasterMessage_Numbering struct {
+	Numbering *Numbering `protobuf:"bytes,10,opt,name=numbering,proto3,oneof"` // since 1.1
+}
+
 func (*MasterMessage_Ack) isMasterMessage_Kind() {}
 
 func (*MasterMessage_Heartbeat) isMasterMessage_Kind() {}
@@ -492,6 +559,8 @@ func (*MasterMessage_Reconnect) isMasterMessage_Kind() {}
 func (*MasterMessage_Custom) isMasterMessage_Kind() {}
 
 func (*MasterMessage_Goodbye) isMasterMessage_Kind() {}
+
+func (*MasterMessage_Numbering) isMasterMessage_Kind() {}
 
 // Hello is the worker's first message on every stream (also after a reconnect).
 type Hello struct {
@@ -1879,11 +1948,203 @@ func (x *Goodbye) GetReason() string {
 	return ""
 }
 
+// StopTest: a user on the worker stopped the whole test (user.ErrStopTest).
+type StopTest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Reason        string                 `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StopTest) Reset() {
+	*x = StopTest{}
+	mi := &file_locust_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StopTest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StopTest) ProtoMessage() {}
+
+func (x *StopTest) ProtoReflect() protoreflect.Message {
+	mi := &file_locust_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StopTest.ProtoReflect.Descriptor instead.
+func (*StopTest) Descriptor() ([]byte, []int) {
+	return file_locust_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *StopTest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// Leaving: the worker is shutting down; the master moves its users now
+// instead of waiting for the stream to end.
+type Leaving struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Leaving) Reset() {
+	*x = Leaving{}
+	mi := &file_locust_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Leaving) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Leaving) ProtoMessage() {}
+
+func (x *Leaving) ProtoReflect() protoreflect.Message {
+	mi := &file_locust_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Leaving.ProtoReflect.Descriptor instead.
+func (*Leaving) Descriptor() ([]byte, []int) {
+	return file_locust_proto_rawDescGZIP(), []int{22}
+}
+
+// Logs: the lines the worker logged since its last Logs (bounded; a first
+// line may count the lines skipped).
+type Logs struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Lines         []string               `protobuf:"bytes,1,rep,name=lines,proto3" json:"lines,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Logs) Reset() {
+	*x = Logs{}
+	mi := &file_locust_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Logs) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Logs) ProtoMessage() {}
+
+func (x *Logs) ProtoReflect() protoreflect.Message {
+	mi := &file_locust_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Logs.ProtoReflect.Descriptor instead.
+func (*Logs) Descriptor() ([]byte, []int) {
+	return file_locust_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *Logs) GetLines() []string {
+	if x != nil {
+		return x.Lines
+	}
+	return nil
+}
+
+// Numbering tells a worker how to number its users (Env.Seq) in this test:
+// the user a worker adds as its k-th of a class is
+// base + (pos[class] + k * stride), so numbers are unique across workers.
+type Numbering struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Base          int64                  `protobuf:"varint,1,opt,name=base,proto3" json:"base,omitempty"`
+	Stride        int32                  `protobuf:"varint,2,opt,name=stride,proto3" json:"stride,omitempty"`                                                                                 // workers in the numbering; >= 1
+	Positions     map[string]int32       `protobuf:"bytes,3,rep,name=positions,proto3" json:"positions,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"` // per class, this worker's position
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Numbering) Reset() {
+	*x = Numbering{}
+	mi := &file_locust_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Numbering) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Numbering) ProtoMessage() {}
+
+func (x *Numbering) ProtoReflect() protoreflect.Message {
+	mi := &file_locust_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Numbering.ProtoReflect.Descriptor instead.
+func (*Numbering) Descriptor() ([]byte, []int) {
+	return file_locust_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *Numbering) GetBase() int64 {
+	if x != nil {
+		return x.Base
+	}
+	return 0
+}
+
+func (x *Numbering) GetStride() int32 {
+	if x != nil {
+		return x.Stride
+	}
+	return 0
+}
+
+func (x *Numbering) GetPositions() map[string]int32 {
+	if x != nil {
+		return x.Positions
+	}
+	return nil
+}
+
 var File_locust_proto protoreflect.FileDescriptor
 
 const file_locust_proto_rawDesc = "" +
 	"\n" +
-	"\flocust.proto\x12\x13golocust.cluster.v1\"\xb4\x04\n" +
+	"\flocust.proto\x12\x13golocust.cluster.v1\"\xdd\x05\n" +
 	"\rWorkerMessage\x122\n" +
 	"\x05hello\x18\x01 \x01(\v2\x1a.golocust.cluster.v1.HelloH\x00R\x05hello\x12>\n" +
 	"\theartbeat\x18\x02 \x01(\v2\x1e.golocust.cluster.v1.HeartbeatH\x00R\theartbeat\x12;\n" +
@@ -1893,8 +2154,12 @@ const file_locust_proto_rawDesc = "" +
 	"\astopped\x18\x06 \x01(\v2\x1c.golocust.cluster.v1.StoppedH\x00R\astopped\x12/\n" +
 	"\x04quit\x18\a \x01(\v2\x19.golocust.cluster.v1.QuitH\x00R\x04quit\x125\n" +
 	"\x06custom\x18\b \x01(\v2\x1b.golocust.cluster.v1.CustomH\x00R\x06custom\x128\n" +
-	"\agoodbye\x18\t \x01(\v2\x1c.golocust.cluster.v1.GoodbyeH\x00R\agoodbyeB\x06\n" +
-	"\x04kind\"\xa2\x04\n" +
+	"\agoodbye\x18\t \x01(\v2\x1c.golocust.cluster.v1.GoodbyeH\x00R\agoodbye\x12<\n" +
+	"\tstop_test\x18\n" +
+	" \x01(\v2\x1d.golocust.cluster.v1.StopTestH\x00R\bstopTest\x128\n" +
+	"\aleaving\x18\v \x01(\v2\x1c.golocust.cluster.v1.LeavingH\x00R\aleaving\x12/\n" +
+	"\x04logs\x18\f \x01(\v2\x19.golocust.cluster.v1.LogsH\x00R\x04logsB\x06\n" +
+	"\x04kind\"\xe2\x04\n" +
 	"\rMasterMessage\x12,\n" +
 	"\x03ack\x18\x01 \x01(\v2\x18.golocust.cluster.v1.AckH\x00R\x03ack\x12>\n" +
 	"\theartbeat\x18\x02 \x01(\v2\x1e.golocust.cluster.v1.HeartbeatH\x00R\theartbeat\x122\n" +
@@ -1904,7 +2169,9 @@ const file_locust_proto_rawDesc = "" +
 	"\x04quit\x18\x06 \x01(\v2\x19.golocust.cluster.v1.QuitH\x00R\x04quit\x12>\n" +
 	"\treconnect\x18\a \x01(\v2\x1e.golocust.cluster.v1.ReconnectH\x00R\treconnect\x125\n" +
 	"\x06custom\x18\b \x01(\v2\x1b.golocust.cluster.v1.CustomH\x00R\x06custom\x128\n" +
-	"\agoodbye\x18\t \x01(\v2\x1c.golocust.cluster.v1.GoodbyeH\x00R\agoodbyeB\x06\n" +
+	"\agoodbye\x18\t \x01(\v2\x1c.golocust.cluster.v1.GoodbyeH\x00R\agoodbye\x12>\n" +
+	"\tnumbering\x18\n" +
+	" \x01(\v2\x1e.golocust.cluster.v1.NumberingH\x00R\tnumberingB\x06\n" +
 	"\x04kind\"\x89\x01\n" +
 	"\x05Hello\x12\x1b\n" +
 	"\tworker_id\x18\x01 \x01(\tR\bworkerId\x12\x18\n" +
@@ -2034,7 +2301,19 @@ const file_locust_proto_rawDesc = "" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12\x12\n" +
 	"\x04data\x18\x02 \x01(\fR\x04data\"!\n" +
 	"\aGoodbye\x12\x16\n" +
-	"\x06reason\x18\x01 \x01(\tR\x06reason*\xe1\x01\n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reason\"\"\n" +
+	"\bStopTest\x12\x16\n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reason\"\t\n" +
+	"\aLeaving\"\x1c\n" +
+	"\x04Logs\x12\x14\n" +
+	"\x05lines\x18\x01 \x03(\tR\x05lines\"\xc2\x01\n" +
+	"\tNumbering\x12\x12\n" +
+	"\x04base\x18\x01 \x01(\x03R\x04base\x12\x16\n" +
+	"\x06stride\x18\x02 \x01(\x05R\x06stride\x12K\n" +
+	"\tpositions\x18\x03 \x03(\v2-.golocust.cluster.v1.Numbering.PositionsEntryR\tpositions\x1a<\n" +
+	"\x0ePositionsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01*\xe1\x01\n" +
 	"\vWorkerState\x12\x1c\n" +
 	"\x18WORKER_STATE_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12WORKER_STATE_READY\x10\x01\x12\x19\n" +
@@ -2060,7 +2339,7 @@ func file_locust_proto_rawDescGZIP() []byte {
 }
 
 var file_locust_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_locust_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_locust_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_locust_proto_goTypes = []any{
 	(WorkerState)(0),         // 0: golocust.cluster.v1.WorkerState
 	(*WorkerMessage)(nil),    // 1: golocust.cluster.v1.WorkerMessage
@@ -2084,10 +2363,15 @@ var file_locust_proto_goTypes = []any{
 	(*Reconnect)(nil),        // 19: golocust.cluster.v1.Reconnect
 	(*Custom)(nil),           // 20: golocust.cluster.v1.Custom
 	(*Goodbye)(nil),          // 21: golocust.cluster.v1.Goodbye
-	nil,                      // 22: golocust.cluster.v1.Spawn.UserClassCountsEntry
-	nil,                      // 23: golocust.cluster.v1.SpawningComplete.UserClassCountsEntry
-	nil,                      // 24: golocust.cluster.v1.StatsReport.UserClassCountsEntry
-	nil,                      // 25: golocust.cluster.v1.StatsReport.EndedUsersEntry
+	(*StopTest)(nil),         // 22: golocust.cluster.v1.StopTest
+	(*Leaving)(nil),          // 23: golocust.cluster.v1.Leaving
+	(*Logs)(nil),             // 24: golocust.cluster.v1.Logs
+	(*Numbering)(nil),        // 25: golocust.cluster.v1.Numbering
+	nil,                      // 26: golocust.cluster.v1.Spawn.UserClassCountsEntry
+	nil,                      // 27: golocust.cluster.v1.SpawningComplete.UserClassCountsEntry
+	nil,                      // 28: golocust.cluster.v1.StatsReport.UserClassCountsEntry
+	nil,                      // 29: golocust.cluster.v1.StatsReport.EndedUsersEntry
+	nil,                      // 30: golocust.cluster.v1.Numbering.PositionsEntry
 }
 var file_locust_proto_depIdxs = []int32{
 	3,  // 0: golocust.cluster.v1.WorkerMessage.hello:type_name -> golocust.cluster.v1.Hello
@@ -2099,34 +2383,39 @@ var file_locust_proto_depIdxs = []int32{
 	18, // 6: golocust.cluster.v1.WorkerMessage.quit:type_name -> golocust.cluster.v1.Quit
 	20, // 7: golocust.cluster.v1.WorkerMessage.custom:type_name -> golocust.cluster.v1.Custom
 	21, // 8: golocust.cluster.v1.WorkerMessage.goodbye:type_name -> golocust.cluster.v1.Goodbye
-	4,  // 9: golocust.cluster.v1.MasterMessage.ack:type_name -> golocust.cluster.v1.Ack
-	5,  // 10: golocust.cluster.v1.MasterMessage.heartbeat:type_name -> golocust.cluster.v1.Heartbeat
-	6,  // 11: golocust.cluster.v1.MasterMessage.spawn:type_name -> golocust.cluster.v1.Spawn
-	11, // 12: golocust.cluster.v1.MasterMessage.spawning_complete:type_name -> golocust.cluster.v1.SpawningComplete
-	16, // 13: golocust.cluster.v1.MasterMessage.stop:type_name -> golocust.cluster.v1.Stop
-	18, // 14: golocust.cluster.v1.MasterMessage.quit:type_name -> golocust.cluster.v1.Quit
-	19, // 15: golocust.cluster.v1.MasterMessage.reconnect:type_name -> golocust.cluster.v1.Reconnect
-	20, // 16: golocust.cluster.v1.MasterMessage.custom:type_name -> golocust.cluster.v1.Custom
-	21, // 17: golocust.cluster.v1.MasterMessage.goodbye:type_name -> golocust.cluster.v1.Goodbye
-	0,  // 18: golocust.cluster.v1.Heartbeat.state:type_name -> golocust.cluster.v1.WorkerState
-	22, // 19: golocust.cluster.v1.Spawn.user_class_counts:type_name -> golocust.cluster.v1.Spawn.UserClassCountsEntry
-	7,  // 20: golocust.cluster.v1.Spawn.options:type_name -> golocust.cluster.v1.RunOptions
-	8,  // 21: golocust.cluster.v1.RunOptions.arrival:type_name -> golocust.cluster.v1.Arrival
-	9,  // 22: golocust.cluster.v1.Arrival.cluster_stages:type_name -> golocust.cluster.v1.RateStage
-	23, // 23: golocust.cluster.v1.SpawningComplete.user_class_counts:type_name -> golocust.cluster.v1.SpawningComplete.UserClassCountsEntry
-	13, // 24: golocust.cluster.v1.StatsReport.entries:type_name -> golocust.cluster.v1.StatsEntry
-	13, // 25: golocust.cluster.v1.StatsReport.total:type_name -> golocust.cluster.v1.StatsEntry
-	14, // 26: golocust.cluster.v1.StatsReport.errors:type_name -> golocust.cluster.v1.ErrorEntry
-	15, // 27: golocust.cluster.v1.StatsReport.exceptions:type_name -> golocust.cluster.v1.ExceptionEntry
-	24, // 28: golocust.cluster.v1.StatsReport.user_class_counts:type_name -> golocust.cluster.v1.StatsReport.UserClassCountsEntry
-	25, // 29: golocust.cluster.v1.StatsReport.ended_users:type_name -> golocust.cluster.v1.StatsReport.EndedUsersEntry
-	1,  // 30: golocust.cluster.v1.Cluster.Connect:input_type -> golocust.cluster.v1.WorkerMessage
-	2,  // 31: golocust.cluster.v1.Cluster.Connect:output_type -> golocust.cluster.v1.MasterMessage
-	31, // [31:32] is the sub-list for method output_type
-	30, // [30:31] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	22, // 9: golocust.cluster.v1.WorkerMessage.stop_test:type_name -> golocust.cluster.v1.StopTest
+	23, // 10: golocust.cluster.v1.WorkerMessage.leaving:type_name -> golocust.cluster.v1.Leaving
+	24, // 11: golocust.cluster.v1.WorkerMessage.logs:type_name -> golocust.cluster.v1.Logs
+	4,  // 12: golocust.cluster.v1.MasterMessage.ack:type_name -> golocust.cluster.v1.Ack
+	5,  // 13: golocust.cluster.v1.MasterMessage.heartbeat:type_name -> golocust.cluster.v1.Heartbeat
+	6,  // 14: golocust.cluster.v1.MasterMessage.spawn:type_name -> golocust.cluster.v1.Spawn
+	11, // 15: golocust.cluster.v1.MasterMessage.spawning_complete:type_name -> golocust.cluster.v1.SpawningComplete
+	16, // 16: golocust.cluster.v1.MasterMessage.stop:type_name -> golocust.cluster.v1.Stop
+	18, // 17: golocust.cluster.v1.MasterMessage.quit:type_name -> golocust.cluster.v1.Quit
+	19, // 18: golocust.cluster.v1.MasterMessage.reconnect:type_name -> golocust.cluster.v1.Reconnect
+	20, // 19: golocust.cluster.v1.MasterMessage.custom:type_name -> golocust.cluster.v1.Custom
+	21, // 20: golocust.cluster.v1.MasterMessage.goodbye:type_name -> golocust.cluster.v1.Goodbye
+	25, // 21: golocust.cluster.v1.MasterMessage.numbering:type_name -> golocust.cluster.v1.Numbering
+	0,  // 22: golocust.cluster.v1.Heartbeat.state:type_name -> golocust.cluster.v1.WorkerState
+	26, // 23: golocust.cluster.v1.Spawn.user_class_counts:type_name -> golocust.cluster.v1.Spawn.UserClassCountsEntry
+	7,  // 24: golocust.cluster.v1.Spawn.options:type_name -> golocust.cluster.v1.RunOptions
+	8,  // 25: golocust.cluster.v1.RunOptions.arrival:type_name -> golocust.cluster.v1.Arrival
+	9,  // 26: golocust.cluster.v1.Arrival.cluster_stages:type_name -> golocust.cluster.v1.RateStage
+	27, // 27: golocust.cluster.v1.SpawningComplete.user_class_counts:type_name -> golocust.cluster.v1.SpawningComplete.UserClassCountsEntry
+	13, // 28: golocust.cluster.v1.StatsReport.entries:type_name -> golocust.cluster.v1.StatsEntry
+	13, // 29: golocust.cluster.v1.StatsReport.total:type_name -> golocust.cluster.v1.StatsEntry
+	14, // 30: golocust.cluster.v1.StatsReport.errors:type_name -> golocust.cluster.v1.ErrorEntry
+	15, // 31: golocust.cluster.v1.StatsReport.exceptions:type_name -> golocust.cluster.v1.ExceptionEntry
+	28, // 32: golocust.cluster.v1.StatsReport.user_class_counts:type_name -> golocust.cluster.v1.StatsReport.UserClassCountsEntry
+	29, // 33: golocust.cluster.v1.StatsReport.ended_users:type_name -> golocust.cluster.v1.StatsReport.EndedUsersEntry
+	30, // 34: golocust.cluster.v1.Numbering.positions:type_name -> golocust.cluster.v1.Numbering.PositionsEntry
+	1,  // 35: golocust.cluster.v1.Cluster.Connect:input_type -> golocust.cluster.v1.WorkerMessage
+	2,  // 36: golocust.cluster.v1.Cluster.Connect:output_type -> golocust.cluster.v1.MasterMessage
+	36, // [36:37] is the sub-list for method output_type
+	35, // [35:36] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_locust_proto_init() }
@@ -2144,6 +2433,9 @@ func file_locust_proto_init() {
 		(*WorkerMessage_Quit)(nil),
 		(*WorkerMessage_Custom)(nil),
 		(*WorkerMessage_Goodbye)(nil),
+		(*WorkerMessage_StopTest)(nil),
+		(*WorkerMessage_Leaving)(nil),
+		(*WorkerMessage_Logs)(nil),
 	}
 	file_locust_proto_msgTypes[1].OneofWrappers = []any{
 		(*MasterMessage_Ack)(nil),
@@ -2155,6 +2447,7 @@ func file_locust_proto_init() {
 		(*MasterMessage_Reconnect)(nil),
 		(*MasterMessage_Custom)(nil),
 		(*MasterMessage_Goodbye)(nil),
+		(*MasterMessage_Numbering)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -2162,7 +2455,7 @@ func file_locust_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_locust_proto_rawDesc), len(file_locust_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   25,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

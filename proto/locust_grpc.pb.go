@@ -10,6 +10,11 @@
 // Each direction has its own envelope with a oneof, so a worker cannot send
 // a Spawn and a master cannot send a StatsReport. New messages are added as
 // new oneof cases; new options as new fields (never reuse a field number).
+// Every control message is its own case; Custom carries users' messages
+// only. Since 1.1 the control messages that 1.0 sent as Custom messages of
+// reserved "golocust." types (seq, stoptest, leaving, logs) are Numbering,
+// StopTest, Leaving and Logs; a node sends a 1.0 peer the old form and
+// accepts both.
 //
 // Times on the wire are integers: durations and latencies in microseconds
 // (suffix _us), wall-clock instants as Unix microseconds (suffix _unix_us),

@@ -128,6 +128,22 @@ func ValidateWorkerMessage(m *WorkerMessage, lim Limits) error {
 		return validateCustom(k.Custom, l)
 	case *WorkerMessage_Goodbye:
 		return validateText("goodbye reason", k.Goodbye.GetReason(), l.MaxTextLen)
+	case *WorkerMessage_StopTest:
+		return validateText("stop test reason", k.StopTest.GetReason(), l.MaxTextLen)
+	case *WorkerMessage_Leaving:
+		return nil
+	case *WorkerMessage_Logs:
+		lines := k.Logs.GetLines()
+		if len(lines) > l.MaxEntries {
+			return invalid("logs: %d lines, more than %d", len(lines), l.MaxEntries)
+		}
+		size := 0
+		for _, line := range lines {
+			if size += len(line); size > l.MaxCustomLen {
+				return invalid("logs: more than %d bytes", l.MaxCustomLen)
+			}
+		}
+		return nil
 	case nil:
 		return invalid("no message kind set (unknown or empty envelope)")
 	default:
@@ -214,6 +230,23 @@ func ValidateMasterMessage(m *MasterMessage, lim Limits) error {
 		return validateCustom(k.Custom, l)
 	case *MasterMessage_Goodbye:
 		return validateText("goodbye reason", k.Goodbye.GetReason(), l.MaxTextLen)
+	case *MasterMessage_Numbering:
+		n := k.Numbering
+		if n.GetStride() < 1 || n.GetBase() < 0 || n.GetBase() > l.MaxCount {
+			return invalid("numbering: stride %d or base %d out of range", n.GetStride(), n.GetBase())
+		}
+		if len(n.GetPositions()) > l.MaxEntries {
+			return invalid("numbering: more than %d classes", l.MaxEntries)
+		}
+		for c, p := range n.GetPositions() {
+			if err := validateText("numbering class", c, l.MaxNameLen); err != nil {
+				return err
+			}
+			if p < 0 || p >= n.GetStride() {
+				return invalid("numbering: position %d of class %q out of range 0..%d", p, c, n.GetStride()-1)
+			}
+		}
+		return nil
 	case nil:
 		return invalid("no message kind set (unknown or empty envelope)")
 	default:

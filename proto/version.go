@@ -10,7 +10,7 @@ import (
 // Version is the protocol version this build speaks, "MAJOR.MINOR.PATCH".
 // Master and workers must share the major version; a minor or patch
 // difference is accepted (the master may warn once).
-const Version = "1.0.0"
+const Version = "1.1.0"
 
 // ErrIncompatibleVersion is wrapped by CheckVersion's error when the major
 // versions differ.
@@ -46,4 +46,37 @@ func CheckVersion(ours, peer string) error {
 			ErrIncompatibleVersion, ours, peer)
 	}
 	return nil
+}
+
+// TypedControlSince is the first version whose control messages (StopTest,
+// Leaving, Logs, Numbering) are their own oneof cases; an older peer gets
+// them as Custom messages of reserved "golocust." types.
+const TypedControlSince = "1.1.0"
+
+// TypedControl reports whether a peer of version peer understands the
+// typed control messages: same major version as ours and minor at least 1.
+func TypedControl(peer string) bool {
+	maj, min, ok := majorMinor(peer)
+	return ok && (maj > 1 || min >= 1)
+}
+
+func majorMinor(v string) (major, minor int, ok bool) {
+	maj, err := MajorVersion(v)
+	if err != nil {
+		return 0, 0, false
+	}
+	s := strings.TrimPrefix(strings.TrimSpace(v), "v")
+	i := strings.IndexByte(s, '.')
+	if i < 0 {
+		return maj, 0, true
+	}
+	s = s[i+1:]
+	if j := strings.IndexByte(s, '.'); j >= 0 {
+		s = s[:j]
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return maj, 0, true
+	}
+	return maj, n, true
 }

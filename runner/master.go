@@ -2,7 +2,6 @@ package runner
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -32,11 +31,6 @@ const (
 	// stopWaitExtra is added to the stop timeout for the master's wait
 	// for every worker to report it stopped (Locust: stop_timeout + 60 s).
 	stopWaitExtra = 60 * time.Second
-	// seqMessageType is the reserved custom message that tells a worker how
-	// to number its users (Env.Seq) so that numbers are unique in the
-	// cluster. Custom types starting with "golocust." are reserved.
-	seqMessageType  = "golocust.seq"
-	reservedPrefix  = "golocust."
 	quitWait        = 5 * time.Second
 	defaultRampTick = time.Second
 )
@@ -643,11 +637,6 @@ func (m *Master) targetMap(counts []int) map[string]int {
 
 // seqInfo is the payload of the reserved seq message: a worker numbers
 // the k-th user (class-local, from 0) of class c as Base + k*Stride + Pos[c].
-type seqInfo struct {
-	Base   int64          `json:"base"`
-	Stride int            `json:"stride"`
-	Pos    map[string]int `json:"pos"`
-}
 
 // dispatch sends every active worker its share of the cluster counts.
 // When the set of workers changed since the last dispatch (or rebalance is
@@ -718,9 +707,8 @@ func (m *Master) dispatch(counts []int, rebalance bool) {
 			}
 		}
 		seqMsgs = make([]*locustpb.MasterMessage, len(ws))
-		for k := range ws {
-			b, _ := json.Marshal(seqInfo{Base: m.seqBase, Stride: len(ws), Pos: pos[k]})
-			seqMsgs[k] = &locustpb.MasterMessage{Kind: &locustpb.MasterMessage_Custom{Custom: &locustpb.Custom{Type: seqMessageType, Data: b}}}
+		for k, w := range ws {
+			seqMsgs[k] = numberingMessage(seqInfo{Base: m.seqBase, Stride: len(ws), Pos: pos[k]}, w.sess.Hello().GetVersion())
 		}
 	}
 	stopUs := m.o.StopTimeout.Microseconds()
@@ -1175,23 +1163,25 @@ func (m *Master) handle(sess *transport.Session, msg *locustpb.WorkerMessage) bo
 	case *locustpb.WorkerMessage_Goodbye:
 		m.log.Info("a worker said goodbye", zap.String("worker", id), zap.String("reason", k.Goodbye.GetReason()))
 		return false
+	case *locustpb.WorkerMessage_StopTest:
+		m.workerStopTest(id, k.StopTest.GetReason())
+	case *locustpb.WorkerMessage_Leaving:
+		m.workerLeaving(w, id)
+	case *locustpb.WorkerMessage_Logs:
+		m.addLogs(id, k.Logs.GetLines())
 	case *locustpb.WorkerMessage_Custom:
 		c := k.Custom
-		if c.GetType() == leavingMessageType {
-			m.mu.Lock()
-			w.quitting = true
-			m.mu.Unlock()
-			m.log.Info("a worker is shutting down: moving its users", zap.String("worker", id))
-			m.rebalance("worker left: " + id)
-			return true
-		}
-		if c.GetType() == logsMessageType {
-			m.addLogs(id, c.GetData())
-			return true
-		}
-		if c.GetType() == stopTestMessageType {
-			m.log.Info("a user on a worker stopped the test", zap.String("worker", id), zap.String("reason", string(c.GetData())))
-			m.signalStopTest(fmt.Errorf("%w (worker %s: %s)", user.ErrStopTest, id, c.GetData()))
+		if wc, ok := controlOf(c); ok { // a 1.0 worker's control message
+			switch {
+			case wc.stopTest != nil:
+				m.workerStopTest(id, wc.stopTest.GetReason())
+			case wc.leaving:
+				m.workerLeaving(w, id)
+			case wc.badLogs != nil:
+				m.log.Debug("undecodable log lines from a worker, ignored", zap.String("worker", id), zap.Error(wc.badLogs))
+			default:
+				m.addLogs(id, wc.logs)
+			}
 			return true
 		}
 		m.mu.Lock()
@@ -1291,14 +1281,24 @@ func (m *Master) left(sess *transport.Session, clean bool) {
 	}
 }
 
-// addLogs keeps the log lines a worker shipped (a JSON array of strings):
-// the newest maxWorkerLogLines per worker, each cut at maxLogLineBytes.
-func (m *Master) addLogs(id string, data []byte) {
-	var lines []string
-	if err := json.Unmarshal(data, &lines); err != nil {
-		m.log.Debug("undecodable log lines from a worker, ignored", zap.String("worker", id), zap.Error(err))
-		return
-	}
+// workerStopTest: a user on worker id stopped the test.
+func (m *Master) workerStopTest(id, reason string) {
+	m.log.Info("a user on a worker stopped the test", zap.String("worker", id), zap.String("reason", reason))
+	m.signalStopTest(fmt.Errorf("%w (worker %s: %s)", user.ErrStopTest, id, reason))
+}
+
+// workerLeaving: worker w is shutting down; its users move now.
+func (m *Master) workerLeaving(w *workerNode, id string) {
+	m.mu.Lock()
+	w.quitting = true
+	m.mu.Unlock()
+	m.log.Info("a worker is shutting down: moving its users", zap.String("worker", id))
+	m.rebalance("worker left: " + id)
+}
+
+// addLogs keeps the log lines a worker shipped: the newest
+// maxWorkerLogLines per worker, each cut at maxLogLineBytes.
+func (m *Master) addLogs(id string, lines []string) {
 	if len(lines) > maxWorkerLogLines {
 		lines = lines[len(lines)-maxWorkerLogLines:]
 	}

@@ -61,7 +61,7 @@ func TestHostileWorkerLeavesTheMastersMemoryBounded(t *testing.T) {
 		}
 		b, err := json.Marshal(lines)
 		require.NoError(t, err)
-		require.NoError(t, st.Send(&locustpb.WorkerMessage{Kind: &locustpb.WorkerMessage_Custom{Custom: &locustpb.Custom{Type: logsMessageType, Data: b}}}))
+		require.NoError(t, st.Send(&locustpb.WorkerMessage{Kind: &locustpb.WorkerMessage_Custom{Custom: &locustpb.Custom{Type: legacyLogsType, Data: b}}}))
 	}
 
 	var s *stats.Snapshot

@@ -2,7 +2,6 @@ package runner
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -23,20 +22,6 @@ import (
 	"github.com/golocust/golocust/transport"
 	"github.com/golocust/golocust/user"
 )
-
-// stopTestMessageType is the reserved custom message a worker sends when
-// one of its users returned user.ErrStopTest.
-const stopTestMessageType = "golocust.stoptest"
-
-// leavingMessageType is the reserved custom message a worker sends when it
-// starts shutting down: the master rebalances at once, and still merges the
-// final stats that follow before the goodbye.
-const leavingMessageType = "golocust.leaving"
-
-// logsMessageType is the reserved custom message a worker sends every
-// LogInterval with its new log lines (a JSON array of strings), for the
-// master's web UI (Logs tab, GET /logs).
-const logsMessageType = "golocust.logs"
 
 // DefaultLogInterval is how often a worker ships its new log lines (as
 // Locust: 10 s).
@@ -401,7 +386,8 @@ func (w *Worker) serve(ctx context.Context, st *transport.Stream) (streamEnd, ti
 		case <-ctx.Done():
 			w.log.Info("shutting down: stopping the users, sending the final stats and saying goodbye")
 			// Tell the master first, so that it moves this worker's users now.
-			_ = st.Send(&locustpb.WorkerMessage{Kind: &locustpb.WorkerMessage_Custom{Custom: &locustpb.Custom{Type: leavingMessageType}}})
+			// The master still merges the final stats that follow.
+			_ = st.Send(leavingMessage(st.Ack().GetVersion()))
 			w.stopUsers()
 			w.report(st, true, true)
 			w.leave(st, msgs, &locustpb.WorkerMessage{Kind: &locustpb.WorkerMessage_Goodbye{Goodbye: &locustpb.Goodbye{Reason: "worker shutting down"}}})
@@ -453,7 +439,14 @@ func (w *Worker) serve(ctx context.Context, st *transport.Stream) (streamEnd, ti
 			case *locustpb.MasterMessage_Goodbye:
 				w.log.Info("the master said goodbye", zap.String("reason", k.Goodbye.GetReason()))
 				return endLost, heard
+			case *locustpb.MasterMessage_Numbering:
+				si, _, ok := numberingOf(r.m)
+				w.numbering(si, ok)
 			case *locustpb.MasterMessage_Custom:
+				if si, isNumbering, ok := numberingOf(r.m); isNumbering { // from a 1.0 master
+					w.numbering(si, ok)
+					break
+				}
 				w.custom(k.Custom)
 			case *locustpb.MasterMessage_SpawningComplete:
 				w.log.Info("the cluster finished spawning", zap.Int64("users", k.SpawningComplete.GetUserCount()))
@@ -492,18 +485,19 @@ func (w *Worker) leave(st *transport.Stream, msgs <-chan recvd, last *locustpb.W
 	}
 }
 
-func (w *Worker) custom(c *locustpb.Custom) {
-	if c.GetType() == seqMessageType {
-		var si seqInfo
-		if err := json.Unmarshal(c.GetData(), &si); err != nil || si.Stride < 1 {
-			w.log.Warn("bad sequence numbering message from the master, ignored")
-			return
-		}
-		w.mu.Lock()
-		w.seqBase, w.stride, w.pos = si.Base, si.Stride, si.Pos
-		w.mu.Unlock()
+// numbering applies the master's numbering of this worker's users.
+func (w *Worker) numbering(si seqInfo, ok bool) {
+	if !ok {
+		w.log.Warn("bad sequence numbering message from the master, ignored")
 		return
 	}
+	w.mu.Lock()
+	w.seqBase, w.stride, w.pos = si.Base, si.Stride, si.Pos
+	w.mu.Unlock()
+}
+
+// custom hands a user's message to its handler.
+func (w *Worker) custom(c *locustpb.Custom) {
 	w.mu.Lock()
 	fn := w.handlers[c.GetType()]
 	warn := fn == nil && !w.unknown[c.GetType()]
@@ -673,7 +667,7 @@ func (w *Worker) userStopTest(reason error) {
 	st := w.stream
 	w.mu.Unlock()
 	if st != nil {
-		_ = st.Send(&locustpb.WorkerMessage{Kind: &locustpb.WorkerMessage_Custom{Custom: &locustpb.Custom{Type: stopTestMessageType, Data: []byte(msg)}}})
+		_ = st.Send(stopTestMessage(msg, st.Ack().GetVersion()))
 	}
 }
 
@@ -695,11 +689,9 @@ func (w *Worker) shipLogs(st *transport.Stream) {
 	for i, l := range lines {
 		out[i] = truncateLine(l)
 	}
-	b, err := json.Marshal(out)
-	if err != nil {
-		return
+	if msg := logsMessage(out, st.Ack().GetVersion()); msg != nil {
+		_ = st.Send(msg)
 	}
-	_ = st.Send(&locustpb.WorkerMessage{Kind: &locustpb.WorkerMessage_Custom{Custom: &locustpb.Custom{Type: logsMessageType, Data: b}}})
 }
 
 // truncateLine cuts a log line at maxLogLineBytes (on a rune boundary).

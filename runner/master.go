@@ -30,7 +30,7 @@ const (
 	DefaultMasterTimeout     = 60 * time.Second
 	// stopWaitExtra is added to the stop timeout for the master's wait
 	// for every worker to report it stopped (Locust: stop_timeout + 60 s).
-	stopWaitExtra = 60 * time.Second
+	stopWaitExtra   = 60 * time.Second
 	quitWait        = 5 * time.Second
 	defaultRampTick = time.Second
 )

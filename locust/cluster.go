@@ -17,6 +17,7 @@ import (
 	"github.com/golocust/golocust/transport"
 	"github.com/golocust/golocust/user"
 	"github.com/golocust/golocust/webui"
+	"github.com/golocust/golocust/webui/audit"
 )
 
 // ClusterConfig configures distributed mode (--master, --worker).
@@ -214,7 +215,18 @@ func (s *session) runMaster(ctx context.Context) (*Result, error) {
 		DisableRebalancing: cl.DisableRebalancing,
 		Load:               s.cfg.Load.clusterLoad(),
 		UserLimit:          s.cfg.userLimit(),
+		OnWorker: func(event, id, peer string) {
+			action := map[string]string{"joined": audit.WorkerJoined, "left": audit.WorkerLeft, "missing": audit.WorkerLeft}[event]
+			e := audit.Event{Action: action, Worker: id, Remote: peer}
+			if event == "missing" {
+				e.Outcome, e.Reason = audit.Failed, "connection lost: marked missing"
+			}
+			s.audit.Record(e)
+		},
 		Server: transport.ServerOptions{
+			OnRefused: func(id, peer, reason string) {
+				s.audit.Record(audit.Event{Action: audit.WorkerRefused, Worker: id, Remote: peer, Outcome: audit.Refused, Reason: reason})
+			},
 			BindHost: cl.MasterBindHost,
 			BindPort: cl.MasterBindPort,
 			TLS:      tlsCfg,

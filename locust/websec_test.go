@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +19,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/golocust/golocust/internal/demotarget"
+	"github.com/golocust/golocust/runner"
+	"github.com/golocust/golocust/transport"
+	"github.com/golocust/golocust/user"
 )
 
 // hashWith runs --hash-password with in on stdin.
@@ -137,4 +141,68 @@ func TestWebUsersFileErrorsAreUsageErrors(t *testing.T) {
 	code = Run(context.Background(), []string{"--web-users", path, "--web-auth", "a:b"}, nil, &out, &errb, shopperClass(""))
 	assert.Equal(t, ExitUsage, code)
 	assert.Contains(t, errb.String(), "--web-users and --web-auth")
+}
+
+// TestAuditLogRecordsWorkersJoiningLeavingAndRefused: the master's audit
+// log names every worker that joined, left or was refused.
+func TestAuditLogRecordsWorkersJoiningLeavingAndRefused(t *testing.T) {
+	port := clusterPort(t)
+	cfg := DefaultConfig()
+	cfg.Cluster.Master = true
+	cfg.Cluster.MasterBindPort, _ = strconv.Atoi(port)
+	cfg.Cluster.WorkerToken = "right-token"
+	cfg.Web.AuditLog = filepath.Join(t.TempDir(), "audit.jsonl")
+	base, end := startWebSession(t, cfg)
+	defer http.DefaultClient.CloseIdleConnections()
+
+	runW := func(token string) (*runner.Worker, context.CancelFunc, chan error) {
+		w, err := runner.NewWorker(runner.WorkerOptions{
+			Classes: []user.Spawner{shopperClass("")},
+			Client: transport.ClientOptions{Address: "127.0.0.1:" + port, Token: token, InsecureToken: true,
+				BackoffBase: 20 * time.Millisecond, Retries: 1},
+		})
+		require.NoError(t, err)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- w.Run(ctx) }()
+		return w, cancel, done
+	}
+	_, cancelBad, badDone := runW("wrong-token")
+	select {
+	case err := <-badDone:
+		require.Error(t, err, "the worker with the wrong token gives up")
+	case <-time.After(30 * time.Second):
+		t.Fatal("the refused worker did not give up")
+	}
+	cancelBad()
+
+	w, cancel, done := runW("right-token")
+	var ev struct {
+		Events []struct {
+			Action, Worker, Remote, Outcome, Reason string
+		} `json:"events"`
+	}
+	has := func(action, worker string) bool {
+		getJSON(t, base+"/audit", &ev)
+		for _, e := range ev.Events {
+			if e.Action == action && (worker == "" || e.Worker == worker) {
+				return true
+			}
+		}
+		return false
+	}
+	require.Eventually(t, func() bool { return has("worker_joined", w.ID()) }, 10*time.Second, 20*time.Millisecond)
+	cancel()
+	require.NoError(t, <-done)
+	require.Eventually(t, func() bool { return has("worker_left", w.ID()) }, 10*time.Second, 20*time.Millisecond)
+	end()
+
+	b, err := os.ReadFile(cfg.Web.AuditLog)
+	require.NoError(t, err)
+	text := string(b)
+	assert.Contains(t, text, `"action":"worker_refused"`)
+	assert.Contains(t, text, `"reason":"missing or wrong worker token"`)
+	assert.Contains(t, text, `"action":"worker_joined","remote":"127.0.0.1:`)
+	assert.NotContains(t, text, "right-token", "the token is never written")
+	assert.NotContains(t, text, "wrong-token")
 }

@@ -68,6 +68,11 @@ type MasterOptions struct {
 	// when every worker's share is over.
 	Load *ClusterLoad
 
+	// OnWorker, when set, hears of workers joining ("joined"), leaving
+	// ("left") and losing their stream ("missing"), with the worker's id
+	// and address (for an audit log). Keep it short.
+	OnWorker func(event, id, peer string)
+
 	HeartbeatInterval time.Duration // default 1 s
 	HeartbeatLiveness int           // default 3
 	MissingForget     time.Duration // default 60 s
@@ -1033,7 +1038,14 @@ func (m *Master) join(sess *transport.Session) {
 	case back:
 		m.log.Info("a worker reconnected", zap.String("worker", sess.ID()))
 	}
+	m.workerEvent("joined", sess)
 	m.rebalance("worker joined: " + sess.ID())
+}
+
+func (m *Master) workerEvent(event string, sess *transport.Session) {
+	if m.o.OnWorker != nil {
+		m.o.OnWorker(event, sess.ID(), sess.Peer())
+	}
 }
 
 // serveWorker reads one worker's messages until its stream ends.
@@ -1274,9 +1286,11 @@ func (m *Master) left(sess *transport.Session, clean bool) {
 	}
 	if gone {
 		m.log.Info("worker left", zap.String("worker", sess.ID()))
+		m.workerEvent("left", sess)
 		m.rebalance("worker left: " + sess.ID())
 	} else {
 		m.log.Warn("worker connection lost: marked missing", zap.String("worker", sess.ID()))
+		m.workerEvent("missing", sess)
 		m.rebalance("worker missing: " + sess.ID())
 	}
 }

@@ -67,6 +67,10 @@ type ServerOptions struct {
 	Version       string // protocol version; default locustpb.Version
 	Limits        locustpb.Limits
 	Logger        *zap.Logger
+	// OnRefused, when set, hears of every worker refused (wrong token,
+	// worker cap, version, id in use): the worker's id when known, its
+	// address and why. It is called from gRPC handlers: keep it short.
+	OnRefused func(workerID, peer, reason string)
 }
 
 // Server is the master's end: it accepts worker streams, checks the token,
@@ -157,6 +161,7 @@ func NewServer(o ServerOptions) (*Server, error) {
 		opts = append(opts, grpc.StreamInterceptor(chk.streamInterceptor(func(ctx context.Context) {
 			s.rejected.Add(1)
 			log.Warn("refused a worker stream: missing or wrong worker token", zap.String("peer", peerAddr(ctx)))
+			s.refused("", peerAddr(ctx), "missing or wrong worker token")
 		})))
 	}
 	s.gs = grpc.NewServer(opts...)
@@ -265,6 +270,12 @@ func (s *Server) Sessions() []*Session {
 	return out
 }
 
+func (s *Server) refused(id, peer, reason string) {
+	if s.o.OnRefused != nil {
+		s.o.OnRefused(id, peer, reason)
+	}
+}
+
 // Connect implements locustpb.ClusterServer; gRPC calls it for every worker
 // stream that passed the interceptors. Not for direct use.
 func (s *Server) Connect(stream grpc.BidiStreamingServer[locustpb.WorkerMessage, locustpb.MasterMessage]) error {
@@ -272,6 +283,7 @@ func (s *Server) Connect(stream grpc.BidiStreamingServer[locustpb.WorkerMessage,
 	ctx := stream.Context()
 	if !s.reserve() {
 		s.log.Warn("refused a worker: worker cap reached", zap.Int("max_workers", s.o.MaxWorkers), zap.String("peer", peerAddr(ctx)))
+		s.refused("", peerAddr(ctx), "worker cap reached")
 		return status.Errorf(codes.ResourceExhausted, "the master already has its maximum of %d workers", s.o.MaxWorkers)
 	}
 	registered := false
@@ -288,6 +300,7 @@ func (s *Server) Connect(stream grpc.BidiStreamingServer[locustpb.WorkerMessage,
 	if err := locustpb.CheckVersion(s.o.Version, hello.GetVersion()); err != nil {
 		s.log.Error("refused a worker with an incompatible version", zap.String("worker", hello.GetWorkerId()),
 			zap.String("worker_version", hello.GetVersion()), zap.String("master_version", s.o.Version), zap.Error(err))
+		s.refused(hello.GetWorkerId(), peerAddr(ctx), err.Error())
 		return status.Error(codes.FailedPrecondition, err.Error())
 	}
 
@@ -298,6 +311,7 @@ func (s *Server) Connect(stream grpc.BidiStreamingServer[locustpb.WorkerMessage,
 	replaced, err := s.register(sess)
 	if err != nil {
 		s.log.Warn("refused a worker", zap.String("worker", hello.GetWorkerId()), zap.String("peer", sess.peer), zap.Error(err))
+		s.refused(hello.GetWorkerId(), sess.peer, err.Error())
 		cancel()
 		return err
 	}

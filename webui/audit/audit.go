@@ -38,6 +38,7 @@ type Event struct {
 	Account string         `json:"account,omitempty"`
 	Role    string         `json:"role,omitempty"`
 	Remote  string         `json:"remote,omitempty"` // client or worker address
+	Worker  string         `json:"worker,omitempty"` // the worker id of worker events
 	Outcome string         `json:"outcome"`
 	Reason  string         `json:"reason,omitempty"`
 	Detail  map[string]any `json:"detail,omitempty"` // e.g. a start's parameters

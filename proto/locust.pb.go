@@ -851,11 +851,15 @@ func (x *Spawn) GetOptions() *RunOptions {
 
 // RunOptions are the per-run settings a worker needs.
 type RunOptions struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Tags          []string               `protobuf:"bytes,1,rep,name=tags,proto3" json:"tags,omitempty"`
-	ExcludeTags   []string               `protobuf:"bytes,2,rep,name=exclude_tags,json=excludeTags,proto3" json:"exclude_tags,omitempty"`
-	ResetStats    bool                   `protobuf:"varint,3,opt,name=reset_stats,json=resetStats,proto3" json:"reset_stats,omitempty"`
-	Arrival       *Arrival               `protobuf:"bytes,4,opt,name=arrival,proto3" json:"arrival,omitempty"` // unset = closed model (users loop on their tasks)
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Tags        []string               `protobuf:"bytes,1,rep,name=tags,proto3" json:"tags,omitempty"`
+	ExcludeTags []string               `protobuf:"bytes,2,rep,name=exclude_tags,json=excludeTags,proto3" json:"exclude_tags,omitempty"`
+	ResetStats  bool                   `protobuf:"varint,3,opt,name=reset_stats,json=resetStats,proto3" json:"reset_stats,omitempty"`
+	Arrival     *Arrival               `protobuf:"bytes,4,opt,name=arrival,proto3" json:"arrival,omitempty"` // unset = closed model (users loop on their tasks)
+	// Per-class settings edited in the web UI's class picker (Locust's
+	// update_user_class): the worker runs its classes with them. Empty = the
+	// classes as compiled.
+	Classes       []*ClassSettings `protobuf:"bytes,5,rep,name=classes,proto3" json:"classes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -918,6 +922,90 @@ func (x *RunOptions) GetArrival() *Arrival {
 	return nil
 }
 
+func (x *RunOptions) GetClasses() []*ClassSettings {
+	if x != nil {
+		return x.Classes
+	}
+	return nil
+}
+
+// ClassSettings are one user class's settings (user.ClassSettings).
+type ClassSettings struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Weight        int64                  `protobuf:"varint,2,opt,name=weight,proto3" json:"weight,omitempty"`
+	FixedCount    int64                  `protobuf:"varint,3,opt,name=fixed_count,json=fixedCount,proto3" json:"fixed_count,omitempty"`
+	Host          string                 `protobuf:"bytes,4,opt,name=host,proto3" json:"host,omitempty"`
+	Tasks         []string               `protobuf:"bytes,5,rep,name=tasks,proto3" json:"tasks,omitempty"` // the top-level tasks to run; empty = all
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClassSettings) Reset() {
+	*x = ClassSettings{}
+	mi := &file_locust_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClassSettings) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClassSettings) ProtoMessage() {}
+
+func (x *ClassSettings) ProtoReflect() protoreflect.Message {
+	mi := &file_locust_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClassSettings.ProtoReflect.Descriptor instead.
+func (*ClassSettings) Descriptor() ([]byte, []int) {
+	return file_locust_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ClassSettings) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ClassSettings) GetWeight() int64 {
+	if x != nil {
+		return x.Weight
+	}
+	return 0
+}
+
+func (x *ClassSettings) GetFixedCount() int64 {
+	if x != nil {
+		return x.FixedCount
+	}
+	return 0
+}
+
+func (x *ClassSettings) GetHost() string {
+	if x != nil {
+		return x.Host
+	}
+	return ""
+}
+
+func (x *ClassSettings) GetTasks() []string {
+	if x != nil {
+		return x.Tasks
+	}
+	return nil
+}
+
 // Arrival configures open-model and iteration-bounded runs. Extensible:
 // add fields, never change meanings.
 type Arrival struct {
@@ -947,7 +1035,7 @@ type Arrival struct {
 
 func (x *Arrival) Reset() {
 	*x = Arrival{}
-	mi := &file_locust_proto_msgTypes[7]
+	mi := &file_locust_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -959,7 +1047,7 @@ func (x *Arrival) String() string {
 func (*Arrival) ProtoMessage() {}
 
 func (x *Arrival) ProtoReflect() protoreflect.Message {
-	mi := &file_locust_proto_msgTypes[7]
+	mi := &file_locust_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -972,7 +1060,7 @@ func (x *Arrival) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Arrival.ProtoReflect.Descriptor instead.
 func (*Arrival) Descriptor() ([]byte, []int) {
-	return file_locust_proto_rawDescGZIP(), []int{7}
+	return file_locust_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Arrival) GetIterationsPerSecond() float64 {
@@ -1056,7 +1144,7 @@ type RateStage struct {
 
 func (x *RateStage) Reset() {
 	*x = RateStage{}
-	mi := &file_locust_proto_msgTypes[8]
+	mi := &file_locust_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1068,7 +1156,7 @@ func (x *RateStage) String() string {
 func (*RateStage) ProtoMessage() {}
 
 func (x *RateStage) ProtoReflect() protoreflect.Message {
-	mi := &file_locust_proto_msgTypes[8]
+	mi := &file_locust_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1081,7 +1169,7 @@ func (x *RateStage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RateStage.ProtoReflect.Descriptor instead.
 func (*RateStage) Descriptor() ([]byte, []int) {
-	return file_locust_proto_rawDescGZIP(), []int{8}
+	return file_locust_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *RateStage) GetDurationUs() int64 {
@@ -1108,7 +1196,7 @@ type Spawning struct {
 
 func (x *Spawning) Reset() {
 	*x = Spawning{}
-	mi := &file_locust_proto_msgTypes[9]
+	mi := &file_locust_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1120,7 +1208,7 @@ func (x *Spawning) String() string {
 func (*Spawning) ProtoMessage() {}
 
 func (x *Spawning) ProtoReflect() protoreflect.Message {
-	mi := &file_locust_proto_msgTypes[9]
+	mi := &file_locust_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1133,7 +1221,7 @@ func (x *Spawning) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Spawning.ProtoReflect.Descriptor instead.
 func (*Spawning) Descriptor() ([]byte, []int) {
-	return file_locust_proto_rawDescGZIP(), []int{9}
+	return file_locust_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Spawning) GetSequence() uint64 {
@@ -1156,7 +1244,7 @@ type SpawningComplete struct {
 
 func (x *SpawningComplete) Reset() {
 	*x = SpawningComplete{}
-	mi := &file_locust_proto_msgTypes[10]
+	mi := &file_locust_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1168,7 +1256,7 @@ func (x *SpawningComplete) String() string {
 func (*SpawningComplete) ProtoMessage() {}
 
 func (x *SpawningComplete) ProtoReflect() protoreflect.Message {
-	mi := &file_locust_proto_msgTypes[10]
+	mi := &file_locust_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1181,7 +1269,7 @@ func (x *SpawningComplete) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SpawningComplete.ProtoReflect.Descriptor instead.
 func (*SpawningComplete) Descriptor() ([]byte, []int) {
-	return file_locust_proto_rawDescGZIP(), []int{10}
+	return file_locust_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *SpawningComplete) GetUserClassCounts() map[string]int64 {
@@ -1243,7 +1331,7 @@ type StatsReport struct {
 
 func (x *StatsReport) Reset() {
 	*x = StatsReport{}
-	mi := &file_locust_proto_msgTypes[11]
+	mi := &file_locust_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1255,7 +1343,7 @@ func (x *StatsReport) String() string {
 func (*StatsReport) ProtoMessage() {}
 
 func (x *StatsReport) ProtoReflect() protoreflect.Message {
-	mi := &file_locust_proto_msgTypes[11]
+	mi := &file_locust_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1268,7 +1356,7 @@ func (x *StatsReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatsReport.ProtoReflect.Descriptor instead.
 func (*StatsReport) Descriptor() ([]byte, []int) {
-	return file_locust_proto_rawDescGZIP(), []int{11}
+	return file_locust_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *StatsReport) GetEntries() []*StatsEntry {
@@ -1406,7 +1494,7 @@ type StatsEntry struct {
 
 func (x *StatsEntry) Reset() {
 	*x = StatsEntry{}
-	mi := &file_locust_proto_msgTypes[12]
+	mi := &file_locust_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1418,7 +1506,7 @@ func (x *StatsEntry) String() string {
 func (*StatsEntry) ProtoMessage() {}
 
 func (x *StatsEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_locust_proto_msgTypes[12]
+	mi := &file_locust_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1431,7 +1519,7 @@ func (x *StatsEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatsEntry.ProtoReflect.Descriptor instead.
 func (*StatsEntry) Descriptor() ([]byte, []int) {
-	return file_locust_proto_rawDescGZIP(), []int{12}
+	return file_locust_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *StatsEntry) GetMethod() string {
@@ -1554,7 +1642,7 @@ type ErrorEntry struct {
 
 func (x *ErrorEntry) Reset() {
 	*x = ErrorEntry{}
-	mi := &file_locust_proto_msgTypes[13]
+	mi := &file_locust_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1566,7 +1654,7 @@ func (x *ErrorEntry) String() string {
 func (*ErrorEntry) ProtoMessage() {}
 
 func (x *ErrorEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_locust_proto_msgTypes[13]
+	mi := &file_locust_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1579,7 +1667,7 @@ func (x *ErrorEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ErrorEntry.ProtoReflect.Descriptor instead.
 func (*ErrorEntry) Descriptor() ([]byte, []int) {
-	return file_locust_proto_rawDescGZIP(), []int{13}
+	return file_locust_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ErrorEntry) GetMethod() string {
@@ -1636,7 +1724,7 @@ type ExceptionEntry struct {
 
 func (x *ExceptionEntry) Reset() {
 	*x = ExceptionEntry{}
-	mi := &file_locust_proto_msgTypes[14]
+	mi := &file_locust_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1648,7 +1736,7 @@ func (x *ExceptionEntry) String() string {
 func (*ExceptionEntry) ProtoMessage() {}
 
 func (x *ExceptionEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_locust_proto_msgTypes[14]
+	mi := &file_locust_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1661,7 +1749,7 @@ func (x *ExceptionEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExceptionEntry.ProtoReflect.Descriptor instead.
 func (*ExceptionEntry) Descriptor() ([]byte, []int) {
-	return file_locust_proto_rawDescGZIP(), []int{14}
+	return file_locust_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ExceptionEntry) GetMessage() string {
@@ -1694,7 +1782,7 @@ type Stop struct {
 
 func (x *Stop) Reset() {
 	*x = Stop{}
-	mi := &file_locust_proto_msgTypes[15]
+	mi := &file_locust_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1706,7 +1794,7 @@ func (x *Stop) String() string {
 func (*Stop) ProtoMessage() {}
 
 func (x *Stop) ProtoReflect() protoreflect.Message {
-	mi := &file_locust_proto_msgTypes[15]
+	mi := &file_locust_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1719,7 +1807,7 @@ func (x *Stop) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Stop.ProtoReflect.Descriptor instead.
 func (*Stop) Descriptor() ([]byte, []int) {
-	return file_locust_proto_rawDescGZIP(), []int{15}
+	return file_locust_proto_rawDescGZIP(), []int{16}
 }
 
 // Stopped: the worker has no users left.
@@ -1731,7 +1819,7 @@ type Stopped struct {
 
 func (x *Stopped) Reset() {
 	*x = Stopped{}
-	mi := &file_locust_proto_msgTypes[16]
+	mi := &file_locust_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1743,7 +1831,7 @@ func (x *Stopped) String() string {
 func (*Stopped) ProtoMessage() {}
 
 func (x *Stopped) ProtoReflect() protoreflect.Message {
-	mi := &file_locust_proto_msgTypes[16]
+	mi := &file_locust_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1756,7 +1844,7 @@ func (x *Stopped) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Stopped.ProtoReflect.Descriptor instead.
 func (*Stopped) Descriptor() ([]byte, []int) {
-	return file_locust_proto_rawDescGZIP(), []int{16}
+	return file_locust_proto_rawDescGZIP(), []int{17}
 }
 
 // Quit: from the master, stop and exit; from a worker, it is exiting.
@@ -1769,7 +1857,7 @@ type Quit struct {
 
 func (x *Quit) Reset() {
 	*x = Quit{}
-	mi := &file_locust_proto_msgTypes[17]
+	mi := &file_locust_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1781,7 +1869,7 @@ func (x *Quit) String() string {
 func (*Quit) ProtoMessage() {}
 
 func (x *Quit) ProtoReflect() protoreflect.Message {
-	mi := &file_locust_proto_msgTypes[17]
+	mi := &file_locust_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1794,7 +1882,7 @@ func (x *Quit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Quit.ProtoReflect.Descriptor instead.
 func (*Quit) Descriptor() ([]byte, []int) {
-	return file_locust_proto_rawDescGZIP(), []int{17}
+	return file_locust_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Quit) GetReason() string {
@@ -1815,7 +1903,7 @@ type Reconnect struct {
 
 func (x *Reconnect) Reset() {
 	*x = Reconnect{}
-	mi := &file_locust_proto_msgTypes[18]
+	mi := &file_locust_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1827,7 +1915,7 @@ func (x *Reconnect) String() string {
 func (*Reconnect) ProtoMessage() {}
 
 func (x *Reconnect) ProtoReflect() protoreflect.Message {
-	mi := &file_locust_proto_msgTypes[18]
+	mi := &file_locust_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1840,7 +1928,7 @@ func (x *Reconnect) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reconnect.ProtoReflect.Descriptor instead.
 func (*Reconnect) Descriptor() ([]byte, []int) {
-	return file_locust_proto_rawDescGZIP(), []int{18}
+	return file_locust_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Reconnect) GetReason() string {
@@ -1861,7 +1949,7 @@ type Custom struct {
 
 func (x *Custom) Reset() {
 	*x = Custom{}
-	mi := &file_locust_proto_msgTypes[19]
+	mi := &file_locust_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1873,7 +1961,7 @@ func (x *Custom) String() string {
 func (*Custom) ProtoMessage() {}
 
 func (x *Custom) ProtoReflect() protoreflect.Message {
-	mi := &file_locust_proto_msgTypes[19]
+	mi := &file_locust_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1886,7 +1974,7 @@ func (x *Custom) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Custom.ProtoReflect.Descriptor instead.
 func (*Custom) Descriptor() ([]byte, []int) {
-	return file_locust_proto_rawDescGZIP(), []int{19}
+	return file_locust_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Custom) GetType() string {
@@ -1913,7 +2001,7 @@ type Goodbye struct {
 
 func (x *Goodbye) Reset() {
 	*x = Goodbye{}
-	mi := &file_locust_proto_msgTypes[20]
+	mi := &file_locust_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1925,7 +2013,7 @@ func (x *Goodbye) String() string {
 func (*Goodbye) ProtoMessage() {}
 
 func (x *Goodbye) ProtoReflect() protoreflect.Message {
-	mi := &file_locust_proto_msgTypes[20]
+	mi := &file_locust_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1938,7 +2026,7 @@ func (x *Goodbye) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Goodbye.ProtoReflect.Descriptor instead.
 func (*Goodbye) Descriptor() ([]byte, []int) {
-	return file_locust_proto_rawDescGZIP(), []int{20}
+	return file_locust_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Goodbye) GetReason() string {
@@ -1958,7 +2046,7 @@ type StopTest struct {
 
 func (x *StopTest) Reset() {
 	*x = StopTest{}
-	mi := &file_locust_proto_msgTypes[21]
+	mi := &file_locust_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1970,7 +2058,7 @@ func (x *StopTest) String() string {
 func (*StopTest) ProtoMessage() {}
 
 func (x *StopTest) ProtoReflect() protoreflect.Message {
-	mi := &file_locust_proto_msgTypes[21]
+	mi := &file_locust_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1983,7 +2071,7 @@ func (x *StopTest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopTest.ProtoReflect.Descriptor instead.
 func (*StopTest) Descriptor() ([]byte, []int) {
-	return file_locust_proto_rawDescGZIP(), []int{21}
+	return file_locust_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *StopTest) GetReason() string {
@@ -2003,7 +2091,7 @@ type Leaving struct {
 
 func (x *Leaving) Reset() {
 	*x = Leaving{}
-	mi := &file_locust_proto_msgTypes[22]
+	mi := &file_locust_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2015,7 +2103,7 @@ func (x *Leaving) String() string {
 func (*Leaving) ProtoMessage() {}
 
 func (x *Leaving) ProtoReflect() protoreflect.Message {
-	mi := &file_locust_proto_msgTypes[22]
+	mi := &file_locust_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2028,7 +2116,7 @@ func (x *Leaving) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Leaving.ProtoReflect.Descriptor instead.
 func (*Leaving) Descriptor() ([]byte, []int) {
-	return file_locust_proto_rawDescGZIP(), []int{22}
+	return file_locust_proto_rawDescGZIP(), []int{23}
 }
 
 // Logs: the lines the worker logged since its last Logs (bounded; a first
@@ -2042,7 +2130,7 @@ type Logs struct {
 
 func (x *Logs) Reset() {
 	*x = Logs{}
-	mi := &file_locust_proto_msgTypes[23]
+	mi := &file_locust_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2054,7 +2142,7 @@ func (x *Logs) String() string {
 func (*Logs) ProtoMessage() {}
 
 func (x *Logs) ProtoReflect() protoreflect.Message {
-	mi := &file_locust_proto_msgTypes[23]
+	mi := &file_locust_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2067,7 +2155,7 @@ func (x *Logs) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Logs.ProtoReflect.Descriptor instead.
 func (*Logs) Descriptor() ([]byte, []int) {
-	return file_locust_proto_rawDescGZIP(), []int{23}
+	return file_locust_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *Logs) GetLines() []string {
@@ -2091,7 +2179,7 @@ type Numbering struct {
 
 func (x *Numbering) Reset() {
 	*x = Numbering{}
-	mi := &file_locust_proto_msgTypes[24]
+	mi := &file_locust_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2103,7 +2191,7 @@ func (x *Numbering) String() string {
 func (*Numbering) ProtoMessage() {}
 
 func (x *Numbering) ProtoReflect() protoreflect.Message {
-	mi := &file_locust_proto_msgTypes[24]
+	mi := &file_locust_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2116,7 +2204,7 @@ func (x *Numbering) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Numbering.ProtoReflect.Descriptor instead.
 func (*Numbering) Descriptor() ([]byte, []int) {
-	return file_locust_proto_rawDescGZIP(), []int{24}
+	return file_locust_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *Numbering) GetBase() int64 {
@@ -2198,14 +2286,22 @@ const file_locust_proto_rawDesc = "" +
 	"\aoptions\x18\x05 \x01(\v2\x1f.golocust.cluster.v1.RunOptionsR\aoptions\x1aB\n" +
 	"\x14UserClassCountsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"\x9c\x01\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"\xda\x01\n" +
 	"\n" +
 	"RunOptions\x12\x12\n" +
 	"\x04tags\x18\x01 \x03(\tR\x04tags\x12!\n" +
 	"\fexclude_tags\x18\x02 \x03(\tR\vexcludeTags\x12\x1f\n" +
 	"\vreset_stats\x18\x03 \x01(\bR\n" +
 	"resetStats\x126\n" +
-	"\aarrival\x18\x04 \x01(\v2\x1c.golocust.cluster.v1.ArrivalR\aarrival\"\xf8\x02\n" +
+	"\aarrival\x18\x04 \x01(\v2\x1c.golocust.cluster.v1.ArrivalR\aarrival\x12<\n" +
+	"\aclasses\x18\x05 \x03(\v2\".golocust.cluster.v1.ClassSettingsR\aclasses\"\x86\x01\n" +
+	"\rClassSettings\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
+	"\x06weight\x18\x02 \x01(\x03R\x06weight\x12\x1f\n" +
+	"\vfixed_count\x18\x03 \x01(\x03R\n" +
+	"fixedCount\x12\x12\n" +
+	"\x04host\x18\x04 \x01(\tR\x04host\x12\x14\n" +
+	"\x05tasks\x18\x05 \x03(\tR\x05tasks\"\xf8\x02\n" +
 	"\aArrival\x122\n" +
 	"\x15iterations_per_second\x18\x01 \x01(\x01R\x13iterationsPerSecond\x12%\n" +
 	"\x0emax_iterations\x18\x02 \x01(\x03R\rmaxIterations\x12\x1b\n" +
@@ -2339,7 +2435,7 @@ func file_locust_proto_rawDescGZIP() []byte {
 }
 
 var file_locust_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_locust_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_locust_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_locust_proto_goTypes = []any{
 	(WorkerState)(0),         // 0: golocust.cluster.v1.WorkerState
 	(*WorkerMessage)(nil),    // 1: golocust.cluster.v1.WorkerMessage
@@ -2349,73 +2445,75 @@ var file_locust_proto_goTypes = []any{
 	(*Heartbeat)(nil),        // 5: golocust.cluster.v1.Heartbeat
 	(*Spawn)(nil),            // 6: golocust.cluster.v1.Spawn
 	(*RunOptions)(nil),       // 7: golocust.cluster.v1.RunOptions
-	(*Arrival)(nil),          // 8: golocust.cluster.v1.Arrival
-	(*RateStage)(nil),        // 9: golocust.cluster.v1.RateStage
-	(*Spawning)(nil),         // 10: golocust.cluster.v1.Spawning
-	(*SpawningComplete)(nil), // 11: golocust.cluster.v1.SpawningComplete
-	(*StatsReport)(nil),      // 12: golocust.cluster.v1.StatsReport
-	(*StatsEntry)(nil),       // 13: golocust.cluster.v1.StatsEntry
-	(*ErrorEntry)(nil),       // 14: golocust.cluster.v1.ErrorEntry
-	(*ExceptionEntry)(nil),   // 15: golocust.cluster.v1.ExceptionEntry
-	(*Stop)(nil),             // 16: golocust.cluster.v1.Stop
-	(*Stopped)(nil),          // 17: golocust.cluster.v1.Stopped
-	(*Quit)(nil),             // 18: golocust.cluster.v1.Quit
-	(*Reconnect)(nil),        // 19: golocust.cluster.v1.Reconnect
-	(*Custom)(nil),           // 20: golocust.cluster.v1.Custom
-	(*Goodbye)(nil),          // 21: golocust.cluster.v1.Goodbye
-	(*StopTest)(nil),         // 22: golocust.cluster.v1.StopTest
-	(*Leaving)(nil),          // 23: golocust.cluster.v1.Leaving
-	(*Logs)(nil),             // 24: golocust.cluster.v1.Logs
-	(*Numbering)(nil),        // 25: golocust.cluster.v1.Numbering
-	nil,                      // 26: golocust.cluster.v1.Spawn.UserClassCountsEntry
-	nil,                      // 27: golocust.cluster.v1.SpawningComplete.UserClassCountsEntry
-	nil,                      // 28: golocust.cluster.v1.StatsReport.UserClassCountsEntry
-	nil,                      // 29: golocust.cluster.v1.StatsReport.EndedUsersEntry
-	nil,                      // 30: golocust.cluster.v1.Numbering.PositionsEntry
+	(*ClassSettings)(nil),    // 8: golocust.cluster.v1.ClassSettings
+	(*Arrival)(nil),          // 9: golocust.cluster.v1.Arrival
+	(*RateStage)(nil),        // 10: golocust.cluster.v1.RateStage
+	(*Spawning)(nil),         // 11: golocust.cluster.v1.Spawning
+	(*SpawningComplete)(nil), // 12: golocust.cluster.v1.SpawningComplete
+	(*StatsReport)(nil),      // 13: golocust.cluster.v1.StatsReport
+	(*StatsEntry)(nil),       // 14: golocust.cluster.v1.StatsEntry
+	(*ErrorEntry)(nil),       // 15: golocust.cluster.v1.ErrorEntry
+	(*ExceptionEntry)(nil),   // 16: golocust.cluster.v1.ExceptionEntry
+	(*Stop)(nil),             // 17: golocust.cluster.v1.Stop
+	(*Stopped)(nil),          // 18: golocust.cluster.v1.Stopped
+	(*Quit)(nil),             // 19: golocust.cluster.v1.Quit
+	(*Reconnect)(nil),        // 20: golocust.cluster.v1.Reconnect
+	(*Custom)(nil),           // 21: golocust.cluster.v1.Custom
+	(*Goodbye)(nil),          // 22: golocust.cluster.v1.Goodbye
+	(*StopTest)(nil),         // 23: golocust.cluster.v1.StopTest
+	(*Leaving)(nil),          // 24: golocust.cluster.v1.Leaving
+	(*Logs)(nil),             // 25: golocust.cluster.v1.Logs
+	(*Numbering)(nil),        // 26: golocust.cluster.v1.Numbering
+	nil,                      // 27: golocust.cluster.v1.Spawn.UserClassCountsEntry
+	nil,                      // 28: golocust.cluster.v1.SpawningComplete.UserClassCountsEntry
+	nil,                      // 29: golocust.cluster.v1.StatsReport.UserClassCountsEntry
+	nil,                      // 30: golocust.cluster.v1.StatsReport.EndedUsersEntry
+	nil,                      // 31: golocust.cluster.v1.Numbering.PositionsEntry
 }
 var file_locust_proto_depIdxs = []int32{
 	3,  // 0: golocust.cluster.v1.WorkerMessage.hello:type_name -> golocust.cluster.v1.Hello
 	5,  // 1: golocust.cluster.v1.WorkerMessage.heartbeat:type_name -> golocust.cluster.v1.Heartbeat
-	10, // 2: golocust.cluster.v1.WorkerMessage.spawning:type_name -> golocust.cluster.v1.Spawning
-	11, // 3: golocust.cluster.v1.WorkerMessage.spawning_complete:type_name -> golocust.cluster.v1.SpawningComplete
-	12, // 4: golocust.cluster.v1.WorkerMessage.stats:type_name -> golocust.cluster.v1.StatsReport
-	17, // 5: golocust.cluster.v1.WorkerMessage.stopped:type_name -> golocust.cluster.v1.Stopped
-	18, // 6: golocust.cluster.v1.WorkerMessage.quit:type_name -> golocust.cluster.v1.Quit
-	20, // 7: golocust.cluster.v1.WorkerMessage.custom:type_name -> golocust.cluster.v1.Custom
-	21, // 8: golocust.cluster.v1.WorkerMessage.goodbye:type_name -> golocust.cluster.v1.Goodbye
-	22, // 9: golocust.cluster.v1.WorkerMessage.stop_test:type_name -> golocust.cluster.v1.StopTest
-	23, // 10: golocust.cluster.v1.WorkerMessage.leaving:type_name -> golocust.cluster.v1.Leaving
-	24, // 11: golocust.cluster.v1.WorkerMessage.logs:type_name -> golocust.cluster.v1.Logs
+	11, // 2: golocust.cluster.v1.WorkerMessage.spawning:type_name -> golocust.cluster.v1.Spawning
+	12, // 3: golocust.cluster.v1.WorkerMessage.spawning_complete:type_name -> golocust.cluster.v1.SpawningComplete
+	13, // 4: golocust.cluster.v1.WorkerMessage.stats:type_name -> golocust.cluster.v1.StatsReport
+	18, // 5: golocust.cluster.v1.WorkerMessage.stopped:type_name -> golocust.cluster.v1.Stopped
+	19, // 6: golocust.cluster.v1.WorkerMessage.quit:type_name -> golocust.cluster.v1.Quit
+	21, // 7: golocust.cluster.v1.WorkerMessage.custom:type_name -> golocust.cluster.v1.Custom
+	22, // 8: golocust.cluster.v1.WorkerMessage.goodbye:type_name -> golocust.cluster.v1.Goodbye
+	23, // 9: golocust.cluster.v1.WorkerMessage.stop_test:type_name -> golocust.cluster.v1.StopTest
+	24, // 10: golocust.cluster.v1.WorkerMessage.leaving:type_name -> golocust.cluster.v1.Leaving
+	25, // 11: golocust.cluster.v1.WorkerMessage.logs:type_name -> golocust.cluster.v1.Logs
 	4,  // 12: golocust.cluster.v1.MasterMessage.ack:type_name -> golocust.cluster.v1.Ack
 	5,  // 13: golocust.cluster.v1.MasterMessage.heartbeat:type_name -> golocust.cluster.v1.Heartbeat
 	6,  // 14: golocust.cluster.v1.MasterMessage.spawn:type_name -> golocust.cluster.v1.Spawn
-	11, // 15: golocust.cluster.v1.MasterMessage.spawning_complete:type_name -> golocust.cluster.v1.SpawningComplete
-	16, // 16: golocust.cluster.v1.MasterMessage.stop:type_name -> golocust.cluster.v1.Stop
-	18, // 17: golocust.cluster.v1.MasterMessage.quit:type_name -> golocust.cluster.v1.Quit
-	19, // 18: golocust.cluster.v1.MasterMessage.reconnect:type_name -> golocust.cluster.v1.Reconnect
-	20, // 19: golocust.cluster.v1.MasterMessage.custom:type_name -> golocust.cluster.v1.Custom
-	21, // 20: golocust.cluster.v1.MasterMessage.goodbye:type_name -> golocust.cluster.v1.Goodbye
-	25, // 21: golocust.cluster.v1.MasterMessage.numbering:type_name -> golocust.cluster.v1.Numbering
+	12, // 15: golocust.cluster.v1.MasterMessage.spawning_complete:type_name -> golocust.cluster.v1.SpawningComplete
+	17, // 16: golocust.cluster.v1.MasterMessage.stop:type_name -> golocust.cluster.v1.Stop
+	19, // 17: golocust.cluster.v1.MasterMessage.quit:type_name -> golocust.cluster.v1.Quit
+	20, // 18: golocust.cluster.v1.MasterMessage.reconnect:type_name -> golocust.cluster.v1.Reconnect
+	21, // 19: golocust.cluster.v1.MasterMessage.custom:type_name -> golocust.cluster.v1.Custom
+	22, // 20: golocust.cluster.v1.MasterMessage.goodbye:type_name -> golocust.cluster.v1.Goodbye
+	26, // 21: golocust.cluster.v1.MasterMessage.numbering:type_name -> golocust.cluster.v1.Numbering
 	0,  // 22: golocust.cluster.v1.Heartbeat.state:type_name -> golocust.cluster.v1.WorkerState
-	26, // 23: golocust.cluster.v1.Spawn.user_class_counts:type_name -> golocust.cluster.v1.Spawn.UserClassCountsEntry
+	27, // 23: golocust.cluster.v1.Spawn.user_class_counts:type_name -> golocust.cluster.v1.Spawn.UserClassCountsEntry
 	7,  // 24: golocust.cluster.v1.Spawn.options:type_name -> golocust.cluster.v1.RunOptions
-	8,  // 25: golocust.cluster.v1.RunOptions.arrival:type_name -> golocust.cluster.v1.Arrival
-	9,  // 26: golocust.cluster.v1.Arrival.cluster_stages:type_name -> golocust.cluster.v1.RateStage
-	27, // 27: golocust.cluster.v1.SpawningComplete.user_class_counts:type_name -> golocust.cluster.v1.SpawningComplete.UserClassCountsEntry
-	13, // 28: golocust.cluster.v1.StatsReport.entries:type_name -> golocust.cluster.v1.StatsEntry
-	13, // 29: golocust.cluster.v1.StatsReport.total:type_name -> golocust.cluster.v1.StatsEntry
-	14, // 30: golocust.cluster.v1.StatsReport.errors:type_name -> golocust.cluster.v1.ErrorEntry
-	15, // 31: golocust.cluster.v1.StatsReport.exceptions:type_name -> golocust.cluster.v1.ExceptionEntry
-	28, // 32: golocust.cluster.v1.StatsReport.user_class_counts:type_name -> golocust.cluster.v1.StatsReport.UserClassCountsEntry
-	29, // 33: golocust.cluster.v1.StatsReport.ended_users:type_name -> golocust.cluster.v1.StatsReport.EndedUsersEntry
-	30, // 34: golocust.cluster.v1.Numbering.positions:type_name -> golocust.cluster.v1.Numbering.PositionsEntry
-	1,  // 35: golocust.cluster.v1.Cluster.Connect:input_type -> golocust.cluster.v1.WorkerMessage
-	2,  // 36: golocust.cluster.v1.Cluster.Connect:output_type -> golocust.cluster.v1.MasterMessage
-	36, // [36:37] is the sub-list for method output_type
-	35, // [35:36] is the sub-list for method input_type
-	35, // [35:35] is the sub-list for extension type_name
-	35, // [35:35] is the sub-list for extension extendee
-	0,  // [0:35] is the sub-list for field type_name
+	9,  // 25: golocust.cluster.v1.RunOptions.arrival:type_name -> golocust.cluster.v1.Arrival
+	8,  // 26: golocust.cluster.v1.RunOptions.classes:type_name -> golocust.cluster.v1.ClassSettings
+	10, // 27: golocust.cluster.v1.Arrival.cluster_stages:type_name -> golocust.cluster.v1.RateStage
+	28, // 28: golocust.cluster.v1.SpawningComplete.user_class_counts:type_name -> golocust.cluster.v1.SpawningComplete.UserClassCountsEntry
+	14, // 29: golocust.cluster.v1.StatsReport.entries:type_name -> golocust.cluster.v1.StatsEntry
+	14, // 30: golocust.cluster.v1.StatsReport.total:type_name -> golocust.cluster.v1.StatsEntry
+	15, // 31: golocust.cluster.v1.StatsReport.errors:type_name -> golocust.cluster.v1.ErrorEntry
+	16, // 32: golocust.cluster.v1.StatsReport.exceptions:type_name -> golocust.cluster.v1.ExceptionEntry
+	29, // 33: golocust.cluster.v1.StatsReport.user_class_counts:type_name -> golocust.cluster.v1.StatsReport.UserClassCountsEntry
+	30, // 34: golocust.cluster.v1.StatsReport.ended_users:type_name -> golocust.cluster.v1.StatsReport.EndedUsersEntry
+	31, // 35: golocust.cluster.v1.Numbering.positions:type_name -> golocust.cluster.v1.Numbering.PositionsEntry
+	1,  // 36: golocust.cluster.v1.Cluster.Connect:input_type -> golocust.cluster.v1.WorkerMessage
+	2,  // 37: golocust.cluster.v1.Cluster.Connect:output_type -> golocust.cluster.v1.MasterMessage
+	37, // [37:38] is the sub-list for method output_type
+	36, // [36:37] is the sub-list for method input_type
+	36, // [36:36] is the sub-list for extension type_name
+	36, // [36:36] is the sub-list for extension extendee
+	0,  // [0:36] is the sub-list for field type_name
 }
 
 func init() { file_locust_proto_init() }
@@ -2455,7 +2553,7 @@ func file_locust_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_locust_proto_rawDesc), len(file_locust_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   30,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

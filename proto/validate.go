@@ -190,6 +190,9 @@ func ValidateMasterMessage(m *MasterMessage, lim Limits) error {
 		if len(o.GetTags())+len(o.GetExcludeTags()) > l.MaxEntries {
 			return invalid("spawn: too many tags")
 		}
+		if err := validateClassSettings(o.GetClasses(), l); err != nil {
+			return err
+		}
 		if a := o.GetArrival(); a != nil {
 			r := a.GetIterationsPerSecond()
 			if r < 0 || r != r || r > 1e12 || a.GetMaxIterations() < 0 || a.GetMaxUsers() < 0 || a.GetMaxUsers() > l.MaxUsers {
@@ -415,4 +418,26 @@ func inRange(max int64, vs ...int64) bool {
 		}
 	}
 	return true
+}
+
+// validateClassSettings bounds the class picker's settings of a spawn.
+func validateClassSettings(cs []*ClassSettings, l Limits) error {
+	if len(cs) > l.MaxEntries {
+		return invalid("spawn: too many class settings")
+	}
+	for _, c := range cs {
+		if c.GetWeight() < 0 || c.GetWeight() > l.MaxUsers || c.GetFixedCount() < 0 || c.GetFixedCount() > l.MaxUsers {
+			return invalid("spawn: class %q: weight or fixed count out of range 0..%d", c.GetName(), l.MaxUsers)
+		}
+		if len(c.GetTasks()) > l.MaxEntries {
+			return invalid("spawn: class %q: too many tasks", c.GetName())
+		}
+		if err := validateText("spawn class name", c.GetName(), l.MaxNameLen); err != nil {
+			return err
+		}
+		if err := validateText("spawn class host", c.GetHost(), l.MaxNameLen); err != nil {
+			return err
+		}
+	}
+	return nil
 }

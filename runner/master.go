@@ -147,6 +147,7 @@ type Master struct {
 	weights   []int
 	fixed     []int
 	host      string
+	settings  []*locustpb.ClassSettings // class picker edits, sent with every Spawn
 	workers   map[string]*workerNode
 	state     State
 	cluster   []int // per class, the counts last dispatched
@@ -281,6 +282,7 @@ func (m *Master) configure(classes []user.Spawner, host string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.classes, m.names, m.weights, m.fixed, m.host = classes, names, weights, fixed, host
+	m.settings = classSettings(m.o.Classes, classes)
 	m.cluster = make([]int, len(names))
 	m.rows, m.rowIDs = nil, nil
 	for _, w := range m.workers {
@@ -743,7 +745,7 @@ func (m *Master) dispatch(counts []int, rebalance bool) {
 			for i, n := range m.names {
 				cc[n] = int64(rows[k][i])
 			}
-			opts := &locustpb.RunOptions{Tags: m.o.Tags, ExcludeTags: m.o.ExcludeTags, ResetStats: m.o.ResetStats}
+			opts := &locustpb.RunOptions{Tags: m.o.Tags, ExcludeTags: m.o.ExcludeTags, ResetStats: m.o.ResetStats, Classes: m.settings}
 			if m.plan != nil {
 				opts.Arrival = m.o.Load.share(m.plan.part[w.id], m.plan.parts, m.plan.runID)
 			}

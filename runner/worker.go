@@ -594,6 +594,10 @@ func (w *Worker) newPool(sp *locustpb.Spawn) error {
 		}
 		classes = kept
 	}
+	classes, err := applyClassSettings(classes, o.GetClasses())
+	if err != nil {
+		return err
+	}
 	// A share of a cluster load model (arrival rate, iteration limit)
 	// gates the users' iterations.
 	gate := w.o.Gate

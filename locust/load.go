@@ -142,6 +142,24 @@ func (l *LoadConfig) validate() []error {
 				i+1, timespan.MaxText, maxUsers, bounds.SpawnRateRange))
 		}
 	}
+	// Each span is at most MaxTimespan, so the sums stop before overflowing.
+	var total, rateTotal time.Duration
+	for _, st := range l.Stages {
+		if total += max(st.Duration, 0); total > MaxTimespan {
+			errs = append(errs, fmt.Errorf("--stages: the stages last longer than the largest accepted span, %s", timespan.MaxText))
+			break
+		}
+	}
+	for _, st := range l.ArrivalStages {
+		if st.Duration > MaxTimespan {
+			errs = append(errs, fmt.Errorf("--arrival-stages: a stage of %v is longer than the largest accepted span, %s", st.Duration, timespan.MaxText))
+			break
+		}
+		if rateTotal += max(st.Duration, 0); rateTotal > MaxTimespan {
+			errs = append(errs, fmt.Errorf("--arrival-stages: the stages last longer than the largest accepted span, %s", timespan.MaxText))
+			break
+		}
+	}
 	return errs
 }
 

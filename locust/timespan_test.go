@@ -6,6 +6,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/golocust/golocust/runner"
 )
 
 func TestParseTimespan(t *testing.T) {
@@ -55,4 +57,10 @@ func TestTooLongSpansNameTheLargestOne(t *testing.T) {
 	assert.Equal(t, MaxTimespan, c.RunTime)
 	c.RunTime = MaxTimespan + 1
 	require.ErrorContains(t, c.Validate(), "at most 8760h (365 days)", "a Config built in code is held to the same maximum")
+	c = DefaultConfig()
+	c.Load.Stages = runner.Stages{{Duration: MaxTimespan, Users: 1}, {Duration: MaxTimespan, Users: 2}}
+	require.ErrorContains(t, c.Validate(), "the stages last longer than the largest accepted span, 8760h (365 days)")
+	c = DefaultConfig()
+	c.Load.ArrivalStages = []runner.RateStage{{Duration: MaxTimespan, Rate: 1}, {Duration: time.Second, Rate: 1}}
+	require.ErrorContains(t, c.Validate(), "the stages last longer than the largest accepted span, 8760h (365 days)")
 }

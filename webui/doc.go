@@ -24,8 +24,15 @@
 //     infinite or absurd user_count or spawn_rate, a bad run_time or host, or
 //     an unknown user class answers 400 with {"success": false, "message",
 //     "field"}; a master without workers answers 409.
-//   - With Options.Auth every route but /assets/ needs HTTP basic auth,
-//     compared in constant time.
+//   - Every request's Host must name the UI (loopback names, the address
+//     the connection came in on, Options.ListenHost, Options.PublicNames);
+//     others get 421, so that a DNS-rebound page cannot drive it.
+//   - With Options.Accounts, Options.Auth or Options.Authenticator every
+//     route but /assets/ and the login flow (GET and POST /login,
+//     POST /logout, GET /auth/login, GET /auth/callback) needs a login
+//     session or HTTP basic auth; the account's role (package auth) decides
+//     what it may do (403 otherwise). GET /audit shows the audit log
+//     (package audit) to admins.
 //   - /stats/requests is cached for 2 s only when building it was slow
 //     (Locust always caches it). Its "workers" list is always present
 //     (empty outside master mode); "truncated", "num_entries", "num_errors"

@@ -78,3 +78,19 @@ func (c *coalescer) foldLocked() {
 	c.reg.Merge(c.sum.Snapshot())
 	c.sum.Reset()
 }
+
+// foldLoop folds the coalesced reports into the registry every
+// mergeInterval.
+func (m *Master) foldLoop() {
+	defer m.wg.Done()
+	t := time.NewTicker(mergeInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-m.ctx.Done():
+			return
+		case <-t.C:
+			m.coal.fold()
+		}
+	}
+}

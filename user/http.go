@@ -87,6 +87,7 @@ type hostConn struct {
 	auth       string // Authorization header from the URL's user info
 	conn       net.Conn
 	raw        *trackConn // the TCP connection under conn
+	deadline   time.Time  // conn's deadline as last set (zero: unknown); guarded by client.mu
 	jar        []cookieKV
 }
 
@@ -178,24 +179,43 @@ func (h *HTTP) abort(gen uint64) {
 	// owns hc.conn and drops it when its read or write fails.
 	if c.main.conn != nil {
 		_ = c.main.conn.SetDeadline(c.abortAt)
+		c.main.deadline = c.abortAt
 	}
 	for _, hc := range c.others {
 		if hc.conn != nil {
 			_ = hc.conn.SetDeadline(c.abortAt)
+			hc.deadline = c.abortAt
 		}
 	}
 }
 
-// setDeadline sets conn's deadline, never past the cut-off of a hard stop.
-// It holds mu so that it cannot undo the deadline abort sets.
-func (c *client) setDeadline(conn net.Conn, d time.Time) error {
+// setDeadline gives hc's connection a deadline in [d, d+slack], never
+// past the cut-off of a hard stop. It holds mu so that it cannot undo the
+// deadline abort sets.
+//
+// Setting a deadline re-arms a runtime timer; doing it for every request
+// was a measurable share of a request's CPU. So a deadline already in
+// [d, d+slack] is kept, and a new one is set to d+slack: with the default
+// 60 s timeout the timer is re-armed once every few seconds instead of on
+// every request, and a timeout fires at most slack late.
+func (c *client) setDeadline(hc *hostConn, d time.Time, slack time.Duration) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.aborted && c.abortAt.Before(d) {
-		d = c.abortAt
+		d, slack = c.abortAt, 0
 	}
-	return conn.SetDeadline(d)
+	if !hc.deadline.IsZero() && !hc.deadline.Before(d) && !hc.deadline.After(d.Add(slack)) {
+		return nil
+	}
+	d = d.Add(slack)
+	hc.deadline = d
+	return hc.conn.SetDeadline(d)
 }
+
+// deadlineSlack is how late a request timeout (not a ctx deadline) may
+// fire so that the connection's timer need not be re-armed per request: a
+// sixteenth of the timeout, at most 2 s.
+func deadlineSlack(timeout time.Duration) time.Duration { return min(timeout/16, 2*time.Second) }
 
 func (h *HTTP) close() {
 	c := h.c
@@ -216,6 +236,7 @@ func closeConn(hc *hostConn) {
 		_ = hc.conn.Close()
 		hc.conn = nil
 	}
+	hc.deadline = time.Time{}
 }
 
 // Option is a per-call option of the HTTP client.
@@ -420,17 +441,20 @@ func (h *HTTP) Do(ctx context.Context, method, path string, opts ...Option) *Res
 			req.Header.Set(o.a, o.b)
 		}
 	}
-	deadline, err := callDeadline(ctx, timeout)
+	raw := &r.Raw
+	raw.Reset()
+	raw.SkipBody = method == fasthttp.MethodHead
+	start := time.Now()
+	deadline, fromCtx, err := callDeadlineAt(ctx, timeout, start)
 	if err != nil {
 		r.err = err // not sent, not recorded
 		return r
 	}
-	raw := &r.Raw
-	raw.Reset()
-	raw.SkipBody = method == fasthttp.MethodHead
-
-	start := time.Now()
-	sent, err := c.exchange(hc, req, raw, deadline)
+	slack := deadlineSlack(timeout)
+	if fromCtx {
+		slack = 0 // the caller's own deadline is kept exactly
+	}
+	sent, err := c.exchange(hc, req, raw, deadline, slack)
 	r.Duration = time.Since(start)
 	var cause error
 	var size int64
@@ -462,7 +486,7 @@ func (h *HTTP) Do(ctx context.Context, method, path string, opts ...Option) *Res
 // the response. sent reports whether the request was written completely.
 // A reused connection that the server closed while idle (EOF before any
 // response byte) is redialled once.
-func (c *client) exchange(hc *hostConn, req *fasthttp.Request, resp *fasthttp.Response, deadline time.Time) (sent bool, err error) {
+func (c *client) exchange(hc *hostConn, req *fasthttp.Request, resp *fasthttp.Response, deadline time.Time, slack time.Duration) (sent bool, err error) {
 	for attempt := 0; ; attempt++ {
 		reused := hc.conn != nil
 		if !reused {
@@ -471,7 +495,7 @@ func (c *client) exchange(hc *hostConn, req *fasthttp.Request, resp *fasthttp.Re
 			}
 		}
 		conn := hc.conn
-		if err := c.setDeadline(conn, deadline); err != nil {
+		if err := c.setDeadline(hc, deadline, slack); err != nil {
 			c.drop(hc)
 			return false, err
 		}
@@ -590,6 +614,7 @@ func (c *client) dial(hc *hostConn, deadline time.Time) error {
 		return net.ErrClosed
 	}
 	hc.conn = conn
+	hc.deadline = time.Time{} // the handshake's, if any: set again before use
 	c.mu.Unlock()
 	return nil
 }
@@ -598,7 +623,13 @@ func (c *client) dial(hc *hostConn, deadline time.Time) error {
 // when it happens on a response's first byte.
 type trackConn struct {
 	net.Conn
-	rerr error
+	rerr      error
+	deadlines int // SetDeadline calls, for the test that keeps them rare
+}
+
+func (t *trackConn) SetDeadline(d time.Time) error {
+	t.deadlines++
+	return t.Conn.SetDeadline(d)
 }
 
 func (t *trackConn) Read(p []byte) (int, error) {
@@ -760,16 +791,22 @@ func parseOptions(method, name string, opts []Option) (callOptions, error) {
 // deadline when that comes first. A ctx that is already done (or past its
 // deadline) means the call is not sent, and then not recorded.
 func callDeadline(ctx context.Context, timeout time.Duration) (time.Time, error) {
+	d, _, err := callDeadlineAt(ctx, timeout, time.Now())
+	return d, err
+}
+
+// callDeadlineAt is callDeadline from now, a time the caller has read
+// already; fromCtx tells that ctx's deadline came first.
+func callDeadlineAt(ctx context.Context, timeout time.Duration, now time.Time) (deadline time.Time, fromCtx bool, err error) {
 	if err := ctx.Err(); err != nil {
-		return time.Time{}, err
+		return time.Time{}, false, err
 	}
-	now := time.Now()
-	deadline := now.Add(timeout)
+	deadline = now.Add(timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		if !d.After(now) {
-			return time.Time{}, context.DeadlineExceeded
+			return time.Time{}, false, context.DeadlineExceeded
 		}
-		deadline = d
+		return d, true, nil
 	}
-	return deadline, nil
+	return deadline, false, nil
 }

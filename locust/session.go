@@ -112,6 +112,8 @@ type session struct {
 	peakUsers int
 	// lastCounts are the users per class when the last test stopped.
 	lastCounts map[string]int
+	// edits are the class picker's per-class settings (classpicker.go).
+	edits classEdits
 	// ended is signalled each time a test's users have stopped, for
 	// --autoquit.
 	ended chan struct{}

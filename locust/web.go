@@ -61,6 +61,10 @@ type WebConfig struct {
 	// *.example.com, 10.0.0.0/8, localhost:8080 or *). Empty: the -H host
 	// and the classes' hosts, or loopback when there are none.
 	AllowHosts []string
+	// ClassPicker lets the start form edit each user class's weight,
+	// fixed count, host and tasks (--class-picker, Locust's); the edits
+	// apply from the next start and reach the workers with it.
+	ClassPicker bool
 	// hashPassword: read a password on stdin, print its hash, exit.
 	hashPassword bool
 	// listening, when set, is told the UI's URL once it listens (tests).
@@ -82,6 +86,7 @@ func webFlags(c *Config) []flagDef {
 		{long: "web-session-max", group: "Web UI", usage: "end a web UI login this long after it began (default 12h)", value: &spanValue{p: &w.SessionMax}},
 		{long: "audit-log", group: "Web UI", usage: "append one JSON line per login, start, edit, stop, reset and worker event to this file", value: &stringValue{p: &w.AuditLog}},
 		{long: "allow-hosts", group: "Web UI", usage: "targets load may go to (patterns, comma-separated: host, *.domain, CIDR, host:port, *); default the -H and class hosts", value: &listValue{p: &w.AllowHosts}},
+		{long: "class-picker", group: "Web UI", usage: "edit each user class's weight, fixed count, host and tasks in the start form", value: &boolValue{p: &w.ClassPicker}, env: []string{"LOCUST_USERCLASS_PICKER"}},
 		{long: "web-public-names", group: "Web UI", usage: "host names the web UI is reached by besides loopback and --web-host (comma-separated)", value: &listValue{p: &w.PublicNames}},
 	}
 }
@@ -171,7 +176,8 @@ func serveWeb(ctx context.Context, s *session) (<-chan error, error) {
 		Metrics:   metrics.Handler(s.metricsHandler()),
 		// -u, -r and -t prefill the start form, as in Locust (-H does
 		// through Host).
-		Form: webui.FormDefaults{Users: s.cfg.Users, SpawnRate: s.cfg.SpawnRate, RunTime: s.cfg.RunTime},
+		ClassPicker: w.ClassPicker,
+		Form:        webui.FormDefaults{Users: s.cfg.Users, SpawnRate: s.cfg.SpawnRate, RunTime: s.cfg.RunTime},
 		FullHistoryCSV: func() string {
 			if s.cfg.CSVPrefix != "" && s.cfg.CSVFullHistory {
 				return s.cfg.CSVPrefix + "_stats_history.csv"
@@ -227,6 +233,16 @@ func (c *webController) Start(req webui.StartRequest) error {
 	if req.Host != "" {
 		if err := c.s.allowed.check(req.Host); err != nil {
 			return &webui.FieldError{Field: "host", Message: err.Error()}
+		}
+	}
+	if c.s.edits.any() && (len(classes) > 0 || !c.s.active()) {
+		// A new test: the class picker's edits apply to its classes.
+		if classes == nil {
+			classes = c.s.lastClasses()
+		}
+		var err error
+		if classes, err = c.s.configured(classes); err != nil {
+			return &webui.FieldError{Field: "user_classes", Message: err.Error()}
 		}
 	}
 	return c.s.startRun(req.Users, req.SpawnRate, req.Host, req.RunTime, classes)

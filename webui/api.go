@@ -565,5 +565,6 @@ func (s *Server) config(w http.ResponseWriter, r *http.Request) {
 		"max_rows":       MaxRows,
 		"load_model":     load.Model,
 		"shape_driven":   load.ShapeDriven,
+		"class_picker":   s.o.ClassPicker,
 	})
 }

@@ -112,6 +112,10 @@ type Options struct {
 	ReportCSP string
 	// Metrics serves GET /metrics (behind the same auth). Nil: 404.
 	Metrics http.Handler
+	// ClassPicker lets the start form edit each class's weight, fixed
+	// count, host and tasks (--class-picker); the Controller must
+	// implement ClassEditor.
+	ClassPicker bool
 	// Form prefills the start form, as -u, -r, -t and -H do in Locust.
 	Form FormDefaults
 
@@ -223,6 +227,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /auth/login", s.authLogin)
 	mux.HandleFunc("GET /auth/callback", s.authCallback)
 	mux.HandleFunc("GET /audit", s.audits)
+	mux.HandleFunc("GET /user-classes", s.userClasses)
+	mux.HandleFunc("POST /user", s.updateUser)
 
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

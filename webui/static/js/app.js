@@ -1,6 +1,7 @@
 // golocust web UI: polls the Locust-compatible API and renders it.
 import { $, $$, el, setText, show, round, fmtMs, fmtTime, fmtBytes, getJSON, post } from './dom.js';
 import { Charts } from './charts.js';
+import { initClassPicker } from './classpicker.js';
 
 const STATS_INTERVAL = 2000;
 const SLOW_INTERVAL = 5000;
@@ -441,6 +442,7 @@ async function main() {
   if (ui.config.spawn_rate !== undefined) $('#f-rate').value = String(ui.config.spawn_rate);
   if (ui.config.run_time) $('#f-runtime').value = ui.config.run_time;
   renderClassPicker();
+  await initClassPicker(ui.config);
   show('#tab-btn-workers', ui.config.is_distributed);
   show('#tab-btn-logs', ui.config.can_admin);
   show('#tab-btn-audit', ui.config.can_admin);

@@ -1,0 +1,116 @@
+package locust
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/golocust/golocust/internal/browsertest"
+	"github.com/golocust/golocust/internal/demotarget"
+)
+
+func postJSON(t *testing.T, u string, v any) (int, map[string]any) {
+	t.Helper()
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	resp, err := http.Post(u, "application/json", bytes.NewReader(b))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var ans map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&ans) // nil for a non-JSON answer (404)
+	return resp.StatusCode, ans
+}
+
+// POST /user (Locust's) edits a class and refuses bad values naming the
+// field; without --class-picker it is not there.
+func TestPostUserEditsAClass(t *testing.T) {
+	cfg := DefaultConfig()
+	base, end := startWebSession(t, cfg)
+	code, _ := postJSON(t, base+"/user", map[string]any{"user_class_name": "Shopper", "weight": 2})
+	assert.Equal(t, http.StatusNotFound, code, "off without --class-picker")
+	end()
+
+	cfg.Web.ClassPicker = true
+	base, end = startWebSession(t, cfg)
+	defer end()
+	defer http.DefaultClient.CloseIdleConnections()
+	var cls struct {
+		UserClasses []map[string]any `json:"user_classes"`
+	}
+	getJSON(t, base+"/user-classes", &cls)
+	require.Len(t, cls.UserClasses, 1)
+	assert.Equal(t, []any{"Items", "Item"}, cls.UserClasses[0]["all_tasks"])
+
+	code, ans := postJSON(t, base+"/user", map[string]any{"user_class_name": "Shopper", "weight": 2, "tasks": []string{"Item"}, "host": "http://127.0.0.1:9"})
+	require.Equal(t, http.StatusOK, code, ans)
+	assert.Equal(t, map[string]any{"name": "Shopper", "weight": 2.0, "fixed_count": 0.0, "host": "http://127.0.0.1:9",
+		"tasks": []any{"Item"}, "all_tasks": []any{"Items", "Item"}}, ans["user_class"])
+
+	for _, c := range []struct {
+		body  map[string]any
+		field string
+		msg   string
+	}{
+		{map[string]any{"user_class_name": "Nobody"}, "user_class_name", `unknown user class "Nobody": choose from Shopper`},
+		{map[string]any{"user_class_name": "Shopper", "host": "ftp://x"}, "host", "must be a URL starting with http:// or https://"},
+		{map[string]any{"user_class_name": "Shopper", "tasks": []string{"Checkout"}}, "", `no task named "Checkout": choose from Items, Item`},
+		{map[string]any{"user_class_name": "Shopper", "weight": 0, "fixed_count": 0}, "", "the class would get no users"},
+		{map[string]any{"user_class_name": "Shopper", "tasks": []string{}}, "tasks", "pick at least one task"},
+	} {
+		code, ans := postJSON(t, base+"/user", c.body)
+		assert.Equal(t, http.StatusBadRequest, code, "%v", c.body)
+		assert.Equal(t, c.field, ans["field"], "%v", c.body)
+		assert.Contains(t, ans["message"], c.msg, "%v", c.body)
+	}
+}
+
+// With --class-picker, the start form edits a class in a dialog (host,
+// weight, tasks) and the test that starts runs the class so edited: the
+// target sees only the picked task, at the picked host.
+func TestBrowserClassPickerEditsAClass(t *testing.T) {
+	browsertest.Find(t)
+	srv := startTarget(t, demotarget.Options{})
+	cfg := DefaultConfig()
+	cfg.Web.ClassPicker = true
+	cfg.StopTimeout = 5 * time.Second
+	base, end := startWebSession(t, cfg)
+	defer http.DefaultClient.CloseIdleConnections()
+	b := browsertest.New(t)
+
+	b.Do(chromedp.Navigate(base + "/"))
+	b.WaitJS(`!document.querySelector('#start-panel').hidden && !!document.querySelector('.class-edit[data-class="Shopper"]')`, "the class picker's Edit button")
+	assert.Equal(t, "weight 1, 2/2 tasks", b.Eval(`document.querySelector('.class-summary').textContent`))
+	b.Click(`.class-edit[data-class="Shopper"]`)
+	b.WaitJS(`!!document.querySelector('#class-dialog') && document.querySelector('#class-dialog').open`, "the class dialog")
+	b.SetValue("cd-weight", "2")
+	b.SetValue("cd-host", srv.URL)
+	b.Click(`#cd-tasks input[value="Items"]`)
+	b.Click("#cd-save")
+	b.WaitJS(`!document.querySelector('#class-dialog')`, "the dialog closed after saving")
+	assert.Equal(t, "weight 2, "+srv.URL+", 1/2 tasks", b.Eval(`document.querySelector('.class-summary').textContent`))
+
+	b.SetValue("f-users", "3")
+	b.SetValue("f-rate", "100")
+	b.Eval(`document.querySelector('#f-host').value = ''`) // the class's own host
+	b.Click("#f-submit")
+	b.WaitJS(`document.querySelector('#m-state').textContent === 'RUNNING'`, "state RUNNING")
+	b.WaitJS(`Array.from(document.querySelectorAll('#stats-table td.name')).some(td => td.textContent.startsWith('/item?'))`, "an /item row")
+	b.Click("#btn-stop")
+	b.WaitJS(`document.querySelector('#m-state').textContent === 'STOPPED'`, "state STOPPED")
+	assert.Empty(t, b.Problems(nil))
+
+	res := end()
+	require.Positive(t, res.Stats.Total.NumRequests)
+	for _, e := range res.Stats.Entries {
+		assert.True(t, strings.HasPrefix(e.Name, "/item?"), "only the picked task ran, got %s", e.Name)
+	}
+	assert.Zero(t, srv.Count("/items"), "the unpicked task never reached the target")
+	assert.Equal(t, srv.Total(), res.Stats.Total.NumRequests, "the edited host is the target")
+}

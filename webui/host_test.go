@@ -150,3 +150,35 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 	resp.Body.Close()
 	assert.Equal(t, http.StatusRequestHeaderFieldsTooLarge, resp.StatusCode)
 }
+
+// TestSlowReaderIsCutOff: a client that asks for a large answer and does
+// not read it holds the connection only until the write timeout.
+func TestSlowReaderIsCutOff(t *testing.T) {
+	const size = 16 << 20
+	lim := &serverLimits{readHeader: time.Second, read: time.Second, write: 300 * time.Millisecond, idle: time.Second}
+	s, err := New(Options{Controller: newFake(), limits: lim, Report: func(w io.Writer) error {
+		_, err := w.Write(make([]byte, size))
+		return err
+	}})
+	require.NoError(t, err)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, l) }()
+	defer func() { cancel(); require.NoError(t, <-done) }()
+
+	c, err := net.DialTCP("tcp", nil, l.Addr().(*net.TCPAddr))
+	require.NoError(t, err)
+	defer c.Close()
+	_, err = io.WriteString(c, "GET /stats/report HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+	require.NoError(t, err)
+	// Read nothing until the server has given up on us: the write
+	// timeout is 300 ms; 2 s is far past it.
+	time.Sleep(2 * time.Second)
+	// Then read for 3 s: without the cut, all 16 MiB arrive well within
+	// that on loopback; with it, only what the kernel had buffered.
+	require.NoError(t, c.SetReadDeadline(time.Now().Add(3*time.Second)))
+	n, _ := io.Copy(io.Discard, c)
+	assert.Less(t, n, int64(size), "the server stopped writing to a reader that did not read")
+}

@@ -6,6 +6,7 @@
 #   bash bench/flakes.sh                    # -count=20 on each package
 #   COUNT=3 bash bench/flakes.sh ./user     # fewer runs, chosen packages
 #   BUSY=0 bash bench/flakes.sh             # without the busy loops
+#   RUN='Arrival|Stall' COUNT=20 bash bench/flakes.sh ./locust  # some tests only
 #
 # Exit status 0 only when every run of every package passed.
 set -uo pipefail
@@ -13,6 +14,7 @@ cd "$(dirname "$0")/.."
 COUNT=${COUNT:-20}
 BUSY=${BUSY:-2}
 TIMEOUT=${TIMEOUT:-60m}
+RUN=${RUN:-.}
 pkgs=("$@")
 [ ${#pkgs[@]} -gt 0 ] || pkgs=(./runner ./locust ./user ./transport ./webui)
 
@@ -32,15 +34,15 @@ failed=0
 for p in "${pkgs[@]}"; do
   log="$logs/$(echo "$p" | tr -c 'A-Za-z0-9\n' _).log"
   start=$(date +%s)
-  go test -race -count="$COUNT" -timeout "$TIMEOUT" "$p" >"$log" 2>&1
+  go test -race -count="$COUNT" -timeout "$TIMEOUT" -run "$RUN" "$p" >"$log" 2>&1
   rc=$?
   secs=$(( $(date +%s) - start ))
   fails=$(grep -E '^\s*--- FAIL' "$log" | sed 's/ (.*//' | sort | uniq -c | sort -rn)
   if [ $rc -eq 0 ]; then
-    printf 'ok    %-12s -count=%d in %ds\n' "$p" "$COUNT" "$secs"
+    printf 'ok    %-12s -count=%d -run %q in %ds\n' "$p" "$COUNT" "$RUN" "$secs"
   else
     failed=1
-    printf 'FAIL  %-12s -count=%d in %ds (log: %s)\n' "$p" "$COUNT" "$secs" "$log"
+    printf 'FAIL  %-12s -count=%d -run %q in %ds (log: %s)\n' "$p" "$COUNT" "$RUN" "$secs" "$log"
     if [ -n "$fails" ]; then echo "$fails"; else tail -n 20 "$log"; fi
   fi
 done

@@ -232,10 +232,47 @@ type pageView struct {
 	Thresholds                                    []threshold.Result
 	AllPassed                                     bool
 	FailedCount                                   int
-	CSP                                           string
-	Style                                         template.CSS
-	Code                                          template.JS
-	JSON                                          template.JS
+	// Lag is the generator's lag beside the corrected latency ("" when no
+	// iteration had an intended start); Ended the users that ended early.
+	Lag   string
+	Ended []endedRow
+	CSP   string
+	Style template.CSS
+	Code  template.JS
+	JSON  template.JS
+}
+
+type endedRow struct {
+	Reason string
+	Count  int64
+}
+
+// lagText describes the generator's lag and the corrected latency, in ms
+// with microsecond precision.
+func lagText(s *stats.Snapshot) string {
+	if s == nil || s.Lag == nil || s.Lag.TotalCount() == 0 {
+		return ""
+	}
+	f := func(us int64) string { return strconv.FormatFloat(float64(us)/1000, 'f', 3, 64) }
+	out := fmt.Sprintf("p50 %s ms, p99 %s ms (intended to actual start of %d paced or arrival-rate iterations)",
+		f(s.Lag.ValueAtQuantile(50)), f(s.Lag.ValueAtQuantile(99)), s.Lag.TotalCount())
+	if t := s.Total; t != nil && t.CorrectedHist != nil && t.CorrectedHist.TotalCount() > 0 {
+		out += fmt.Sprintf("; corrected latency p50 %s ms, p99 %s ms",
+			f(t.CorrectedHist.ValueAtQuantile(50)), f(t.CorrectedHist.ValueAtQuantile(99)))
+	}
+	return out
+}
+
+func endedRows(s *stats.Snapshot) []endedRow {
+	if s == nil {
+		return nil
+	}
+	var out []endedRow
+	for r, n := range s.EndedUsers {
+		out = append(out, endedRow{r, n})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Reason < out[j].Reason })
+	return out
 }
 
 func iso(t time.Time) string {
@@ -410,7 +447,8 @@ func Write(w io.Writer, d Data) error {
 		Errors: j.Errors, Exceptions: j.Exceptions, HasHistory: len(d.History) > 0,
 		Thresholds: d.Thresholds, AllPassed: threshold.AllPassed(d.Thresholds),
 		FailedCount: len(threshold.Failed(d.Thresholds)),
-		CSP:         ContentSecurityPolicy, Style: template.CSS(style), Code: template.JS(script),
+		Lag:         lagText(d.Snapshot), Ended: endedRows(d.Snapshot),
+		CSP: ContentSecurityPolicy, Style: template.CSS(style), Code: template.JS(script),
 		JSON: template.JS(blob),
 	}
 	for _, q := range Percentiles {

@@ -347,3 +347,17 @@ func TestWriteError(t *testing.T) {
 	err := Write(failWriter{}, Data{})
 	assert.ErrorContains(t, err, "disk full")
 }
+
+func TestReportShowsGeneratorLagAndEndedUsers(t *testing.T) {
+	d := testData(t)
+	page := render(t, d)
+	assert.NotContains(t, page, `id="generator-lag"`, "nothing to say without lag")
+	d.Snapshot.Lag = stats.NewHistogram()
+	for i := range 100 {
+		_ = d.Snapshot.Lag.RecordValue(int64(i+1) * 10) // microseconds
+	}
+	d.Snapshot.EndedUsers = map[string]int64{"Shopper: OnStart panicked": 2, "<b>x</b>: task returned user.ErrStopUser": 1}
+	page = render(t, d)
+	assert.Contains(t, page, `<dd id="generator-lag">p50 0.500 ms, p99 0.990 ms (intended to actual start of 100 paced or arrival-rate iterations)`)
+	assert.Contains(t, page, `<dd id="ended-users">1 &lt;b&gt;x&lt;/b&gt;: task returned user.ErrStopUser; 2 Shopper: OnStart panicked</dd>`)
+}

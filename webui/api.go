@@ -260,6 +260,20 @@ type requestsReport struct {
 	// them (arrival rate, iteration limit).
 	Iterations        *int64 `json:"iterations,omitempty"`
 	DroppedIterations *int64 `json:"dropped_iterations,omitempty"`
+	// GeneratorLag is set when paced or arrival-rate iterations had an
+	// intended start: the generator's own lag beside the corrected latency.
+	GeneratorLag *lagReport `json:"generator_lag,omitempty"`
+	// EndedUsers counts the users that ended before the run stopped them,
+	// by reason.
+	EndedUsers map[string]int64 `json:"users_ended_early,omitempty"`
+}
+
+// lagReport is the generator's lag and the corrected latency, in ms.
+type lagReport struct {
+	P50          float64 `json:"p50"`
+	P99          float64 `json:"p99"`
+	CorrectedP50 float64 `json:"corrected_p50"`
+	CorrectedP99 float64 `json:"corrected_p99"`
 }
 
 // buildRequests renders /stats/requests.
@@ -302,6 +316,17 @@ func (s *Server) buildRequests() ([]byte, error) {
 			rep.Errors = append(rep.Errors, errorRow{Method: e.Method, Name: e.Name, Error: e.Message, Occurrences: e.Occurrences,
 				FirstSeen: isoTime(e.FirstSeen), LastSeen: isoTime(e.LastSeen)})
 		}
+		if snap.Lag != nil && snap.Lag.TotalCount() > 0 {
+			lag := &lagReport{
+				P50: float64(snap.Lag.ValueAtQuantile(50)) / 1000, // microseconds
+				P99: float64(snap.Lag.ValueAtQuantile(99)) / 1000,
+			}
+			if t := snap.Total; t != nil && t.CorrectedHist != nil && t.CorrectedHist.TotalCount() > 0 {
+				lag.CorrectedP50, lag.CorrectedP99 = ms(t.CorrectedPercentile(0.5)), ms(t.CorrectedPercentile(0.99))
+			}
+			rep.GeneratorLag = lag
+		}
+		rep.EndedUsers = snap.EndedUsers
 		if t := snap.Total; t != nil {
 			row := newRow(t, now)
 			row.Method, row.Name = "", "Aggregated"

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/golocust/golocust/internal/browsertest"
+	"github.com/golocust/golocust/stats"
 )
 
 const xssName = `<img src=x onerror=alert(1)>`
@@ -145,9 +146,18 @@ func TestBrowserMasterAndRowCap(t *testing.T) {
 		f.record("GET", fmt.Sprintf("/item/%04d", i), time.Duration(i+1)*time.Millisecond, 10, nil)
 	}
 	f.fixed = f.Snapshot()
+	f.fixed.Lag = stats.NewHistogram()
+	for i := range 100 {
+		_ = f.fixed.Lag.RecordValue(int64(i+1) * 10) // 0.01 .. 1 ms, in microseconds
+	}
+	f.fixed.EndedUsers = map[string]int64{"Shopper: OnStart returned user.ErrStopUser": 3}
 	base := serveForBrowser(t, Options{Controller: f})
 	b := newBrowser(t)
 	b.Do(chromedp.Navigate(base + "/"))
+	b.WaitJS(`!document.querySelector('#m-lag-box').hidden`, "the generator lag in the top bar")
+	assert.Equal(t, "0.500 / 0.990 ms", b.Eval(`document.querySelector('#m-lag').textContent`))
+	assert.Equal(t, "3", b.Eval(`document.querySelector('#m-ended').textContent`))
+	assert.Contains(t, b.Eval(`document.querySelector('#m-ended-box').title`), "3 Shopper: OnStart returned user.ErrStopUser")
 
 	// no worker yet: the form says so and cannot be sent
 	b.WaitJS(`!document.querySelector('#no-workers').hidden && document.querySelector('#f-submit').disabled`, "the no-workers notice")

@@ -33,6 +33,20 @@ function renderMonitor(s) {
   const counted = typeof s.iterations === 'number';
   show('#m-iter-box', counted);
   if (counted) setText('#m-iter', `${s.iterations} run, ${s.dropped_iterations} dropped`);
+  const lag = s.generator_lag;
+  show('#m-lag-box', !!lag);
+  if (lag) {
+    const f = (v) => Number(v).toFixed(3);
+    setText('#m-lag', `${f(lag.p50)} / ${f(lag.p99)} ms`);
+    $('#m-lag-box').title = `generator lag p50 ${f(lag.p50)} ms, p99 ${f(lag.p99)} ms; corrected latency p50 ${f(lag.corrected_p50)} ms, p99 ${f(lag.corrected_p99)} ms`;
+  }
+  const ended = s.users_ended_early || {};
+  const reasons = Object.keys(ended).sort();
+  show('#m-ended-box', reasons.length > 0);
+  if (reasons.length > 0) {
+    setText('#m-ended', reasons.reduce((n, r) => n + ended[r], 0));
+    $('#m-ended-box').title = reasons.map((r) => `${ended[r]} ${r}`).join('\n');
+  }
 }
 
 // noWorkers: a master with no live worker cannot start a test (409).

@@ -2,8 +2,11 @@ package locust
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +17,9 @@ import (
 
 	"github.com/golocust/golocust/internal/browsertest"
 	"github.com/golocust/golocust/internal/demotarget"
+	"github.com/golocust/golocust/runner"
+	"github.com/golocust/golocust/transport"
+	"github.com/golocust/golocust/user"
 )
 
 func postJSON(t *testing.T, u string, v any) (int, map[string]any) {
@@ -113,4 +119,51 @@ func TestBrowserClassPickerEditsAClass(t *testing.T) {
 	}
 	assert.Zero(t, srv.Count("/items"), "the unpicked task never reached the target")
 	assert.Equal(t, srv.Total(), res.Stats.Total.NumRequests, "the edited host is the target")
+}
+
+// On a master, a class edited with POST /user reaches the worker with the
+// next start: the worker's users, built from the class as compiled, run
+// only the picked task against the picked host.
+func TestClassPickerEditReachesTheWorkers(t *testing.T) {
+	srv := startTarget(t, demotarget.Options{})
+	port := clusterPort(t)
+	cfg := DefaultConfig()
+	cfg.Cluster.Master = true
+	cfg.Cluster.MasterBindPort, _ = strconv.Atoi(port)
+	cfg.Web.ClassPicker = true
+	cfg.StopTimeout = 5 * time.Second
+	base, end := startWebSession(t, cfg)
+	defer http.DefaultClient.CloseIdleConnections()
+
+	w, err := runner.NewWorker(runner.WorkerOptions{
+		Classes: []user.Spawner{shopperClass("")},
+		Client:  transport.ClientOptions{Address: "127.0.0.1:" + port, BackoffBase: 20 * time.Millisecond},
+	})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	wdone := make(chan error, 1)
+	go func() { wdone <- w.Run(ctx) }()
+	require.Eventually(t, func() bool {
+		var wc struct {
+			WorkerCount int `json:"worker_count"`
+		}
+		getJSON(t, base+"/worker-count", &wc)
+		return wc.WorkerCount == 1
+	}, 10*time.Second, 20*time.Millisecond)
+
+	code, ans := postJSON(t, base+"/user", map[string]any{"user_class_name": "Shopper", "tasks": []string{"Items"}, "host": srv.URL})
+	require.Equal(t, http.StatusOK, code, ans)
+	code, body := postForm(t, base+"/swarm", url.Values{"user_count": {"3"}, "spawn_rate": {"100"}})
+	require.Equal(t, http.StatusOK, code, body)
+	require.Eventually(t, func() bool { return srv.Count("/items") > 20 }, 10*time.Second, 20*time.Millisecond)
+	code, body = postForm(t, base+"/stop", nil)
+	require.Equal(t, http.StatusOK, code, body)
+	cancel()
+	require.NoError(t, <-wdone)
+	res := end()
+	assert.Zero(t, srv.Count("/item"), "the unpicked task never ran on the worker")
+	assert.Equal(t, srv.Total(), res.Stats.Total.NumRequests, "the master merged what the worker sent to the edited host")
+	for _, e := range res.Stats.Entries {
+		assert.Equal(t, "/items", e.Name)
+	}
 }

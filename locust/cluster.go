@@ -257,6 +257,7 @@ func (s *session) runMaster(ctx context.Context) (*Result, error) {
 		if err := m.Configure(classes, host); err != nil {
 			return nil, err
 		}
+		m.SetParams(s.params) // s.mu is held
 		return masterDriver{m}, nil
 	}
 	s.beforeStart = func(ctx context.Context) error {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/golocust/golocust/internal/bounds"
 	"github.com/golocust/golocust/internal/timespan"
+	"github.com/golocust/golocust/param"
 	"github.com/golocust/golocust/runner"
 	"github.com/golocust/golocust/threshold"
 	"github.com/golocust/golocust/user"
@@ -131,12 +132,30 @@ type Config struct {
 	// variables; see package telemetry. A standalone process or the
 	// master exports; workers do not.
 	OTel bool
+	// Params are the scenario's custom parameters (Locust's
+	// init_command_line_parser arguments), declared with the param
+	// package: each is a flag (--name), LOCUST_NAME and a config-file key,
+	// shows in the web form (unless param.Hidden; masked if
+	// param.Secret), goes to the workers with every spawn, and is read by
+	// users from Env.Params and by the hooks from Environment.Params.
+	Params []param.Spec
+	// ParamValues are the parameters' values as text, by name: the flags,
+	// env and config files fill it; a test sets it directly. A parameter
+	// not in it has its declared default.
+	ParamValues map[string]string
 
 	// OnTestStart runs on this process (standalone or master) before the
 	// users of a test start; an error refuses the start. OnTestStop runs
 	// once the test's users are gone; its error is logged. A change of the
 	// user count is not a new test. Workers do not run them.
+	//
+	// Deprecated: use Hooks.TestStart and Hooks.TestStop, which also see
+	// the run (host, options, custom parameters, runner, stats). Both run
+	// when both are set, these first.
 	OnTestStart, OnTestStop func(ctx context.Context) error
+	// Hooks see the run's Environment at init, test start and test stop
+	// (Locust's init, test_start and test_stop events).
+	Hooks Hooks
 
 	// Stdout receives the JSON output; nil means os.Stdout.
 	Stdout io.Writer
@@ -250,6 +269,7 @@ func (c *Config) Validate() error {
 	if c.ExitCodeOnError < ExitZeroOnError || c.ExitCodeOnError > 255 {
 		add("--exit-code-on-error is %d: want an exit code from 0 to 255", c.ExitCodeOnError)
 	}
+	errs = append(errs, c.validateParams()...)
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		errs = append(errs, err)
 	}

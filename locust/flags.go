@@ -89,6 +89,7 @@ func parseCommandLine(c *Config, args []string, lookupEnv func(string) (string, 
 	for _, area := range flagAreas {
 		defs = append(defs, area(c)...)
 	}
+	defs = append(defs, paramFlags(c)...) // the scenario's own (params.go)
 	fs := flag.NewFlagSet("locust", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}

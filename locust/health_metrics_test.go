@@ -30,6 +30,7 @@ func TestHeadlessRunServesMetricsOnTheHealthPort(t *testing.T) {
 	cfg.Stdout, cfg.Stderr = out, out
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	port := cfg.Health.Port // execute fills cfg's defaults
 	done := make(chan *Result, 1)
 	go func() {
 		res, err := execute(ctx, &cfg, []user.Spawner{shopperClass("")})
@@ -37,7 +38,7 @@ func TestHeadlessRunServesMetricsOnTheHealthPort(t *testing.T) {
 		done <- res
 	}()
 	defer http.DefaultClient.CloseIdleConnections()
-	url := "http://127.0.0.1:" + strconv.Itoa(cfg.Health.Port) + "/metrics"
+	url := "http://127.0.0.1:" + strconv.Itoa(port) + "/metrics"
 	var body string
 	var scraped int64
 	require.Eventually(t, func() bool {

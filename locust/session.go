@@ -14,6 +14,7 @@ import (
 
 	"github.com/golocust/golocust/internal/health"
 	"github.com/golocust/golocust/metrics"
+	"github.com/golocust/golocust/param"
 	"github.com/golocust/golocust/runner"
 	"github.com/golocust/golocust/stats"
 	"github.com/golocust/golocust/threshold"
@@ -122,6 +123,9 @@ type session struct {
 	// audit records logins, run control and worker events (--audit-log;
 	// in memory only without it).
 	audit *audit.Log
+	// params are the custom parameters of the current (or next) test:
+	// Config.ParamValues, then what the web form set.
+	params param.Values
 }
 
 // execute validates cfg, builds the session and runs it.
@@ -155,7 +159,7 @@ func execute(ctx context.Context, cfg *Config, classes []user.Spawner) (*Result,
 	s := &session{
 		cfg: cfg, log: log, logs: logs, stdout: stdout, stderr: stderr,
 		classes: picked, host: cfg.Host, timeUp: make(chan uint64, 1),
-		ended: make(chan struct{}, 1),
+		ended: make(chan struct{}, 1), params: param.NewValues(cfg.ParamValues),
 	}
 	s.allowed = newAllowlist(cfg.Web.AllowHosts, cfg.Host, picked)
 	if cfg.Host != "" {
@@ -209,7 +213,7 @@ func execute(ctx context.Context, cfg *Config, classes []user.Spawner) (*Result,
 	return s.serve(ctx)
 }
 
-// localDriver runs the users in this process.
+// localDriver runs the users in this process; s.mu is held.
 func (s *session) localDriver(classes []user.Spawner, host string) (driver, error) {
 	return runner.NewLocal(runner.Options{
 		Classes:     s.load.classes(classes),
@@ -221,6 +225,7 @@ func (s *session) localDriver(classes []user.Spawner, host string) (driver, erro
 		Gate:        s.load.gate(),
 		OnRequest:   s.cfg.OnRequest,
 		UserLimit:   s.cfg.userLimit(),
+		Params:      s.params,
 	})
 }
 
@@ -232,6 +237,9 @@ func (s *session) serve(ctx context.Context) (*Result, error) {
 	s.ctx = ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if err := s.hookInit(); err != nil {
+		return nil, err
+	}
 	// The probes listen before the web UI, so that they answer as soon
 	// as the UI does.
 	healthDone, err := serveHealth(ctx, cfg, s.log, s.readiness,
@@ -417,11 +425,9 @@ func (s *session) startRun(users int, rate float64, host string, runTime time.Du
 		return err
 	}
 	drv = s.load.wrap(drv)
-	if s.cfg.OnTestStart != nil {
-		if err := s.cfg.OnTestStart(s.ctx); err != nil {
-			drv.Quit()
-			return fmt.Errorf("OnTestStart: %w", err)
-		}
+	if err := s.hookTestStart(drv, host); err != nil {
+		drv.Quit()
+		return err
 	}
 	s.testOn = true
 	if s.history != nil {
@@ -467,8 +473,8 @@ func (s *session) stopRun() {
 	s.mu.Unlock()
 }
 
-// testStopped runs Config.OnTestStop once per test that started; s.mu is
-// held.
+// testStopped runs Config.OnTestStop and Hooks.TestStop once per test
+// that started; s.mu is held.
 func (s *session) testStopped() {
 	if !s.testOn {
 		return
@@ -478,10 +484,8 @@ func (s *session) testStopped() {
 	case s.ended <- struct{}{}:
 	default:
 	}
-	if s.cfg.OnTestStop != nil {
-		if err := s.cfg.OnTestStop(s.ctx); err != nil {
-			s.log.Error("OnTestStop", zap.Error(err))
-		}
+	for _, err := range s.hookTestStop() {
+		s.log.Error("test stop hook", zap.Error(err))
 	}
 }
 

@@ -178,6 +178,7 @@ func serveWeb(ctx context.Context, s *session) (<-chan error, error) {
 		// through Host).
 		ClassPicker: w.ClassPicker,
 		Form:        webui.FormDefaults{Users: s.cfg.Users, SpawnRate: s.cfg.SpawnRate, RunTime: s.cfg.RunTime},
+		Params:      s.webParams,
 		FullHistoryCSV: func() string {
 			if s.cfg.CSVPrefix != "" && s.cfg.CSVFullHistory {
 				return s.cfg.CSVPrefix + "_stats_history.csv"
@@ -243,6 +244,18 @@ func (c *webController) Start(req webui.StartRequest) error {
 		var err error
 		if classes, err = c.s.configured(classes); err != nil {
 			return &webui.FieldError{Field: "user_classes", Message: err.Error()}
+		}
+	}
+	if req.Params != nil {
+		// A new test from the form: its custom parameters apply from it on.
+		c.s.mu.Lock()
+		vals, err := c.s.mergeParams(req.Params)
+		if err == nil {
+			c.s.params = vals
+		}
+		c.s.mu.Unlock()
+		if err != nil {
+			return err
 		}
 	}
 	return c.s.startRun(req.Users, req.SpawnRate, req.Host, req.RunTime, classes)

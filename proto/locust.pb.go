@@ -859,7 +859,11 @@ type RunOptions struct {
 	// Per-class settings edited in the web UI's class picker (Locust's
 	// update_user_class): the worker runs its classes with them. Empty = the
 	// classes as compiled.
-	Classes       []*ClassSettings `protobuf:"bytes,5,rep,name=classes,proto3" json:"classes,omitempty"`
+	Classes []*ClassSettings `protobuf:"bytes,5,rep,name=classes,proto3" json:"classes,omitempty"`
+	// The scenario's custom parameters for this test (Locust sends its
+	// parsed options with every spawn), by name, as text; users read them
+	// from their Env.
+	Params        map[string]string `protobuf:"bytes,6,rep,name=params,proto3" json:"params,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -925,6 +929,13 @@ func (x *RunOptions) GetArrival() *Arrival {
 func (x *RunOptions) GetClasses() []*ClassSettings {
 	if x != nil {
 		return x.Classes
+	}
+	return nil
+}
+
+func (x *RunOptions) GetParams() map[string]string {
+	if x != nil {
+		return x.Params
 	}
 	return nil
 }
@@ -2286,7 +2297,7 @@ const file_locust_proto_rawDesc = "" +
 	"\aoptions\x18\x05 \x01(\v2\x1f.golocust.cluster.v1.RunOptionsR\aoptions\x1aB\n" +
 	"\x14UserClassCountsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"\xda\x01\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"\xda\x02\n" +
 	"\n" +
 	"RunOptions\x12\x12\n" +
 	"\x04tags\x18\x01 \x03(\tR\x04tags\x12!\n" +
@@ -2294,7 +2305,11 @@ const file_locust_proto_rawDesc = "" +
 	"\vreset_stats\x18\x03 \x01(\bR\n" +
 	"resetStats\x126\n" +
 	"\aarrival\x18\x04 \x01(\v2\x1c.golocust.cluster.v1.ArrivalR\aarrival\x12<\n" +
-	"\aclasses\x18\x05 \x03(\v2\".golocust.cluster.v1.ClassSettingsR\aclasses\"\x86\x01\n" +
+	"\aclasses\x18\x05 \x03(\v2\".golocust.cluster.v1.ClassSettingsR\aclasses\x12C\n" +
+	"\x06params\x18\x06 \x03(\v2+.golocust.cluster.v1.RunOptions.ParamsEntryR\x06params\x1a9\n" +
+	"\vParamsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x86\x01\n" +
 	"\rClassSettings\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06weight\x18\x02 \x01(\x03R\x06weight\x12\x1f\n" +
@@ -2435,7 +2450,7 @@ func file_locust_proto_rawDescGZIP() []byte {
 }
 
 var file_locust_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_locust_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
+var file_locust_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
 var file_locust_proto_goTypes = []any{
 	(WorkerState)(0),         // 0: golocust.cluster.v1.WorkerState
 	(*WorkerMessage)(nil),    // 1: golocust.cluster.v1.WorkerMessage
@@ -2465,10 +2480,11 @@ var file_locust_proto_goTypes = []any{
 	(*Logs)(nil),             // 25: golocust.cluster.v1.Logs
 	(*Numbering)(nil),        // 26: golocust.cluster.v1.Numbering
 	nil,                      // 27: golocust.cluster.v1.Spawn.UserClassCountsEntry
-	nil,                      // 28: golocust.cluster.v1.SpawningComplete.UserClassCountsEntry
-	nil,                      // 29: golocust.cluster.v1.StatsReport.UserClassCountsEntry
-	nil,                      // 30: golocust.cluster.v1.StatsReport.EndedUsersEntry
-	nil,                      // 31: golocust.cluster.v1.Numbering.PositionsEntry
+	nil,                      // 28: golocust.cluster.v1.RunOptions.ParamsEntry
+	nil,                      // 29: golocust.cluster.v1.SpawningComplete.UserClassCountsEntry
+	nil,                      // 30: golocust.cluster.v1.StatsReport.UserClassCountsEntry
+	nil,                      // 31: golocust.cluster.v1.StatsReport.EndedUsersEntry
+	nil,                      // 32: golocust.cluster.v1.Numbering.PositionsEntry
 }
 var file_locust_proto_depIdxs = []int32{
 	3,  // 0: golocust.cluster.v1.WorkerMessage.hello:type_name -> golocust.cluster.v1.Hello
@@ -2498,22 +2514,23 @@ var file_locust_proto_depIdxs = []int32{
 	7,  // 24: golocust.cluster.v1.Spawn.options:type_name -> golocust.cluster.v1.RunOptions
 	9,  // 25: golocust.cluster.v1.RunOptions.arrival:type_name -> golocust.cluster.v1.Arrival
 	8,  // 26: golocust.cluster.v1.RunOptions.classes:type_name -> golocust.cluster.v1.ClassSettings
-	10, // 27: golocust.cluster.v1.Arrival.cluster_stages:type_name -> golocust.cluster.v1.RateStage
-	28, // 28: golocust.cluster.v1.SpawningComplete.user_class_counts:type_name -> golocust.cluster.v1.SpawningComplete.UserClassCountsEntry
-	14, // 29: golocust.cluster.v1.StatsReport.entries:type_name -> golocust.cluster.v1.StatsEntry
-	14, // 30: golocust.cluster.v1.StatsReport.total:type_name -> golocust.cluster.v1.StatsEntry
-	15, // 31: golocust.cluster.v1.StatsReport.errors:type_name -> golocust.cluster.v1.ErrorEntry
-	16, // 32: golocust.cluster.v1.StatsReport.exceptions:type_name -> golocust.cluster.v1.ExceptionEntry
-	29, // 33: golocust.cluster.v1.StatsReport.user_class_counts:type_name -> golocust.cluster.v1.StatsReport.UserClassCountsEntry
-	30, // 34: golocust.cluster.v1.StatsReport.ended_users:type_name -> golocust.cluster.v1.StatsReport.EndedUsersEntry
-	31, // 35: golocust.cluster.v1.Numbering.positions:type_name -> golocust.cluster.v1.Numbering.PositionsEntry
-	1,  // 36: golocust.cluster.v1.Cluster.Connect:input_type -> golocust.cluster.v1.WorkerMessage
-	2,  // 37: golocust.cluster.v1.Cluster.Connect:output_type -> golocust.cluster.v1.MasterMessage
-	37, // [37:38] is the sub-list for method output_type
-	36, // [36:37] is the sub-list for method input_type
-	36, // [36:36] is the sub-list for extension type_name
-	36, // [36:36] is the sub-list for extension extendee
-	0,  // [0:36] is the sub-list for field type_name
+	28, // 27: golocust.cluster.v1.RunOptions.params:type_name -> golocust.cluster.v1.RunOptions.ParamsEntry
+	10, // 28: golocust.cluster.v1.Arrival.cluster_stages:type_name -> golocust.cluster.v1.RateStage
+	29, // 29: golocust.cluster.v1.SpawningComplete.user_class_counts:type_name -> golocust.cluster.v1.SpawningComplete.UserClassCountsEntry
+	14, // 30: golocust.cluster.v1.StatsReport.entries:type_name -> golocust.cluster.v1.StatsEntry
+	14, // 31: golocust.cluster.v1.StatsReport.total:type_name -> golocust.cluster.v1.StatsEntry
+	15, // 32: golocust.cluster.v1.StatsReport.errors:type_name -> golocust.cluster.v1.ErrorEntry
+	16, // 33: golocust.cluster.v1.StatsReport.exceptions:type_name -> golocust.cluster.v1.ExceptionEntry
+	30, // 34: golocust.cluster.v1.StatsReport.user_class_counts:type_name -> golocust.cluster.v1.StatsReport.UserClassCountsEntry
+	31, // 35: golocust.cluster.v1.StatsReport.ended_users:type_name -> golocust.cluster.v1.StatsReport.EndedUsersEntry
+	32, // 36: golocust.cluster.v1.Numbering.positions:type_name -> golocust.cluster.v1.Numbering.PositionsEntry
+	1,  // 37: golocust.cluster.v1.Cluster.Connect:input_type -> golocust.cluster.v1.WorkerMessage
+	2,  // 38: golocust.cluster.v1.Cluster.Connect:output_type -> golocust.cluster.v1.MasterMessage
+	38, // [38:39] is the sub-list for method output_type
+	37, // [37:38] is the sub-list for method input_type
+	37, // [37:37] is the sub-list for extension type_name
+	37, // [37:37] is the sub-list for extension extendee
+	0,  // [0:37] is the sub-list for field type_name
 }
 
 func init() { file_locust_proto_init() }
@@ -2553,7 +2570,7 @@ func file_locust_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_locust_proto_rawDesc), len(file_locust_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   31,
+			NumMessages:   32,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

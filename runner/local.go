@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/golocust/golocust/internal/bounds"
+	"github.com/golocust/golocust/param"
 	"github.com/golocust/golocust/stats"
 	"github.com/golocust/golocust/user"
 )
@@ -73,6 +74,9 @@ type Options struct {
 	// UserLimit is the most users Start accepts (0: DefaultUserLimit);
 	// more is refused with ErrTooManyUsers.
 	UserLimit int
+	// Params are the run's custom parameters, handed to every user as
+	// Env.Params.
+	Params param.Values
 }
 
 // Local runs users in this process.
@@ -177,6 +181,7 @@ func NewLocal(o Options) (*Local, error) {
 		seed:        o.Seed,
 		stopTimeout: o.StopTimeout,
 		onRequest:   o.OnRequest,
+		params:      o.Params,
 	})
 	return l, nil
 }

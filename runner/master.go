@@ -9,6 +9,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/golocust/golocust/param"
 	locustpb "github.com/golocust/golocust/proto"
 	"github.com/golocust/golocust/stats"
 	"github.com/golocust/golocust/transport"
@@ -155,6 +156,7 @@ type Master struct {
 	fixed     []int
 	host      string
 	settings  []*locustpb.ClassSettings // class picker edits, sent with every Spawn
+	params    param.Values              // custom parameters, sent with every Spawn
 	workers   map[string]*workerNode
 	state     State
 	cluster   []int // per class, the counts last dispatched
@@ -251,6 +253,14 @@ func (m *Master) Registry() *stats.Registry { return m.reg }
 
 // Configure sets the user classes and host of the next test (between
 // tests; a running test keeps its own).
+// SetParams sets the custom parameters sent to the workers with every
+// spawn of the next test (Locust sends its options with each spawn).
+func (m *Master) SetParams(v param.Values) {
+	m.mu.Lock()
+	m.params = v
+	m.mu.Unlock()
+}
+
 func (m *Master) Configure(classes []user.Spawner, host string) error {
 	m.ctl.Lock()
 	defer m.ctl.Unlock()

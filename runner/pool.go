@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/golocust/golocust/param"
 	"github.com/golocust/golocust/stats"
 	"github.com/golocust/golocust/user"
 )
@@ -30,6 +31,7 @@ type userPool struct {
 	seed        uint64
 	stopTimeout time.Duration // graceful time for users removed by a ramp-down
 	onRequest   user.RequestListener
+	params      param.Values
 	// seqOf turns a class-local sequence number into Env.Seq (a worker
 	// combines it with its index); nil is the identity.
 	seqOf func(class int, local int64) int64
@@ -72,6 +74,7 @@ type poolConfig struct {
 	seed        uint64
 	stopTimeout time.Duration
 	onRequest   user.RequestListener
+	params      param.Values
 }
 
 func newUserPool(c poolConfig) *userPool {
@@ -83,6 +86,7 @@ func newUserPool(c poolConfig) *userPool {
 		seed:        c.seed,
 		stopTimeout: c.stopTimeout,
 		onRequest:   c.onRequest,
+		params:      c.params,
 		running:     make(map[*poolUser]struct{}),
 		idle:        make(chan struct{}),
 	}
@@ -157,6 +161,7 @@ func (p *userPool) spawn(ci int) {
 		// The listener goes to each user's Env: recording reads it there,
 		// without a shared lock.
 		OnRequest: p.onRequest,
+		Params:    p.params,
 	}
 	p.mu.Unlock()
 	go p.run(ctx, u, c.spawner, env)

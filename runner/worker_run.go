@@ -12,6 +12,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/golocust/golocust/param"
 	locustpb "github.com/golocust/golocust/proto"
 	"github.com/golocust/golocust/transport"
 	"github.com/golocust/golocust/user"
@@ -175,6 +176,7 @@ func (w *Worker) newPool(sp *locustpb.Spawn) error {
 		seed:        w.o.Seed,
 		stopTimeout: time.Duration(sp.GetStopTimeoutUs()) * time.Microsecond,
 		onRequest:   w.o.OnRequest,
+		params:      param.NewValues(o.GetParams()),
 	})
 	p.seqOf = func(class int, local int64) int64 { return w.seqOf(names[class], local) }
 	w.mu.Lock()

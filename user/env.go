@@ -9,6 +9,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/golocust/golocust/param"
 	"github.com/golocust/golocust/stats"
 )
 
@@ -58,6 +59,10 @@ type Env struct {
 	// Seq is the class-wide sequence number of this user (unique across
 	// the cluster in distributed mode), for partitioning test data.
 	Seq int64
+	// Params are the run's custom parameters (locust.Config.Params, set
+	// by flags, env, config files or the web form); read them with the
+	// declared param.Param's Get.
+	Params param.Values
 	// OnRequest, when set, is called for every request this user records
 	// (see RequestListener). nil costs nothing.
 	OnRequest RequestListener

@@ -67,9 +67,16 @@ func (s *Server) swarm(w http.ResponseWriter, r *http.Request) {
 	if edit {
 		action = audit.Edit
 	}
+	var params []CustomParam
+	if s.o.Params != nil {
+		params = s.o.Params()
+	}
 	req, ferr := parseSwarm(r.PostForm, c.ClassNames(), edit)
+	if ferr == nil && !edit {
+		req.Params = formParams(r.PostForm, params)
+	}
 	if ferr != nil {
-		s.record(r, audit.Event{Action: action, Outcome: audit.Refused, Reason: ferr.Error(), Detail: formDetail(r.PostForm)})
+		s.record(r, audit.Event{Action: action, Outcome: audit.Refused, Reason: ferr.Error(), Detail: formDetail(maskSecrets(r.PostForm, params))})
 		writeJSON(w, http.StatusBadRequest, map[string]any{"success": false, "message": ferr.Error(), "field": ferr.Field})
 		return
 	}
@@ -581,6 +588,7 @@ func (s *Server) config(w http.ResponseWriter, r *http.Request) {
 		"users":          max(form.Users, 1),
 		"spawn_rate":     cmp.Or(form.SpawnRate, 1),
 		"run_time":       runTime,
+		"custom_params":  customParams(s.o.Params),
 		"state":          c.State(),
 		"is_distributed": c.IsMaster(),
 		"user_classes":   classes,

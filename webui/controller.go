@@ -26,6 +26,25 @@ type StartRequest struct {
 	Host      string        // "" keeps the configured host
 	RunTime   time.Duration // 0: no time limit
 	Classes   []string      // nil: all classes
+	// Params are the form's custom parameters, by name, as text (only
+	// those Options.Params declares; an empty secret means "unchanged").
+	// The controller checks them and answers a *FieldError naming the
+	// parameter.
+	Params map[string]string
+}
+
+// CustomParam is one of the scenario's custom parameters as the start form
+// shows it (Locust's "Custom parameters").
+type CustomParam struct {
+	Name    string   `json:"name"`          // form field name
+	Label   string   `json:"label"`         // what it is for
+	Kind    string   `json:"kind"`          // string, int, float, bool or duration
+	Value   string   `json:"default_value"` // current value ("" for a secret)
+	Choices []string `json:"choices,omitempty"`
+	Secret  bool     `json:"is_secret,omitempty"`
+	// HasValue tells, for a secret, whether one is set (its value is
+	// never sent to the browser).
+	HasValue bool `json:"has_value,omitempty"`
 }
 
 // WorkerInfo is one row of the Workers tab (master mode only).

@@ -118,6 +118,9 @@ type Options struct {
 	ClassPicker bool
 	// Form prefills the start form, as -u, -r, -t and -H do in Locust.
 	Form FormDefaults
+	// Params lists the scenario's custom parameters for the start form
+	// (nil: none); POST /swarm hands their fields to Controller.Start.
+	Params func() []CustomParam
 
 	// Now is the clock; nil: time.Now.
 	Now func() time.Time

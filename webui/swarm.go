@@ -1,6 +1,7 @@
 package webui
 
 import (
+	"maps"
 	"math"
 	"net/url"
 	"slices"
@@ -153,4 +154,60 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+// formParams picks the declared custom parameters out of the form; a
+// field may use the name or, as Locust's argparse dest, the name with
+// underscores.
+func formParams(form url.Values, params []CustomParam) map[string]string {
+	var out map[string]string
+	for _, p := range params {
+		v, ok := form[p.Name]
+		if !ok {
+			v, ok = form[strings.ReplaceAll(p.Name, "-", "_")]
+		}
+		if !ok || len(v) == 0 {
+			continue
+		}
+		if out == nil {
+			out = map[string]string{}
+		}
+		out[p.Name] = strings.TrimSpace(v[0])
+	}
+	return out
+}
+
+// customParams lists the parameters for /ui/config (never nil).
+func customParams(f func() []CustomParam) []CustomParam {
+	if f == nil {
+		return []CustomParam{}
+	}
+	if ps := f(); ps != nil {
+		return ps
+	}
+	return []CustomParam{}
+}
+
+// maskSecrets returns form with the values of secret parameters replaced,
+// for the audit log (form itself is left alone).
+func maskSecrets(form url.Values, params []CustomParam) url.Values {
+	var out url.Values
+	for _, p := range params {
+		if !p.Secret {
+			continue
+		}
+		for _, name := range []string{p.Name, strings.ReplaceAll(p.Name, "-", "_")} {
+			if _, ok := form[name]; !ok {
+				continue
+			}
+			if out == nil {
+				out = maps.Clone(form)
+			}
+			out[name] = []string{"(secret)"}
+		}
+	}
+	if out == nil {
+		return form
+	}
+	return out
 }

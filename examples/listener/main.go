@@ -86,7 +86,7 @@ func onRequest(e user.RequestEvent) {
 func config(out io.Writer) locust.Config {
 	cfg := locust.DefaultConfig()
 	cfg.OnRequest = onRequest
-	cfg.OnTestStop = func(context.Context) error {
+	cfg.Hooks.TestStop = func(context.Context, *locust.Environment) error {
 		fmt.Fprintf(out, "Total content-length received: %d\n", contentLength.Load())
 		return nil
 	}

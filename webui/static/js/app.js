@@ -143,6 +143,52 @@ function renderClassPicker() {
   show('#class-picker', classes.length > 1);
 }
 
+// Custom parameters (Locust's "Custom parameters"): a drop-down for
+// choices, a checkbox for booleans, a masked field for secrets (whose
+// value the server never sends: empty keeps it).
+function renderCustomParams() {
+  const params = ui.config.custom_params || [];
+  const list = $('#param-list');
+  list.replaceChildren();
+  for (const p of params) {
+    const id = `p-${p.name}`;
+    let input;
+    if (p.choices && p.choices.length) {
+      input = el('select');
+      for (const c of p.choices) {
+        const o = el('option', { text: c });
+        o.value = c;
+        o.selected = c === p.default_value;
+        input.append(o);
+      }
+    } else if (p.kind === 'bool') {
+      input = el('input');
+      input.type = 'checkbox';
+      input.checked = p.default_value === 'true';
+    } else {
+      input = el('input');
+      input.type = p.is_secret ? 'password' : 'text';
+      input.autocomplete = p.is_secret ? 'new-password' : 'off';
+      input.value = p.default_value || '';
+      if (p.is_secret && p.has_value) input.placeholder = 'set (leave empty to keep it)';
+      if (p.kind === 'int' || p.kind === 'float') input.inputMode = 'decimal';
+    }
+    input.id = id;
+    input.name = p.name;
+    input.dataset.param = p.kind;
+    const label = el('label', { text: `${p.label || p.name} (${p.name})` });
+    label.htmlFor = id;
+    const err = el('small', { className: 'field-error' });
+    err.dataset.field = p.name;
+    if (p.kind === 'bool') {
+      list.append(el('div', { className: 'param-check' }, input, label), err);
+    } else {
+      list.append(label, input, err);
+    }
+  }
+  show('#custom-params', params.length > 0);
+}
+
 async function submitForm(ev) {
   ev.preventDefault();
   clearErrors();
@@ -161,6 +207,9 @@ async function submitForm(ev) {
         return;
       }
       for (const c of picked) params.append('user_classes', c);
+    }
+    for (const input of $$('#param-list [data-param]')) {
+      params.set(input.name, input.type === 'checkbox' ? String(input.checked) : input.value.trim());
     }
   }
   $('#f-submit').disabled = true;
@@ -457,6 +506,7 @@ async function main() {
   if (ui.config.run_time) $('#f-runtime').value = ui.config.run_time;
   renderClassPicker();
   await initClassPicker(ui.config);
+  renderCustomParams();
   show('#tab-btn-workers', ui.config.is_distributed);
   show('#tab-btn-logs', ui.config.can_admin);
   show('#tab-btn-audit', ui.config.can_admin);

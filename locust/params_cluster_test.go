@@ -1,0 +1,84 @@
+package locust
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/golocust/golocust/param"
+	"github.com/golocust/golocust/runner"
+	"github.com/golocust/golocust/taskset"
+	"github.com/golocust/golocust/transport"
+	"github.com/golocust/golocust/user"
+)
+
+var labelParam = param.String("label", "default-label", "sent as X-Label")
+
+type labeller struct{ user.HTTP }
+
+func (l *labeller) Send(ctx context.Context) error {
+	return l.Get(ctx, "/", user.Header("X-Label", labelParam.Get(l.Env().Params))).Err()
+}
+
+func labellerClass() user.Class[labeller] {
+	return user.Class[labeller]{Name: "Labeller", Wait: user.Constant(5 * time.Millisecond),
+		Tasks: taskset.Weighted(taskset.Task[labeller]{Weight: 1, Run: (*labeller).Send})}
+}
+
+// The master sends its custom parameters with the spawn: the worker's
+// users read the master's values, not the worker's defaults.
+func TestCustomParametersGoToTheWorkersWithTheSpawn(t *testing.T) {
+	var mu sync.Mutex
+	seen := map[string]int64{}
+	tg := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen[r.Header.Get("X-Label")]++
+		mu.Unlock()
+	}))
+	defer tg.Close()
+	port := clusterPort(t)
+	cfg := DefaultConfig()
+	cfg.Headless, cfg.Users, cfg.SpawnRate, cfg.RunTime, cfg.Host = true, 2, 100, 1500*time.Millisecond, tg.URL
+	cfg.Cluster.Master = true
+	cfg.Cluster.MasterBindPort, _ = strconv.Atoi(port)
+	cfg.Params = []param.Spec{labelParam}
+	cfg.ParamValues = map[string]string{"label": "from-master"}
+	out := &testLogWriter{t: t}
+	defer out.flush()
+	cfg.Stdout, cfg.Stderr = out, out
+	done := make(chan *Result, 1)
+	go func() {
+		res, err := execute(t.Context(), &cfg, []user.Spawner{labellerClass()})
+		assert.NoError(t, err)
+		done <- res
+	}()
+	w, err := runner.NewWorker(runner.WorkerOptions{
+		Classes: []user.Spawner{labellerClass()},
+		Client:  transport.ClientOptions{Address: "127.0.0.1:" + port, BackoffBase: 20 * time.Millisecond},
+	})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	wdone := make(chan error, 1)
+	go func() { wdone <- w.Run(ctx) }()
+	var res *Result
+	select {
+	case res = <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("the master did not end its run")
+	}
+	cancel()
+	<-wdone
+	require.NotNil(t, res)
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Len(t, seen, 1, "%v", seen)
+	assert.Positive(t, seen["from-master"])
+	assert.Equal(t, seen["from-master"], res.Stats.Total.NumRequests)
+}

@@ -44,6 +44,7 @@ func TestBrowserLoginLogoutAndAdminViews(t *testing.T) {
 	b.WaitJS(`location.pathname === '/login' && !!document.querySelector('#login-form')`, "the login page")
 	browserLogin(b, "ada", "wrong")
 	b.WaitJS(`!!document.querySelector('#login-error') && document.querySelector('#login-error').textContent.includes('Wrong user name or password')`, "the refusal")
+	b.Screenshot("/tmp/webui-login.png")
 	browserLogin(b, "ada", "ada")
 	b.WaitJS(`location.pathname === '/' && location.search === '?tab=stats' && !document.querySelector('#start-panel').hidden`, "the UI after login")
 	assert.Equal(t, "ada (admin)", b.Eval(`document.querySelector('#account-name').textContent`))

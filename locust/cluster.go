@@ -310,7 +310,8 @@ func (s *session) workers() []webui.WorkerInfo {
 	ws := m.Workers()
 	out := make([]webui.WorkerInfo, len(ws))
 	for i, w := range ws {
-		out[i] = webui.WorkerInfo{ID: w.ID, State: string(w.State), UserCount: w.UserCount, CPUUsage: w.CPUPercent, MemoryUsage: int64(w.MemoryBytes)}
+		out[i] = webui.WorkerInfo{ID: w.ID, State: string(w.State), UserCount: w.UserCount, CPUUsage: w.CPUPercent, MemoryUsage: int64(w.MemoryBytes),
+			LagP50: float64(w.LagP50) / float64(time.Millisecond), LagP99: float64(w.LagP99) / float64(time.Millisecond)}
 	}
 	return out
 }

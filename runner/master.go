@@ -84,6 +84,10 @@ type WorkerInfo struct {
 	UserCount   int
 	CPUPercent  float64
 	MemoryBytes uint64
+	// LagP50 and LagP99 are the worker's generator lag (how late its paced
+	// and arrival-rate iterations started) over its last stats report;
+	// zero when it had none.
+	LagP50, LagP99 time.Duration
 }
 
 // workerNode is the master's record of one worker.
@@ -103,6 +107,7 @@ type workerNode struct {
 	stopWait chan struct{} // closed when it answers a Stop (or is gone)
 	quitting bool          // said goodbye or quit: leaving for good
 	cpuWarn  bool
+	lag      [2]time.Duration // p50, p99 of the last report's generator lag
 }
 
 func (w *workerNode) active() bool {

@@ -124,8 +124,10 @@ func (m *Master) onStats(sess *transport.Session, w *workerNode, r *locustpb.Sta
 	if r.GetFinal() {
 		m.coal.fold()
 	}
+	p50, p99, _ := reportLag(r)
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	w.lag = [2]time.Duration{p50, p99}
 	w.users = int(r.GetUserCount())
 	if r.GetUserClassCounts() != nil || r.GetFinal() {
 		w.classes = countsFromWire(r.GetUserClassCounts())

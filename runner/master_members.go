@@ -65,7 +65,8 @@ func (m *Master) Workers() []WorkerInfo {
 	defer m.mu.Unlock()
 	out := make([]WorkerInfo, 0, len(m.workers))
 	for _, w := range m.workers {
-		out = append(out, WorkerInfo{ID: w.id, Index: w.index, State: w.state, UserCount: w.users, CPUPercent: w.cpu, MemoryBytes: w.mem})
+		out = append(out, WorkerInfo{ID: w.id, Index: w.index, State: w.state, UserCount: w.users, CPUPercent: w.cpu, MemoryBytes: w.mem,
+			LagP50: w.lag[0], LagP99: w.lag[1]})
 	}
 	slices.SortFunc(out, func(a, b WorkerInfo) int {
 		if a.Index != b.Index {

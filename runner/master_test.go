@@ -637,3 +637,36 @@ func TestSeqStaysUniqueAcrossRebalancing(t *testing.T) {
 	waitFor(t, "60 distinct numbers on 2 workers", func() bool { return distinct(60)() && m.WorkerCount() == 2 })
 	m.Stop()
 }
+
+// The master shows each worker's generator lag from its last report.
+func TestMasterShowsEachWorkersGeneratorLag(t *testing.T) {
+	classes := []user.Spawner{class("A", 1, 0, nil)}
+	m := startMaster(t, MasterOptions{Classes: classes})
+	w := rawWorker(t, m.Addr(), "lagging_1")
+	waitWorkers(t, m, 1)
+	reg := stats.NewRegistry(stats.Options{})
+	for i := range 100 {
+		reg.RecordLag(time.Duration(i+1) * 100 * time.Microsecond) // 0.1 .. 10 ms
+	}
+	r, err := SnapshotToReport(reg.TakeDelta(), 0, nil)
+	require.NoError(t, err)
+	require.NoError(t, w.Send(&locustpb.WorkerMessage{Kind: &locustpb.WorkerMessage_Stats{Stats: r}}))
+	waitFor(t, "the worker's lag", func() bool {
+		ws := m.Workers()
+		return len(ws) == 1 && ws[0].LagP99 > 0
+	})
+	info := m.Workers()[0]
+	assert.InDelta(t, 5*time.Millisecond, info.LagP50, float64(50*time.Microsecond))
+	assert.InDelta(t, 9900*time.Microsecond, info.LagP99, float64(50*time.Microsecond))
+	assert.InDelta(t, 5*time.Millisecond, func() time.Duration { p50, _, _ := generatorLagOf(m); return p50 }(), float64(50*time.Microsecond))
+}
+
+// generatorLagOf reads the merged lag p50 off the master's registry.
+func generatorLagOf(m *Master) (p50, p99 time.Duration, ok bool) {
+	m.coal.fold()
+	s := m.Registry().Snapshot()
+	if s.Lag == nil {
+		return 0, 0, false
+	}
+	return time.Duration(s.Lag.ValueAtQuantile(50)) * time.Microsecond, time.Duration(s.Lag.ValueAtQuantile(99)) * time.Microsecond, true
+}

@@ -163,7 +163,7 @@ func TestBrowserMasterAndRowCap(t *testing.T) {
 	b.WaitJS(`!document.querySelector('#no-workers').hidden && document.querySelector('#f-submit').disabled`, "the no-workers notice")
 	assert.Equal(t, "false", b.Eval(`String(document.querySelector('#m-workers-box').hidden)`))
 	f.mu.Lock()
-	f.workers = []WorkerInfo{{ID: "worker-1", State: "ready", UserCount: 0, CPUUsage: 12.5, MemoryUsage: 64 << 20}}
+	f.workers = []WorkerInfo{{ID: "worker-1", State: "ready", UserCount: 0, CPUUsage: 12.5, MemoryUsage: 64 << 20, LagP50: 0.041, LagP99: 0.31}}
 	f.mu.Unlock()
 	b.WaitJS(`document.querySelector('#no-workers').hidden && !document.querySelector('#f-submit').disabled`, "the form to accept a start")
 	b.SetValue("f-users", "3")
@@ -173,6 +173,7 @@ func TestBrowserMasterAndRowCap(t *testing.T) {
 	b.Click(`.tabs [data-tab="workers"]`)
 	b.WaitJS(`document.querySelectorAll('#workers-table tbody tr').length === 1`, "the workers table")
 	assert.Equal(t, "worker-1", b.Eval(`document.querySelector('#workers-table td.name').textContent`))
+	assert.Equal(t, "0.041 / 0.310", b.Eval(`document.querySelector('#workers-table tbody tr td:last-child').textContent`), "the worker's generator lag")
 	assert.Equal(t, "1", b.Eval(`document.querySelector('#m-workers').textContent`))
 	b.Click(`.tabs [data-tab="stats"]`)
 	b.WaitJS(`document.querySelectorAll('#stats-table tbody tr').length === 500`, "500 rows")

@@ -54,6 +54,10 @@ type WorkerInfo struct {
 	UserCount   int     `json:"user_count"`
 	CPUUsage    float64 `json:"cpu_usage"`    // percent of one core
 	MemoryUsage int64   `json:"memory_usage"` // bytes
+	// LagP50 and LagP99 are the worker's generator lag in ms over its
+	// last report (0: none).
+	LagP50 float64 `json:"generator_lag_p50"`
+	LagP99 float64 `json:"generator_lag_p99"`
 }
 
 // Ratio is a share of users (per class) or of task picks (per task), with

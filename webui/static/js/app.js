@@ -334,7 +334,8 @@ function renderWorkers(s) {
       el('td', { text: w.state }),
       el('td', { className: 'num', text: w.user_count }),
       el('td', { className: 'num', text: `${round(w.cpu_usage, 1)}%` }),
-      el('td', { className: 'num', text: fmtBytes(w.memory_usage) })));
+      el('td', { className: 'num', text: fmtBytes(w.memory_usage) }),
+      el('td', { className: 'num', text: w.generator_lag_p99 ? `${Number(w.generator_lag_p50).toFixed(3)} / ${Number(w.generator_lag_p99).toFixed(3)}` : '-' })));
   }
   $('#workers-table tbody').replaceChildren(frag);
 }

@@ -2,6 +2,7 @@ package locust
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -67,4 +68,42 @@ func TestBrowserShowsTheLoadShape(t *testing.T) {
 	assert.Contains(t, b.Eval(`document.querySelector('#shape-note').textContent`), "stages")
 	assert.Equal(t, "true", b.Eval(`String(document.querySelector('#user-fields').hidden)`))
 	assert.Empty(t, b.Problems(nil))
+}
+
+// TestBrowserAccountsOnARealRun: with --web-users, a viewer logged in
+// through the login page has no way to start a run, and an operator starts
+// and stops a real one against a counting target.
+func TestBrowserAccountsOnARealRun(t *testing.T) {
+	browsertest.Find(t)
+	srv := startTarget(t, demotarget.Options{MinLatency: time.Millisecond, MaxLatency: 2 * time.Millisecond})
+	cfg := DefaultConfig()
+	cfg.Host = srv.URL
+	cfg.Web.Users = writeUsers(t)
+	base, end := startWebSession(t, cfg)
+	defer http.DefaultClient.CloseIdleConnections()
+	b := browsertest.New(t)
+	login := func(name, pass string) {
+		b.WaitJS(`!!document.querySelector('#login-form')`, "the login form")
+		b.SetValue("l-user", name)
+		b.SetValue("l-pass", pass)
+		b.Click("#l-submit")
+	}
+
+	b.Do(chromedp.Navigate(base + "/"))
+	login("vera", "view-pass")
+	b.WaitJS(`document.querySelector('#account-name').textContent === 'vera (viewer)' && document.querySelector('#m-state').textContent === 'READY'`, "the viewer's UI")
+	assert.Equal(t, "true", b.Eval(`String(document.querySelector('#start-panel').hidden)`), "no start form for a viewer")
+	b.Click("#btn-logout")
+
+	login("otto", "op-pass")
+	b.WaitJS(`document.querySelector('#account-name').textContent === 'otto (operator)' && !document.querySelector('#start-panel').hidden`, "the operator's start form")
+	b.SetValue("f-users", "2")
+	b.SetValue("f-rate", "100")
+	b.Click("#f-submit")
+	b.WaitJS(`Array.from(document.querySelectorAll('#stats-table td.name')).some(td => td.textContent === '/items')`, "a /items row")
+	b.Click("#btn-stop")
+	b.WaitJS(`document.querySelector('#m-state').textContent === 'STOPPED'`, "state STOPPED")
+	assert.Empty(t, b.Problems(func(m string) bool { return strings.Contains(m, "401 (Unauthorized)") }))
+	res := end()
+	assert.Equal(t, srv.Total(), res.Stats.Total.NumRequests, "the operator's run counted every request the target saw")
 }

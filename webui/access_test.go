@@ -221,11 +221,18 @@ func TestLoginSessionCookieAndRoles(t *testing.T) {
 	}
 	resp, _ = anon.do("GET", "/stats/requests", nil, map[string]string{"Authorization": basic("otto", "wrong")})
 	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	// otto's run is on: the same form edits it
+	resp, _ = anon.do("POST", "/swarm", url.Values{"user_count": {"7"}, "spawn_rate": {"2"}}, map[string]string{"Authorization": basic("otto", "otto")})
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
 
 	// the audit log saw it all
 	actions := map[string]int{}
 	for _, e := range log.Recent() {
 		actions[e.Action+"/"+e.Outcome]++
+		if e.Action == audit.Edit {
+			assert.Equal(t, map[string]any{"user_count": 7, "spawn_rate": 2.0}, e.Detail)
+			assert.Equal(t, "otto", e.Account)
+		}
 		if e.Action == audit.Start && e.Outcome == audit.OK {
 			assert.Equal(t, 3, e.Detail["user_count"])
 			assert.Equal(t, "http://127.0.0.1:9", e.Detail["host"])
@@ -236,6 +243,7 @@ func TestLoginSessionCookieAndRoles(t *testing.T) {
 	assert.Equal(t, 3, actions["login/ok"])
 	assert.Equal(t, 3, actions["logout/ok"])
 	assert.Equal(t, 3, actions["start/ok"]) // otto, ada, otto by basic auth
+	assert.Equal(t, 1, actions["edit/ok"])
 	assert.Equal(t, 2, actions["stop/ok"])
 	assert.Equal(t, 2, actions["reset/ok"])
 	assert.Equal(t, 1, actions["login_failed/refused"])

@@ -5,6 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
 	"testing"
 	"time"
 
@@ -89,4 +93,23 @@ func TestAutoquitWithoutAutostartIsAUsageError(t *testing.T) {
 	code := Run(t.Context(), []string{"--headless", "--autoquit", "5"}, nil, &bytes.Buffer{}, &stderr, shopperClass(""))
 	assert.Equal(t, ExitUsage, code)
 	assert.Contains(t, stderr.String(), "--autoquit needs --autostart")
+}
+
+// The report's duration is the test's: the --autoquit wait after it (and
+// any idle time before) is left out.
+func TestReportDurationLeavesOutTheAutoquitWait(t *testing.T) {
+	srv := startTarget(t, demotarget.Options{})
+	html := filepath.Join(t.TempDir(), "report.html")
+	var stderr bytes.Buffer
+	code := Run(t.Context(), []string{"--autostart", "--autoquit", "2", "-t", "1s", "-u", "2", "-r", "100", "-P", "0", "-H", srv.URL, "--html", html},
+		nil, &bytes.Buffer{}, &stderr, shopperClass(""))
+	require.Equal(t, ExitOK, code, stderr.String())
+	b, err := os.ReadFile(html)
+	require.NoError(t, err)
+	m := regexp.MustCompile(`"duration_seconds":\s*([0-9.]+)`).FindSubmatch(b)
+	require.NotNil(t, m, "the report's data block has the duration")
+	d, err := strconv.ParseFloat(string(m[1]), 64)
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, d, 1.0, "at least the run time")
+	assert.Less(t, d, 3.0, "the run time plus the 2 s autoquit would be 3 s or more")
 }

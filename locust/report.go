@@ -109,12 +109,19 @@ func (s *session) reportData(now time.Time, snap *stats.Snapshot, ths []threshol
 	}
 	s.mu.Lock()
 	host, peak := s.host, s.peakUsers
+	start, end := s.testBegan, now
+	if !s.testEnded.IsZero() {
+		end = s.testEnded
+	}
 	s.mu.Unlock()
+	if start.IsZero() { // no test ran
+		start = s.started
+	}
 	if host == "" {
 		host = classHosts(s.classes)
 	}
 	return report.Data{
-		Start: s.started, End: now, Host: host, Script: programName(), Users: peak,
+		Start: start, End: end, Host: host, Script: programName(), Users: peak,
 		Classes: classes, Snapshot: snap, History: s.history.Points(), Thresholds: ths, Version: Version,
 	}
 }

@@ -123,6 +123,10 @@ type session struct {
 	// audit records logins, run control and worker events (--audit-log;
 	// in memory only without it).
 	audit *audit.Log
+	// testBegan and testEnded bound the last test (testEnded zero while it
+	// runs), so that the report's duration leaves out the time before and
+	// after it (waiting for workers, --autoquit, an idle web UI).
+	testBegan, testEnded time.Time
 	// params are the custom parameters of the current (or next) test:
 	// Config.ParamValues, then what the web form set.
 	params param.Values
@@ -440,6 +444,7 @@ func (s *session) startRun(users int, rate float64, host string, runTime time.Du
 		return err
 	}
 	s.drv, s.host, s.running = drv, host, classes
+	s.testBegan, s.testEnded = time.Now(), time.Time{}
 	s.peakUsers = max(s.peakUsers, users)
 	s.runGen++
 	if runTime > 0 {
@@ -480,6 +485,7 @@ func (s *session) testStopped() {
 		return
 	}
 	s.testOn = false
+	s.testEnded = time.Now()
 	select {
 	case s.ended <- struct{}{}:
 	default:

@@ -21,6 +21,17 @@
 		return a;
 	};
 
+	// The time axis steps in whole seconds at least, with room for a
+	// full hh:mm:ss label: on a run of a few seconds the default sub-second
+	// ticks would print overlapping labels.
+	function pad(n) { return n < 10 ? "0" + n : String(n); }
+	function clock(v) { var d = new Date(v * 1000); return pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds()); }
+	var timeAxis = {
+		space: 90,
+		incrs: [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400],
+		values: function (u, vals) { return vals.map(clock); },
+	};
+
 	var charts = [];
 	function chart(id, series, ys, fmt) {
 		var box = document.getElementById(id);
@@ -36,7 +47,7 @@
 			series: [{}].concat(series.map(function (s) {
 				return { label: s.label, stroke: s.color, width: 2, value: function (u, v) { return fmt(v); } };
 			})),
-			axes: [axis({}), axis({ values: function (u, vals) { return vals.map(function (v) { return num(v); }); }, size: 60 })],
+			axes: [axis(timeAxis), axis({ values: function (u, vals) { return vals.map(function (v) { return num(v); }); }, size: 60 })],
 		};
 		charts.push({ plot: new uPlot(opts, [t].concat(ys), target), target: target });
 	}

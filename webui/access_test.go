@@ -214,10 +214,13 @@ func TestLoginSessionCookieAndRoles(t *testing.T) {
 	assert.Equal(t, 2, f.stops)
 
 	// basic auth maps to the same accounts and roles
-	for name, code := range map[string]int{"vera": 403, "otto": 200} {
-		f.setState(StateReady)
-		resp, _ := anon.do("POST", "/swarm", startForm, map[string]string{"Authorization": basic(name, reverse(name))})
-		assert.Equal(t, code, resp.StatusCode, name)
+	f.setState(StateReady)
+	for _, a := range []struct {
+		name string
+		code int
+	}{{"vera", 403}, {"otto", 200}} {
+		resp, _ := anon.do("POST", "/swarm", startForm, map[string]string{"Authorization": basic(a.name, reverse(a.name))})
+		assert.Equal(t, a.code, resp.StatusCode, a.name)
 	}
 	resp, _ = anon.do("GET", "/stats/requests", nil, map[string]string{"Authorization": basic("otto", "wrong")})
 	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)

@@ -86,9 +86,9 @@ type Worker struct {
 
 	wake notifier // notified on every state change
 
-	// mu guards everything below. The serve loop (one goroutine per
-	// stream) is the only writer of the pool; mu is held briefly and never
-	// across a send to the master or a wait for users.
+	// mu guards everything below. Only Run's goroutine (the serve loop
+	// runs on it) replaces the pool; mu is held briefly and never across
+	// a send to the master or a wait for users.
 	mu       sync.Mutex
 	state    State
 	pool     *userPool

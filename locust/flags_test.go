@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/golocust/golocust/runner"
 )
 
 func env(vars map[string]string) func(string) (string, bool) {
@@ -109,6 +111,22 @@ func TestValidateNamesEveryProblem(t *testing.T) {
 	assert.Contains(t, err.Error(), "-u/--users")
 	assert.Contains(t, err.Error(), "-H/--host")
 	assert.Contains(t, err.Error(), "--csv-full-history needs --csv")
+}
+
+// Config (what RunHeadless and MainWith take) is bounded like the flags.
+func TestValidateBoundsRatesAndStages(t *testing.T) {
+	c := DefaultConfig()
+	c.SpawnRate = 1e-10
+	c.Load.Stages = runner.Stages{{Duration: time.Second, Users: 5, SpawnRate: 2e6}}
+	c.Load.ArrivalRate = 1e300
+	err := c.Validate()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "-r/--spawn-rate is 1e-10: want a number from 0.0001 to 1000000 users per second")
+	assert.Contains(t, err.Error(), "--stages: stage 1 wants")
+	assert.Contains(t, err.Error(), "--arrival-rate is 1e+300")
+	c = DefaultConfig()
+	c.SpawnRate = 0 // RunHeadless: every user at once
+	require.NoError(t, c.Validate())
 }
 
 func TestHelpListsFlagsAndEnv(t *testing.T) {

@@ -115,7 +115,7 @@ func TestBrowserViewerCannotStartARun(t *testing.T) {
 // login form and says why.
 func TestBrowserSessionTimesOut(t *testing.T) {
 	browsertest.Find(t)
-	base := serveForBrowser(t, Options{Controller: newFake(), Accounts: testAccounts(t), SessionMax: 6 * time.Second})
+	base := serveForBrowser(t, Options{Controller: newFake(), Accounts: testAccounts(t), SessionMax: 10 * time.Second})
 	b := newBrowser(t)
 	b.Do(chromedp.Navigate(base + "/"))
 	browserLogin(b, "otto", "otto")

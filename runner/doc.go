@@ -90,4 +90,44 @@
 // and counted, never queued or burst later, and its wait is back-filled into
 // the corrected (coordinated-omission) latency. [NewIterationLimit] stops a
 // run after exactly N iterations.
+//
+// # Where do I change X
+//
+// How a worker report is merged: a worker turns its delta into a
+// locustpb.StatsReport with [SnapshotToReport] (wire.go); the master
+// decodes it with [ReportSum.Add] (report_sum.go, the one decoder, also
+// behind [ReportToSnapshot]) and folds the sum into its registry every
+// 250 ms (master_merge.go). Two entries combine in exactly one place,
+// stats.Entry.Merge and its tally (stats/merge.go), which the registry,
+// the master and the threshold evaluator all use. A new field travels
+// through locust.proto (StatsEntry), SnapshotToReport, ReportSum.Add and
+// stats/merge.go; testdata/wire pins the merged numbers.
+//
+// How a wait strategy is added: implement taskset.Wait (NewWaiter returns
+// a per-user Waiter whose Pause says how long to wait after a task) next
+// to user.Between and user.Constant in user/wait.go; the user loop
+// (user.Class.Run) calls it, and the runner needs no change. A strategy
+// that paces from the intended start also records the corrected latency.
+//
+// How an HTTP option is added: add an optKind and its constructor beside
+// user.Name and user.Timeout in user/http.go and read it in parseOptions
+// (user/http.go): both clients (user.HTTP on fasthttp and user.NetHTTP)
+// get their callOptions from that one function. An option that is a
+// verdict rule can be built on user.Check, as user.ExpectStatus is
+// (user/shortcuts.go).
+//
+// How a REST endpoint is added: register the route in webui.Server's
+// routes (webui/server.go), with its handler in webui/api.go; it reaches
+// the run through the webui.Controller interface (webui/controller.go),
+// which package locust implements (locust/web.go). New POST routes are
+// for operators unless webui/access.go lists them otherwise.
+//
+// How a load model is added: a model that sets users and spawn rate over
+// time is a [Shape] (shape.go: [Stages], [Steps]); one that admits
+// iterations is a user.IterationGate like [NewArrivalGate] (arrival.go)
+// or [NewIterationLimit] (iterations.go); a cluster split goes in
+// [ClusterLoad] (cluster_load.go). Its flag and parser go in
+// locust/load_flags.go and its selection in locust.LoadConfig
+// (locust/load.go), which composes the models for local, master and
+// worker runs.
 package runner

@@ -345,7 +345,7 @@ func runWorker(ctx context.Context, cfg *Config, classes []user.Spawner, log *za
 		return nil, usageErrorf("--cluster-tls-*: %v", err)
 	}
 	addr := net.JoinHostPort(cl.MasterHost, strconv.Itoa(cl.MasterPort))
-	w, err := runner.NewWorker(runner.WorkerOptions{
+	wo := runner.WorkerOptions{
 		Classes: classes,
 		Logger:  log,
 		Host:    cfg.Host,
@@ -353,7 +353,10 @@ func runWorker(ctx context.Context, cfg *Config, classes []user.Spawner, log *za
 		// The master's web UI shows this worker's log lines.
 		LogLines:  logs.newLines(),
 		OnRequest: cfg.OnRequest,
-	})
+	}
+	var w *runner.Worker
+	workerHooks(ctx, cfg, &wo, &w, func(msg string, err error) { log.Error(msg, zap.Error(err)) })
+	w, err = runner.NewWorker(wo)
 	if err != nil {
 		return nil, &UsageError{Msg: err.Error()}
 	}

@@ -10,10 +10,12 @@ import (
 )
 
 // Hooks are called at points of a process's life with the run's
-// Environment (Locust's init, test_start and test_stop events). They run
-// on the standalone process or the master, not on workers; each runs on
-// one goroutine at a time. A hook must not block for long: the web UI's
-// start and stop wait for it.
+// Environment (Locust's init, test_start and test_stop events). Init runs
+// on the standalone process or the master; TestStart and TestStop run
+// there and, as Locust's events, on every worker too (Environment.
+// WorkerIndex tells which; a worker logs their errors). Each runs on one
+// goroutine at a time. A hook must not block for long: the web UI's start
+// and stop wait for it.
 type Hooks struct {
 	// Init runs once, after the process is set up and before the web UI
 	// serves or the first test starts. An error ends the process (exit 1).
@@ -35,9 +37,18 @@ type Environment struct {
 	cfg    Config
 	host   string
 	params param.Values
-	drv    driver
+	drv    runView
 	master *runner.Master
 	reg    *stats.Registry
+	index  int // the worker's index; -1 off a worker
+	worker bool
+}
+
+// runView is what the Environment reads of a runner: the session's
+// driver, or a worker.
+type runView interface {
+	State() runner.State
+	UserCount() int
 }
 
 // Options are the parsed options of the process (flags, env, config files
@@ -54,7 +65,7 @@ func (e *Environment) Host() string { return e.host }
 func (e *Environment) Params() param.Values { return e.params }
 
 // State is the runner's state: ready before a test, then spawning,
-// running, stopping, stopped.
+// running, stopping, stopped (on a worker: its own state).
 func (e *Environment) State() runner.State {
 	if e.drv == nil {
 		return runner.StateReady
@@ -72,7 +83,7 @@ func (e *Environment) UserCount() int {
 }
 
 // WorkerCount is the number of connected workers on a master, 0 on a
-// standalone process.
+// standalone process or a worker.
 func (e *Environment) WorkerCount() int {
 	if e.master == nil {
 		return 0
@@ -80,9 +91,13 @@ func (e *Environment) WorkerCount() int {
 	return e.master.WorkerCount()
 }
 
-// WorkerIndex is Locust's worker_index: -1, since hooks run on the
-// standalone process or the master, never on a worker.
-func (e *Environment) WorkerIndex() int { return -1 }
+// WorkerIndex is Locust's worker_index: the index the master gave this
+// worker (0, 1, ...), -1 on a standalone process or the master.
+func (e *Environment) WorkerIndex() int { return e.index }
+
+// IsWorker tells whether the hook runs on a worker; its Stats are then
+// the worker's own.
+func (e *Environment) IsWorker() bool { return e.worker }
 
 // IsMaster tells whether this process is the master of a cluster.
 func (e *Environment) IsMaster() bool { return e.master != nil }
@@ -96,7 +111,11 @@ func (e *Environment) Stats() *stats.Snapshot { return e.reg.Snapshot() }
 func (s *session) environment(drv driver, host string) *Environment {
 	cfg := *s.cfg
 	cfg.Params = append([]param.Spec(nil), cfg.Params...)
-	return &Environment{cfg: cfg, host: host, params: s.params, drv: drv, master: s.master, reg: s.reg}
+	env := &Environment{cfg: cfg, host: host, params: s.params, master: s.master, reg: s.reg, index: -1}
+	if drv != nil {
+		env.drv = drv
+	}
+	return env
 }
 
 // hookTestStart runs Config.OnTestStart and Hooks.TestStart; s.mu is
@@ -144,4 +163,27 @@ func (s *session) hookInit() error {
 		return fmt.Errorf("Hooks.Init: %w", err)
 	}
 	return nil
+}
+
+// workerHooks runs Hooks.TestStart and Hooks.TestStop on a worker.
+func workerHooks(ctx context.Context, cfg *Config, o *runner.WorkerOptions, w **runner.Worker, log func(msg string, err error)) {
+	env := func(host string, params param.Values) *Environment {
+		c := *cfg
+		c.Params = append([]param.Spec(nil), cfg.Params...)
+		return &Environment{cfg: c, host: host, params: params, drv: *w, reg: (*w).Registry(), index: (*w).Index(), worker: true}
+	}
+	if h := cfg.Hooks.TestStart; h != nil {
+		o.OnTestStart = func(host string, params param.Values) {
+			if err := h(ctx, env(host, params)); err != nil {
+				log("Hooks.TestStart", err)
+			}
+		}
+	}
+	if h := cfg.Hooks.TestStop; h != nil {
+		o.OnTestStop = func(host string, params param.Values) {
+			if err := h(ctx, env(host, params)); err != nil {
+				log("Hooks.TestStop", err)
+			}
+		}
+	}
 }

@@ -2,6 +2,7 @@ package locust
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -13,9 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/golocust/golocust/param"
-	"github.com/golocust/golocust/runner"
 	"github.com/golocust/golocust/taskset"
-	"github.com/golocust/golocust/transport"
 	"github.com/golocust/golocust/user"
 )
 
@@ -59,14 +58,28 @@ func TestCustomParametersGoToTheWorkersWithTheSpawn(t *testing.T) {
 		assert.NoError(t, err)
 		done <- res
 	}()
-	w, err := runner.NewWorker(runner.WorkerOptions{
-		Classes: []user.Spawner{labellerClass()},
-		Client:  transport.ClientOptions{Address: "127.0.0.1:" + port, BackoffBase: 20 * time.Millisecond},
-	})
-	require.NoError(t, err)
+	// The worker runs the hooks too, seeing its index and the master's
+	// parameters.
+	var hookMu sync.Mutex
+	var hooks []string
+	wcfg := DefaultConfig()
+	wcfg.Cluster.Worker = true
+	wcfg.Cluster.MasterPort, _ = strconv.Atoi(port)
+	wcfg.Params = []param.Spec{labelParam}
+	wcfg.Stdout, wcfg.Stderr = out, out
+	note := func(when string, e *Environment) {
+		hookMu.Lock()
+		defer hookMu.Unlock()
+		hooks = append(hooks, fmt.Sprintf("%s worker=%v index=%d label=%s host=%v", when, e.IsWorker(), e.WorkerIndex(), labelParam.Get(e.Params()), e.Host() == tg.URL))
+	}
+	wcfg.Hooks.TestStart = func(_ context.Context, e *Environment) error { note("start", e); return nil }
+	wcfg.Hooks.TestStop = func(_ context.Context, e *Environment) error { note("stop", e); return nil }
 	ctx, cancel := context.WithCancel(context.Background())
 	wdone := make(chan error, 1)
-	go func() { wdone <- w.Run(ctx) }()
+	go func() {
+		_, err := execute(ctx, &wcfg, []user.Spawner{labellerClass()})
+		wdone <- err
+	}()
 	var res *Result
 	select {
 	case res = <-done:
@@ -74,8 +87,11 @@ func TestCustomParametersGoToTheWorkersWithTheSpawn(t *testing.T) {
 		t.Fatal("the master did not end its run")
 	}
 	cancel()
-	<-wdone
+	assert.NoError(t, <-wdone)
 	require.NotNil(t, res)
+	hookMu.Lock()
+	assert.Equal(t, []string{"start worker=true index=0 label=from-master host=true", "stop worker=true index=0 label=from-master host=true"}, hooks)
+	hookMu.Unlock()
 	mu.Lock()
 	defer mu.Unlock()
 	assert.Len(t, seen, 1, "%v", seen)

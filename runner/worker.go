@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/golocust/golocust/param"
 	"go.uber.org/zap"
 
 	locustpb "github.com/golocust/golocust/proto"
@@ -54,6 +55,11 @@ type WorkerOptions struct {
 	// (Locust's events.request, which fires on the worker); see
 	// user.RequestListener.
 	OnRequest user.RequestListener
+	// OnTestStart runs when a test starts on this worker (its first spawn
+	// of the test), before the users start, with the test's host and
+	// custom parameters; OnTestStop runs once the test's users are gone
+	// (Locust fires test_start and test_stop on every node).
+	OnTestStart, OnTestStop func(host string, params param.Values)
 
 	HeartbeatInterval time.Duration // default 1 s
 	ReportInterval    time.Duration // default 3 s
@@ -76,10 +82,13 @@ type WorkerOptions struct {
 // a final one on stop, heartbeats, and reconnects after a master restart or
 // a reconnect message.
 type Worker struct {
-	o      WorkerOptions
-	log    *zap.Logger
-	reg    *stats.Registry
-	client *transport.Client
+	// testHost and testParams are the running test's (for the hooks).
+	testHost   string
+	testParams param.Values
+	o          WorkerOptions
+	log        *zap.Logger
+	reg        *stats.Registry
+	client     *transport.Client
 
 	connected atomic.Bool
 	index     atomic.Int64

@@ -68,6 +68,17 @@ func (w *Worker) spawn(st *transport.Stream, sp *locustpb.Spawn) {
 			w.log.Error("cannot run the master's test", zap.Error(err))
 			return
 		}
+		host := sp.GetHost()
+		if host == "" {
+			host = w.o.Host
+		}
+		params := param.NewValues(sp.GetOptions().GetParams())
+		w.mu.Lock()
+		w.testHost, w.testParams = host, params
+		w.mu.Unlock()
+		if w.o.OnTestStart != nil {
+			w.o.OnTestStart(host, params)
+		}
 	}
 	w.mu.Lock()
 	p, names, weights, isFixed, driven := w.pool, w.names, w.weights, w.isFixed, w.driven
@@ -241,4 +252,10 @@ func (w *Worker) stopUsersWithin(to time.Duration) {
 	w.mu.Lock()
 	w.setStateLocked(StateReady)
 	w.mu.Unlock()
+	if w.o.OnTestStop != nil {
+		w.mu.Lock()
+		host, params := w.testHost, w.testParams
+		w.mu.Unlock()
+		w.o.OnTestStop(host, params)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,9 +55,10 @@ func TestHeadlessRunServesMetricsOnTheHealthPort(t *testing.T) {
 			return false
 		}
 		scraped, _ = strconv.ParseInt(m[1], 10, 64)
-		return scraped > 0
+		// The first user can request before the last one has started,
+		// so wait for both: requests counted and every user running.
+		return scraped > 0 && strings.Contains(body, `locust_users{class="Shopper"} 3`)
 	}, 20*time.Second, 50*time.Millisecond)
-	assert.Contains(t, body, `locust_users{class="Shopper"} 3`)
 	cancel()
 	res := <-done
 	require.NotNil(t, res)

@@ -314,10 +314,11 @@ func (s *Server) authCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	// A page, not a redirect: after a cross-site redirect chain from the
 	// provider, browsers withhold SameSite=Strict cookies; a navigation
-	// from our own page sends them.
+	// from our own page sends them. The empty icon spares the browser a
+	// request for /favicon.ico (a 404 in its console).
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	_, _ = w.Write([]byte(`<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=../"><title>golocust</title><a href="../">Continue</a>`))
+	_, _ = w.Write([]byte(`<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=../"><link rel="icon" href="data:,"><title>golocust</title><a href="../">Continue</a>`))
 }
 
 type authError string

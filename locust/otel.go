@@ -6,6 +6,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"go.opentelemetry.io/otel"
 	"go.uber.org/zap"
 
 	"github.com/golocust/golocust/telemetry"
@@ -42,6 +43,13 @@ func (s *session) startOTel(ctx context.Context) (func(), error) {
 		return nil, &UsageError{Msg: "--otel: " + err.Error()}
 	}
 	s.log.Info("exporting metrics over OTLP", zap.String("protocol", exp.Protocol()))
+	// The SDK reports a failed periodic export through its global error
+	// handler, which by default prints through the standard logger; send
+	// it to the session's log with the rest of its messages.
+	log := s.log
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+		log.Warn("--otel: an export failed", zap.Error(err))
+	}))
 	return func() {
 		s.dropSnapshot() // the final export reads the final numbers
 		ctx, cancel := context.WithTimeout(context.Background(), otelShutdownTimeout)

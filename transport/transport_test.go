@@ -288,6 +288,9 @@ func TestReconnectKeepsIndex(t *testing.T) {
 		assert.Equal(t, codes.Aborted, status.Code(err))
 	}
 	st.Close("reconnecting")
+	// A hello for an id whose stream the server still holds is refused
+	// (AlreadyExists): reconnect once the server has let the old one go.
+	waitFor(t, func() bool { return len(h.srv.Sessions()) == 1 })
 
 	st2, err := cl.Connect(ctx)
 	require.NoError(t, err)

@@ -172,6 +172,18 @@ type gateForwarder struct{ cur atomic.Pointer[gateBox] }
 
 type gateBox struct{ g user.IterationGate }
 
+// KeepsClassWait implements user.WaitKeeper for the current run's gate (an
+// iteration limit over closed users keeps the class's wait). The gate is
+// stored before the run's users start.
+func (f *gateForwarder) KeepsClassWait() bool {
+	b := f.cur.Load()
+	if b == nil {
+		return false
+	}
+	k, ok := b.g.(user.WaitKeeper)
+	return ok && k.KeepsClassWait()
+}
+
 func (f *gateForwarder) Next(ctx context.Context) (time.Time, bool) {
 	b := f.cur.Load()
 	if b == nil {
@@ -211,13 +223,11 @@ func workerLoadError(l *LoadConfig) error {
 	return nil
 }
 
-// classes adapts the classes handed to a local runner: under an iteration
-// limit, closed users keep their class's wait.
+// classes adapts the classes handed to a local runner. Under an iteration
+// limit closed users keep their class's wait: the limit says so itself
+// (user.WaitKeeper), so the classes go as they are.
 func (m *loadModel) classes(classes []user.Spawner) []user.Spawner {
-	if m == nil || m.cfg.Iterations == 0 || m.cfg.arrival() {
-		return classes
-	}
-	return runner.KeepClassWaits(classes)
+	return classes
 }
 
 // wrap puts the load model around a new run's driver (d as it is without

@@ -49,8 +49,8 @@ func (c *Counter) Taken() int64 { return c.n - max(c.left.Load(), 0) }
 // after Inner hands one out, so an arrival-rate run stops after exactly
 // the allowed iterations too.
 //
-// With a gate, users do not apply their class's wait (see user.Env.Gate):
-// wrap closed-model classes with KeepClassWaits.
+// Without Inner it is a user.WaitKeeper: closed users keep their class's
+// wait between tasks and take an iteration after it.
 type IterationLimit struct {
 	tickets Tickets
 	inner   user.IterationGate
@@ -91,6 +91,10 @@ func (l *IterationLimit) Next(ctx context.Context) (time.Time, bool) {
 	return intended, true
 }
 
+// KeepsClassWait implements user.WaitKeeper: a limit without a schedule
+// leaves the pacing to the class's wait.
+func (l *IterationLimit) KeepsClassWait() bool { return l.inner == nil }
+
 // Taken returns how many iterations this gate let start.
 func (l *IterationLimit) Taken() int64 { return l.taken.Load() }
 
@@ -105,6 +109,11 @@ func (l *IterationLimit) Exhausted() <-chan struct{} { return l.exhausted }
 // user package does not apply the class wait. The wait is the class's
 // ClassWait() (user.Class's Wait), not a nested task set's own.
 // Classes without a wait are returned as they are.
+//
+// Deprecated: a gate that keeps the class's wait says so itself
+// (user.WaitKeeper, as IterationLimit without Inner does) and the user
+// loop then applies the wait; the runner no longer wraps classes. This
+// stays for code that calls it, and does not wait twice under such a gate.
 func KeepClassWaits(classes []user.Spawner) []user.Spawner {
 	out := make([]user.Spawner, len(classes))
 	for i, c := range classes {
@@ -146,7 +155,7 @@ func (k waitKeeper) Filter(include, exclude []string) (user.Spawner, error) {
 }
 
 func (k waitKeeper) Run(ctx context.Context, env *user.Env) {
-	if env != nil && env.Gate != nil {
+	if env != nil && env.Gate != nil && !keepsClassWait(env.Gate) {
 		env.Gate = &waitGate{inner: env.Gate, waiter: k.wait.NewWaiter(env.Rand), stopping: env.Stopping}
 	}
 	k.Spawner.Run(ctx, env)
@@ -192,4 +201,9 @@ func (g *waitGate) Next(ctx context.Context) (time.Time, bool) {
 	}
 	g.last = time.Now()
 	return intended, true
+}
+
+func keepsClassWait(g user.IterationGate) bool {
+	k, ok := g.(user.WaitKeeper)
+	return ok && k.KeepsClassWait()
 }

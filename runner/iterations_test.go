@@ -134,6 +134,27 @@ func TestKeepClassWaitsUnderALimit(t *testing.T) {
 	})
 }
 
+// The same run without the wrapper: the limit is a user.WaitKeeper, so the
+// user loop applies the class's wait itself, once.
+func TestIterationLimitKeepsTheClassWait(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tickerRuns.Store(0)
+		c := user.Class[ticker]{Name: "T", Wait: user.Constant(100 * time.Millisecond), Tasks: taskset.Weighted(taskset.Task[ticker]{Run: (*ticker).Tick})}
+		gate := NewIterationLimit(NewCounter(10), nil)
+		assert.True(t, gate.KeepsClassWait())
+		assert.False(t, NewIterationLimit(NewCounter(10), gate).KeepsClassWait(), "a limit over a schedule leaves the pacing to it")
+		l := newLocal(t, Options{Classes: []user.Spawner{c}, Gate: gate})
+		defer l.Quit()
+		start := time.Now()
+		require.NoError(t, l.Start(2, 2))
+		<-gate.Exhausted()
+		assert.Equal(t, 500*time.Millisecond, time.Since(start), "the 11th pick is refused after the 5th wait")
+		synctest.Wait()
+		assert.Equal(t, int64(10), tickerRuns.Load())
+		assert.Zero(t, l.UserCount())
+	})
+}
+
 func TestKeepClassWaitsLeavesClassesWithoutAWait(t *testing.T) {
 	c := &fakeClass{name: "A", weight: 1}
 	assert.Same(t, c, KeepClassWaits([]user.Spawner{c})[0].(*fakeClass))

@@ -159,10 +159,7 @@ func (w *Worker) newPool(sp *locustpb.Spawn) error {
 			if sh, err = w.newShare(o.GetArrival(), sched); err != nil {
 				return fmt.Errorf("the master's load model: %w", err)
 			}
-			gate = sh.gate
-			if sched == nil {
-				classes = KeepClassWaits(classes) // closed users under an iteration limit
-			}
+			gate = sh.gate // closed users under a limit keep their wait (user.WaitKeeper)
 		}
 	}
 	names := make([]string, len(classes))

@@ -249,6 +249,7 @@ func (c Class[U]) loop(ctx context.Context, env *Env, log *zap.Logger, rnd *rand
 	timer.Stop()
 	defer timer.Stop()
 	stopping := env.Stopping
+	keepWait := env.Gate != nil && keepsClassWait(env.Gate) // one wait loop for closed users under a limit too
 	var intended time.Time
 	for {
 		select {
@@ -263,7 +264,9 @@ func (c Class[U]) loop(ctx context.Context, env *Env, log *zap.Logger, rnd *rand
 			if !ok {
 				return
 			}
-			intended = it
+			if !it.IsZero() || !keepWait {
+				intended = it
+			}
 			select {
 			case <-stopping:
 				return
@@ -298,7 +301,7 @@ func (c Class[U]) loop(ctx context.Context, env *Env, log *zap.Logger, rnd *rand
 		switch {
 		case act == actStop:
 			return
-		case env.Gate != nil:
+		case env.Gate != nil && !keepWait:
 			if act == actInterrupt {
 				picker.Interrupt()
 			}

@@ -35,6 +35,21 @@ type IterationGate interface {
 	Next(ctx context.Context) (intended time.Time, ok bool)
 }
 
+// WaitKeeper is an IterationGate that only admits iterations and has no
+// schedule of its own (an iteration limit over closed users): when
+// KeepsClassWait is true, the user still waits between tasks as its
+// class's wait strategy says, and asks the gate after the wait.
+type WaitKeeper interface {
+	IterationGate
+	KeepsClassWait() bool
+}
+
+// keepsClassWait tells whether g leaves the pacing to the class's wait.
+func keepsClassWait(g IterationGate) bool {
+	k, ok := g.(WaitKeeper)
+	return ok && k.KeepsClassWait()
+}
+
 // Env is what one running user gets from the runner. The runner fills the
 // exported fields; the user package keeps per-user state in the unexported
 // ones. An Env belongs to one user and must not be shared.
@@ -54,7 +69,8 @@ type Env struct {
 	Rand *rand.Rand
 	// Gate, when non-nil, is called before every task pick (open model,
 	// iteration limits). With a Gate the class's wait strategy is not
-	// applied: the gate schedules the iterations.
+	// applied, the gate schedules the iterations, unless the gate is a
+	// WaitKeeper that keeps the class's wait.
 	Gate IterationGate
 	// Seq is the class-wide sequence number of this user (unique across
 	// the cluster in distributed mode), for partitioning test data.

@@ -6,11 +6,11 @@ import (
 	"maps"
 	"slices"
 	"strconv"
-	"syscall"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/golocust/golocust/internal/cpumeter"
 	"github.com/golocust/golocust/stats"
 )
 
@@ -80,7 +80,7 @@ func writeEndedUsers(w io.Writer, snap *stats.Snapshot) {
 // generator's, not the target's. A master warns for its workers' CPU
 // itself (runner.Master); their lag reaches it in their reports.
 type generatorWatch struct {
-	cpu                  cpuMeter
+	cpu                  cpumeter.Meter
 	cpuWarned, lagWarned bool
 }
 
@@ -88,7 +88,7 @@ type generatorWatch struct {
 const generatorWatchInterval = 5 * time.Second
 
 func (g *generatorWatch) check(log *zap.Logger, snap *stats.Snapshot) {
-	if pct := g.cpu.percent(); pct > 90 && !g.cpuWarned {
+	if pct := g.cpu.Percent(); pct > 90 && !g.cpuWarned {
 		g.cpuWarned = true
 		log.Warn("CPU usage above 90%! This may constrain your throughput and may even give inconsistent response time measurements: run workers (--master/--worker) to spread the load",
 			zap.Float64("cpu_percent", pct))
@@ -97,29 +97,4 @@ func (g *generatorWatch) check(log *zap.Logger, snap *stats.Snapshot) {
 		g.lagWarned = true
 		log.Warn(fmt.Sprintf(lagWarning, msf(lagP99), msf(p50)))
 	}
-}
-
-// cpuMeter measures this process's CPU use between calls, in percent of
-// one core (as Locust and runner's workers do).
-type cpuMeter struct {
-	lastWall time.Time
-	lastCPU  time.Duration
-}
-
-func (c *cpuMeter) percent() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	now := time.Now()
-	defer func() { c.lastWall, c.lastCPU = now, cpu }()
-	if c.lastWall.IsZero() {
-		return 0
-	}
-	wall := now.Sub(c.lastWall)
-	if wall <= 0 {
-		return 0
-	}
-	return max(0, float64(cpu-c.lastCPU)/float64(wall)*100)
 }

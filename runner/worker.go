@@ -10,8 +10,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/golocust/golocust/param"
 	"go.uber.org/zap"
+
+	"github.com/golocust/golocust/internal/cpumeter"
+	"github.com/golocust/golocust/param"
 
 	locustpb "github.com/golocust/golocust/proto"
 	"github.com/golocust/golocust/stats"
@@ -112,7 +114,7 @@ type Worker struct {
 	unknown  map[string]bool
 	stopTO   time.Duration
 	resetOn  bool // reset the stats when the cluster finishes spawning (--reset-stats)
-	cpu      cpuMeter
+	cpu      cpumeter.Meter
 	// share is this worker's share of the latest run's cluster load model
 	// (nil: none); driven tells that its arrival schedule sizes the pool
 	// (the spawn messages' user counts are then ignored).

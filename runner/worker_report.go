@@ -9,8 +9,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
-	"time"
 	"unicode/utf8"
 
 	"go.uber.org/zap"
@@ -106,36 +104,11 @@ func (w *Worker) report(st *transport.Stream, final, always bool) {
 func (w *Worker) sendHeartbeat(st *transport.Stream) {
 	w.mu.Lock()
 	state := w.state
-	cpu := w.cpu.percent()
+	cpu := w.cpu.Percent()
 	w.mu.Unlock()
 	_ = st.Send(&locustpb.WorkerMessage{Kind: &locustpb.WorkerMessage_Heartbeat{Heartbeat: &locustpb.Heartbeat{
 		State: stateToWire(state), CpuPercent: cpu, MemoryBytes: rssBytes(), UserCount: int64(w.UserCount()),
 	}}})
-}
-
-// cpuMeter measures this process's CPU use between calls, in percent of
-// one core.
-type cpuMeter struct {
-	lastWall time.Time
-	lastCPU  time.Duration
-}
-
-func (c *cpuMeter) percent() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	now := time.Now()
-	defer func() { c.lastWall, c.lastCPU = now, cpu }()
-	if c.lastWall.IsZero() {
-		return 0
-	}
-	wall := now.Sub(c.lastWall)
-	if wall <= 0 {
-		return 0
-	}
-	return max(0, float64(cpu-c.lastCPU)/float64(wall)*100)
 }
 
 // rssBytes reads the resident set size from /proc (0 where there is none).

@@ -91,6 +91,10 @@ type Entry struct {
 	// a delta.
 	ReqPerSec, FailPerSec map[int64]int64
 	Start, LastRequest    time.Time
+	// Exemplars are the slowest traced requests (Sample.TraceID set), at
+	// most MaxExemplars, slowest first; nil when none was traced. Merged
+	// entries keep the slowest of the union.
+	Exemplars []Exemplar
 }
 
 // Error is a group of failures with the same method, name and error text.

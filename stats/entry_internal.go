@@ -23,6 +23,7 @@ type entry struct {
 	hist, corr      *hdrhistogram.PackedHistogram
 	reqs, failSecs  map[int64]int64
 	win             [winSlots]winSlot
+	ex              *topK  // the slowest traced samples; nil until one
 	version         uint64 // bumped whenever data is added or zeroed
 	winVersion      uint64
 	// Output cache: dense copies handed out by the last Snapshot.
@@ -52,6 +53,7 @@ type stripe struct {
 	last       int64 // unix nanos of the last sample
 	hist, corr denseCounts
 	secs       [secRing]secCount
+	ex         *topK    // the slowest traced samples since the last fold; nil until one
 	_          [64]byte // keep neighbouring stripes off this cache line
 }
 
@@ -126,6 +128,18 @@ func (st *stripe) add(s *Sample, now int64) {
 		st.fails++
 		sl.fail++
 	}
+	if !s.TraceID.IsZero() {
+		st.addExemplar(s, now)
+	}
+}
+
+// addExemplar is kept out of add so that untraced samples pay one
+// comparison for it.
+func (st *stripe) addExemplar(s *Sample, now int64) {
+	if st.ex == nil {
+		st.ex = &topK{}
+	}
+	st.ex.add(exemplar{trace: s.TraceID, span: s.SpanID, d: s.Duration, at: now})
 }
 
 // fold moves the stripes' samples into the cumulative state, and into the
@@ -161,6 +175,13 @@ func (e *entry) fold(nowNs int64, win bool) {
 					}
 				}
 				*sl = secCount{}
+			}
+			if st.ex != nil && st.ex.n > 0 {
+				if e.ex == nil {
+					e.ex = &topK{}
+				}
+				e.ex.addAll(st.ex)
+				st.ex.n = 0
 			}
 			st.tally = tally{}
 		} else if st.hist.c != nil && nowNs-st.last > int64(idleFree) {
@@ -238,6 +259,7 @@ func (e *entry) output(nowNs int64, withCurrent bool) *Entry {
 		Start:      time.Unix(0, e.startNs),
 		ReqPerSec:  copySeconds(e.reqs),
 		FailPerSec: copySeconds(e.failSecs),
+		Exemplars:  e.ex.list(),
 	}
 	if e.lastNs != 0 {
 		out.LastRequest = time.Unix(0, e.lastNs)
@@ -293,6 +315,7 @@ func (e *entry) zero(nowNs int64) {
 	e.startNs, e.lastNs = nowNs, 0
 	e.hist, e.corr = nil, nil
 	e.reqs, e.failSecs = nil, nil
+	e.ex = nil
 	for i := range e.win {
 		e.win[i] = winSlot{}
 	}
@@ -325,6 +348,12 @@ func (e *entry) merge(d *Entry, nowNs int64) {
 			e.corr = newPacked()
 		}
 		e.corr.MergeFrom(d.CorrectedHist)
+	}
+	if len(d.Exemplars) > 0 {
+		if e.ex == nil {
+			e.ex = &topK{}
+		}
+		e.ex.addExemplars(d.Exemplars)
 	}
 	// Seconds far ahead of the clock are dropped: pruning only removes old
 	// ones, so a peer's report must not add seconds that would never go.

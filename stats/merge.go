@@ -39,8 +39,8 @@ func (e *Entry) setTally(t tally) {
 	e.NumRequests, e.NumFailures, e.TotalBytes, e.TotalTime, e.Min, e.Max = t.n, t.fails, t.bytes, t.total, t.min, t.max
 }
 
-// addCounts adds o's counts, sums, extremes, last request and per-second
-// counts to e; Start and the histograms are left alone.
+// addCounts adds o's counts, sums, extremes, last request, per-second
+// counts and exemplars to e; Start and the histograms are left alone.
 func (e *Entry) addCounts(o *Entry) {
 	t := e.tally()
 	t.add(o.tally())
@@ -50,10 +50,12 @@ func (e *Entry) addCounts(o *Entry) {
 	}
 	e.ReqPerSec = addSeconds(e.ReqPerSec, o.ReqPerSec)
 	e.FailPerSec = addSeconds(e.FailPerSec, o.FailPerSec)
+	e.Exemplars = mergeExemplars(e.Exemplars, o.Exemplars)
 }
 
 // Merge adds o to e exactly: counts, sums, minimum and maximum, the
-// earliest Start, the latest LastRequest, per-second counts, and the
+// earliest Start, the latest LastRequest, per-second counts, the slowest
+// MaxExemplars exemplars of both, and the
 // service-time and corrected histograms (merged, not averaged). e's
 // histograms must be its own (a nil one becomes a NewHistogram): a
 // Snapshot's are read-only. Current is left alone.

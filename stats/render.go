@@ -273,6 +273,25 @@ type jsonEntry struct {
 	MedianResponseTime   float64            `json:"median_response_time"`
 	AvgContentLength     float64            `json:"avg_content_length"`
 	Percentiles          map[string]float64 `json:"response_time_percentiles"`
+	// Exemplars are the slowest traced requests, slowest first (empty
+	// without --traceparent).
+	Exemplars []jsonExemplar `json:"exemplars"`
+}
+
+// jsonExemplar is one of an entry's exemplars in the --json output: the
+// trace id to look up in a tracing tool and the response time in ms.
+type jsonExemplar struct {
+	TraceID      string  `json:"trace_id"`
+	SpanID       string  `json:"span_id"`
+	ResponseTime float64 `json:"response_time"`
+}
+
+func exemplarsJSON(xs []Exemplar) []jsonExemplar {
+	out := make([]jsonExemplar, len(xs))
+	for i, x := range xs {
+		out[i] = jsonExemplar{TraceID: x.TraceID.String(), SpanID: x.SpanID.String(), ResponseTime: ms(x.Duration)}
+	}
+	return out
 }
 
 func unixSec(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
@@ -309,6 +328,7 @@ func WriteJSON(w io.Writer, s *Snapshot) error {
 			MedianResponseTime: ms(e.Median()),
 			AvgContentLength:   e.AvgSize(),
 			Percentiles:        map[string]float64{},
+			Exemplars:          exemplarsJSON(e.Exemplars),
 		}
 		if !e.LastRequest.IsZero() {
 			v := unixSec(e.LastRequest)

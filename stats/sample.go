@@ -20,4 +20,9 @@ type Sample struct {
 	Corrected time.Duration
 	Size      int64 // response size in bytes
 	Err       error // nil on success; a failure is counted and grouped by Err.Error()
+	// TraceID and SpanID are the W3C trace context ids the request carried
+	// (its traceparent header); zero when it carried none. The registry
+	// keeps the slowest traced requests of each name as its Exemplars.
+	TraceID TraceID
+	SpanID  SpanID
 }

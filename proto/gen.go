@@ -1,5 +1,7 @@
 package locustpb
 
-// The tools and versions are listed in doc.go.
+// alias.go forwards every exported identifier of ./locustpb; regenerate it
+// after locust.proto or the helpers there change (go generate ./proto/...
+// runs both steps).
 
-//go:generate protoc --go_out=. --go_opt=paths=source_relative --go-grpc_out=. --go-grpc_opt=paths=source_relative locust.proto
+//go:generate go run genalias.go

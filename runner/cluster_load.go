@@ -10,7 +10,7 @@ import (
 
 	"go.uber.org/zap"
 
-	locustpb "github.com/golocust/golocust/proto"
+	"github.com/golocust/golocust/proto/locustpb"
 	"github.com/golocust/golocust/user"
 )
 

@@ -3,7 +3,7 @@ package runner
 import (
 	"encoding/json"
 
-	locustpb "github.com/golocust/golocust/proto"
+	"github.com/golocust/golocust/proto/locustpb"
 )
 
 // This file is the one place where the runner's control messages meet the

@@ -8,7 +8,7 @@ import (
 
 	gproto "google.golang.org/protobuf/proto"
 
-	locustpb "github.com/golocust/golocust/proto"
+	"github.com/golocust/golocust/proto/locustpb"
 	"github.com/golocust/golocust/stats"
 )
 

@@ -14,7 +14,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
-	locustpb "github.com/golocust/golocust/proto"
+	"github.com/golocust/golocust/proto/locustpb"
 	"github.com/golocust/golocust/stats"
 	"github.com/golocust/golocust/transport"
 	"github.com/golocust/golocust/user"

@@ -15,7 +15,7 @@ import (
 
 	"go.uber.org/zap"
 
-	locustpb "github.com/golocust/golocust/proto"
+	"github.com/golocust/golocust/proto/locustpb"
 	"github.com/golocust/golocust/transport"
 	"github.com/golocust/golocust/user"
 )

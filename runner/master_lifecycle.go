@@ -12,7 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/golocust/golocust/internal/bounds"
-	locustpb "github.com/golocust/golocust/proto"
+	"github.com/golocust/golocust/proto/locustpb"
 	"github.com/golocust/golocust/transport"
 )
 

@@ -18,7 +18,7 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/grpc/codes"
 
-	locustpb "github.com/golocust/golocust/proto"
+	"github.com/golocust/golocust/proto/locustpb"
 	"github.com/golocust/golocust/transport"
 )
 

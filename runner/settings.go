@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"slices"
 
-	locustpb "github.com/golocust/golocust/proto"
+	"github.com/golocust/golocust/proto/locustpb"
 	"github.com/golocust/golocust/user"
 )
 

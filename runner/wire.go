@@ -6,7 +6,7 @@ import (
 	"slices"
 	"time"
 
-	locustpb "github.com/golocust/golocust/proto"
+	"github.com/golocust/golocust/proto/locustpb"
 	"github.com/golocust/golocust/stats"
 )
 

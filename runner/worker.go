@@ -15,7 +15,7 @@ import (
 	"github.com/golocust/golocust/internal/cpumeter"
 	"github.com/golocust/golocust/param"
 
-	locustpb "github.com/golocust/golocust/proto"
+	"github.com/golocust/golocust/proto/locustpb"
 	"github.com/golocust/golocust/stats"
 	"github.com/golocust/golocust/transport"
 	"github.com/golocust/golocust/user"

@@ -13,7 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/golocust/golocust/param"
-	locustpb "github.com/golocust/golocust/proto"
+	"github.com/golocust/golocust/proto/locustpb"
 	"github.com/golocust/golocust/transport"
 	"github.com/golocust/golocust/user"
 )

@@ -25,7 +25,7 @@ import (
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/status"
 
-	locustpb "github.com/golocust/golocust/proto"
+	"github.com/golocust/golocust/proto/locustpb"
 )
 
 // Client defaults. Locust's worker waits 5 s for an ack and tries 60 times;

@@ -7,7 +7,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	locustpb "github.com/golocust/golocust/proto"
+	"github.com/golocust/golocust/proto/locustpb"
 )
 
 var (

@@ -23,7 +23,7 @@ import (
 	"google.golang.org/grpc/test/bufconn"
 	gproto "google.golang.org/protobuf/proto"
 
-	locustpb "github.com/golocust/golocust/proto"
+	"github.com/golocust/golocust/proto/locustpb"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }

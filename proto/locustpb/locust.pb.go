@@ -2435,7 +2435,7 @@ const file_locust_proto_rawDesc = "" +
 	"\x14WORKER_STATE_STOPPED\x10\x06\x12\x18\n" +
 	"\x14WORKER_STATE_MISSING\x10\a2`\n" +
 	"\aCluster\x12U\n" +
-	"\aConnect\x12\".golocust.cluster.v1.WorkerMessage\x1a\".golocust.cluster.v1.MasterMessage(\x010\x01B-Z+github.com/golocust/golocust/proto;locustpbb\x06proto3"
+	"\aConnect\x12\".golocust.cluster.v1.WorkerMessage\x1a\".golocust.cluster.v1.MasterMessage(\x010\x01B-Z+github.com/golocust/golocust/proto/locustpbb\x06proto3"
 
 var (
 	file_locust_proto_rawDescOnce sync.Once

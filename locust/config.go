@@ -278,6 +278,7 @@ func (c *Config) Validate() error {
 	}
 	errs = append(errs, c.Cluster.validate()...)
 	errs = append(errs, c.Load.validate()...)
+	errs = append(errs, c.validateShapes()...)
 	return errors.Join(errs...)
 }
 

@@ -35,6 +35,10 @@ type LoadConfig struct {
 	// Steps is the built-in step shape (--steps "10/30s:100@5": add 10
 	// users every 30 s up to 100, at 5 users/s).
 	Steps *runner.Steps
+	// Shapes are named shapes the web form offers in its "Shape class"
+	// select with --class-picker (Locust's shape classes); the one chosen
+	// drives that run, "Default" runs the above (see shapes.go).
+	Shapes map[string]runner.Shape
 
 	// ArrivalRate runs the open model: this many iterations (task picks)
 	// per second, whatever the target's response times (--arrival-rate).
@@ -161,6 +165,8 @@ type loadModel struct {
 	// and iteration limit (clusterLoad), the master ends the run when
 	// every share is done.
 	cluster bool
+	// pick is the web form's shape choice for the next run (shapes.go).
+	pick shapePick
 
 	mu   sync.Mutex
 	last *loadDriver // the latest run's driver
@@ -197,7 +203,7 @@ func (f *gateForwarder) Next(ctx context.Context) (time.Time, bool) {
 // driver (see wrap), whichever factory made it.
 func (s *session) setupLoad() error {
 	l := &s.cfg.Load
-	if l.shape() == nil && !l.arrival() && l.Iterations == 0 {
+	if l.shape() == nil && !l.arrival() && l.Iterations == 0 && len(l.Shapes) == 0 {
 		return nil
 	}
 	if l.Iterations > 0 && l.shape() != nil && s.cfg.Cluster.Master {
@@ -236,7 +242,7 @@ func (m *loadModel) wrap(d driver) driver {
 	if m == nil {
 		return d
 	}
-	ld := &loadDriver{driver: d, m: m, finished: make(chan struct{}, 1)}
+	ld := &loadDriver{driver: d, m: m, shape: m.runShape(), finished: make(chan struct{}, 1)}
 	m.mu.Lock()
 	m.last = ld
 	m.mu.Unlock()
@@ -279,6 +285,7 @@ func (m *loadModel) metrics() map[string]float64 {
 type loadDriver struct {
 	driver
 	m        *loadModel
+	shape    runner.Shape  // the shape driving this run (runShape), nil if none
 	finished chan struct{} // gets one value when the model ends the run
 
 	mu      sync.Mutex
@@ -307,7 +314,7 @@ func (d *loadDriver) Start(users int, rate float64) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.begun {
-		if cfg.shape() != nil || cfg.arrival() {
+		if d.shape != nil || cfg.arrival() {
 			return errShapeDriven
 		}
 		return d.driver.Start(users, rate)
@@ -352,7 +359,7 @@ func (d *loadDriver) Start(users int, rate float64) error {
 		return err
 	}
 	var run func() // the model's goroutine: returns when the model ends the run
-	switch shape := cfg.shape(); {
+	switch shape := d.shape; {
 	case shape != nil:
 		run = func() {
 			if err := runner.RunShape(modelCtx, shape, d.driver, log); err != nil && modelCtx.Err() == nil {
@@ -504,8 +511,7 @@ func (s *session) loadFinished() <-chan struct{} {
 // shapeDriven tells whether a load shape or an arrival rate decides the
 // user count, so that the web UI hides its user-count fields.
 func (s *session) shapeDriven() bool {
-	l := &s.cfg.Load
-	return l.shape() != nil || l.arrival()
+	return s.load.runShape() != nil || s.cfg.Load.arrival()
 }
 
 // Iterations returns the iterations run and dropped in the latest run, and

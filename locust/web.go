@@ -258,7 +258,9 @@ func (c *webController) Start(req webui.StartRequest) error {
 			return err
 		}
 	}
-	return c.s.startRun(req.Users, req.SpawnRate, req.Host, req.RunTime, classes)
+	return c.startWithShape(req.Shape, classes, req.Host, func() error {
+		return c.s.startRun(req.Users, req.SpawnRate, req.Host, req.RunTime, classes)
+	})
 }
 
 func (c *webController) Stop() error { c.s.stopRun(); return nil }
@@ -353,8 +355,10 @@ func programName() string {
 // iterations it ran and dropped.
 func (s *session) loadInfo() webui.LoadInfo {
 	l := &s.cfg.Load
-	info := webui.LoadInfo{ShapeDriven: s.shapeDriven()}
+	info := webui.LoadInfo{ShapeDriven: s.shapeDriven(), Shape: s.load.shapeName()}
 	switch {
+	case info.Shape != "":
+		info.Model = "shape " + strconv.Quote(info.Shape)
 	case l.Shape != nil:
 		info.Model = "shape"
 	case len(l.Stages) > 0:
@@ -367,6 +371,7 @@ func (s *session) loadInfo() webui.LoadInfo {
 		info.Model = "iteration limit"
 	}
 	info.Iterations, info.Dropped, info.Counted = s.iterations()
+	info.DefaultModel, info.DefaultShapeDriven = s.defaultLoadInfo(info.Model)
 	return info
 }
 

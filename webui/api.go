@@ -71,7 +71,7 @@ func (s *Server) swarm(w http.ResponseWriter, r *http.Request) {
 	if s.o.Params != nil {
 		params = s.o.Params()
 	}
-	req, ferr := parseSwarm(r.PostForm, c.ClassNames(), edit)
+	req, ferr := parseSwarm(r.PostForm, c.ClassNames(), s.shapeNames(), edit)
 	if ferr == nil && !edit {
 		req.Params = formParams(r.PostForm, params)
 	}
@@ -111,6 +111,9 @@ func (s *Server) swarm(w http.ResponseWriter, r *http.Request) {
 	s.dropCache()
 	s.record(r, audit.Event{Action: action, Detail: startDetail(req)})
 	msg := "Swarming started"
+	if req.Shape != "" {
+		msg = "Swarming started using shape class '" + req.Shape + "'"
+	}
 	if edit {
 		msg = "Load test updated"
 	}
@@ -120,6 +123,9 @@ func (s *Server) swarm(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(req.Classes) > 0 {
 		ans["user_classes"] = req.Classes
+	}
+	if req.Shape != "" {
+		ans["shape_class"] = req.Shape
 	}
 	writeJSON(w, http.StatusOK, ans)
 }
@@ -267,6 +273,11 @@ type requestsReport struct {
 	// them (arrival rate, iteration limit).
 	Iterations        *int64 `json:"iterations,omitempty"`
 	DroppedIterations *int64 `json:"dropped_iterations,omitempty"`
+	// ShapeDriven tells that a load shape sets the user count of this
+	// run (the Edit button is then hidden); ShapeClass names the shape
+	// chosen in the form, if any.
+	ShapeDriven bool   `json:"shape_driven"`
+	ShapeClass  string `json:"shape_class,omitempty"`
 	// GeneratorLag is set when paced or arrival-rate iterations had an
 	// intended start: the generator's own lag beside the corrected latency.
 	GeneratorLag *lagReport `json:"generator_lag,omitempty"`
@@ -302,9 +313,11 @@ func (s *Server) buildRequests() ([]byte, error) {
 	}
 	rep.WorkerCount = len(rep.Workers)
 	if s.o.LoadModel != nil {
-		if li := s.o.LoadModel(); li.Counted {
+		li := s.o.LoadModel()
+		if li.Counted {
 			rep.Iterations, rep.DroppedIterations = &li.Iterations, &li.Dropped
 		}
+		rep.ShapeDriven, rep.ShapeClass = li.ShapeDriven, li.Shape
 	}
 	if snap != nil {
 		rep.NumEntries, rep.NumErrors, rep.NumExceptions = len(snap.Entries), len(snap.Errors), len(snap.Exceptions)
@@ -576,6 +589,11 @@ func (s *Server) config(w http.ResponseWriter, r *http.Request) {
 	if form.RunTime > 0 {
 		runTime = formatTimespan(form.RunTime)
 	}
+	shapes := s.shapeNames()
+	defModel, defDriven := load.Model, load.ShapeDriven
+	if shapes != nil {
+		defModel, defDriven = load.DefaultModel, load.DefaultShapeDriven
+	}
 	id := who(r)
 	writeJSON(w, http.StatusOK, map[string]any{
 		"auth":           s.authOn,
@@ -599,5 +617,10 @@ func (s *Server) config(w http.ResponseWriter, r *http.Request) {
 		"load_model":     load.Model,
 		"shape_driven":   load.ShapeDriven,
 		"class_picker":   s.o.ClassPicker,
+		// Locust's class-picker list: "Default", then the shapes.
+		"available_shape_classes": availableShapes(shapes),
+		"shape_class":             load.Shape,
+		"default_load_model":      defModel,
+		"default_shape_driven":    defDriven,
 	})
 }

@@ -26,6 +26,11 @@ type StartRequest struct {
 	Host      string        // "" keeps the configured host
 	RunTime   time.Duration // 0: no time limit
 	Classes   []string      // nil: all classes
+	// Shape is the shape chosen in the form's "Shape class" select
+	// (shape_class, with the class picker; see ShapeChooser): "" for
+	// DefaultShape. A chosen shape sets the user count, so Users and
+	// SpawnRate may then be zero and one.
+	Shape string
 	// Params are the form's custom parameters, by name, as text (only
 	// those Options.Params declares; an empty secret means "unchanged").
 	// The controller checks them and answers a *FieldError naming the
@@ -141,6 +146,14 @@ type LoadInfo struct {
 	// ShapeDriven means the model sets the user count: the UI hides the
 	// user-count fields.
 	ShapeDriven bool
+	// Shape is the name of the shape chosen in the form for the current
+	// (or last) run, "" for none (see ShapeChooser).
+	Shape string
+	// DefaultModel and DefaultShapeDriven are Model and ShapeDriven for
+	// a run with DefaultShape, read when the controller is a ShapeChooser
+	// (without one, Model and ShapeDriven are the default's).
+	DefaultModel       string
+	DefaultShapeDriven bool
 	// Counted means Iterations and Dropped are kept (arrival rate,
 	// iteration limit).
 	Counted             bool

@@ -33,7 +33,7 @@ func FuzzSwarmForm(f *testing.F) {
 		if err != nil {
 			return
 		}
-		req, ferr := parseSwarm(form, classes, edit)
+		req, ferr := parseSwarm(form, classes, nil, edit)
 		if ferr != nil {
 			if ferr.Field == "" || ferr.Message == "" || !strings.Contains(ferr.Error(), ferr.Field) {
 				t.Fatalf("refused %q with an error naming no field: %+v", body, ferr)

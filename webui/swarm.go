@@ -21,16 +21,27 @@ const (
 )
 
 // parseSwarm validates the form of POST /swarm. edit is true when a test is
-// running: then only user_count and spawn_rate are read.
-func parseSwarm(form url.Values, classes []string, edit bool) (StartRequest, *FieldError) {
+// running: then only user_count and spawn_rate are read. shapes are the
+// shapes shape_class may name (nil: none offered); with one chosen,
+// user_count and spawn_rate may be left out (the shape sets them).
+func parseSwarm(form url.Values, classes, shapes []string, edit bool) (StartRequest, *FieldError) {
 	var req StartRequest
-	users, ferr := parseUsers(form.Get("user_count"))
-	if ferr != nil {
-		return req, ferr
+	var ferr *FieldError
+	if !edit {
+		if req.Shape, ferr = parseShape(form, shapes); ferr != nil {
+			return req, ferr
+		}
 	}
-	rate, ferr := parseSpawnRate(form.Get("spawn_rate"))
-	if ferr != nil {
-		return req, ferr
+	users, rate := 0, 1.0
+	if req.Shape == "" || strings.TrimSpace(form.Get("user_count")) != "" {
+		if users, ferr = parseUsers(form.Get("user_count")); ferr != nil {
+			return req, ferr
+		}
+	}
+	if req.Shape == "" || strings.TrimSpace(form.Get("spawn_rate")) != "" {
+		if rate, ferr = parseSpawnRate(form.Get("spawn_rate")); ferr != nil {
+			return req, ferr
+		}
 	}
 	req.Users, req.SpawnRate = users, rate
 	if edit {

@@ -63,7 +63,9 @@ function applyState(state) {
   const running = state === 'running' || state === 'spawning';
   // A viewer sees the run but none of the controls it may not use.
   const ctl = ui.config.can_control;
-  show('#btn-edit', ctl && running && !ui.config.shape_driven);
+  // A shape sets the user count: no Edit (as Locust's shape tests).
+  const shaped = ui.lastStats && typeof ui.lastStats.shape_driven === 'boolean' ? ui.lastStats.shape_driven : ui.config.shape_driven;
+  show('#btn-edit', ctl && running && !shaped);
   show('#btn-stop', ctl && running);
   show('#btn-new', ctl && state === 'stopped');
   show('#btn-reset', ctl && state !== 'ready' && state !== '');
@@ -102,6 +104,7 @@ function setFormMode(mode) {
   for (const e of $$('.full-only')) e.hidden = edit;
   if (ui.lastStats) renderWorkerGate(ui.lastStats);
   if (edit && ui.lastStats) $('#f-users').value = String(ui.lastStats.user_count);
+  renderShapeChoice();
 }
 
 function openDialog(mode) {
@@ -126,6 +129,41 @@ function onDialogClose() {
   show('#f-cancel', false);
   panel.hidden = ui.state !== 'ready';
   setFormMode('start');
+}
+
+// The "Shape class" select (--class-picker with shapes offered, Locust's):
+// Default runs as configured; a named shape sets the number of users and
+// the ramp-up, so their fields hide while it is chosen.
+function initShapePicker() {
+  const shapes = ui.config.available_shape_classes || [];
+  const select = $('#f-shape');
+  select.replaceChildren();
+  for (const name of shapes) {
+    const o = el('option', { text: name });
+    o.value = name;
+    o.selected = name === (ui.config.shape_class || 'Default');
+    select.append(o);
+  }
+  show('#shape-picker', shapes.length > 0);
+  select.addEventListener('change', renderShapeChoice);
+  renderShapeChoice();
+}
+
+function chosenShape() {
+  const select = $('#f-shape');
+  return $('#shape-picker').hidden || !select.value || select.value === 'Default' ? '' : select.value;
+}
+
+function renderShapeChoice() {
+  const shape = chosenShape();
+  if (shape) {
+    setText('#shape-note', `The load shape "${shape}" drives this run: it sets the number of users and the spawn rate.`);
+  } else if (ui.config.default_shape_driven) {
+    setText('#shape-note', `A load shape (${ui.config.default_load_model}) drives this run: it sets the number of users and the spawn rate.`);
+  }
+  const shaped = !!shape || !!ui.config.default_shape_driven;
+  show('#shape-note', shaped && ui.formMode === 'start');
+  show('#user-fields', !shaped || ui.formMode !== 'start');
 }
 
 function renderClassPicker() {
@@ -208,6 +246,7 @@ async function submitForm(ev) {
       }
       for (const c of picked) params.append('user_classes', c);
     }
+    if (!$('#shape-picker').hidden) params.set('shape_class', $('#f-shape').value);
     for (const input of $$('#param-list [data-param]')) {
       params.set(input.name, input.type === 'checkbox' ? String(input.checked) : input.value.trim());
     }
@@ -515,12 +554,7 @@ async function main() {
   setText('#account-name', ui.config.auth ? `${ui.config.account} (${ui.config.role})` : '');
   show('#dl-full-history', ui.config.full_history);
   show('#dl-report', ui.config.report);
-  if (ui.config.shape_driven) {
-    // A load shape sets the user count: the form starts it, nothing more.
-    setText('#shape-note', `A load shape (${ui.config.load_model}) drives this run: it sets the number of users and the spawn rate.`);
-    show('#shape-note', true);
-    show('#user-fields', false);
-  }
+  initShapePicker();
   setText('#version', ui.config.version ? `golocust ${ui.config.version}` : 'golocust');
 
   selectTab(new URLSearchParams(window.location.search).get('tab') || 'stats', false);

@@ -511,7 +511,8 @@ func (s *session) loadFinished() <-chan struct{} {
 // shapeDriven tells whether a load shape or an arrival rate decides the
 // user count, so that the web UI hides its user-count fields.
 func (s *session) shapeDriven() bool {
-	return s.load.runShape() != nil || s.cfg.Load.arrival()
+	l := &s.cfg.Load
+	return l.shape() != nil || l.arrival() || s.load.runShape() != nil
 }
 
 // Iterations returns the iterations run and dropped in the latest run, and

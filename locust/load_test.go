@@ -405,7 +405,8 @@ func (nopDriver) ClassCounts() map[string]int { return nil }
 func (nopDriver) StopTest() <-chan error      { return nil }
 
 func TestEditingAShapeDrivenRunIsAConflict(t *testing.T) {
-	d := &loadDriver{driver: nopDriver{runner.StateRunning}, m: &loadModel{cfg: &LoadConfig{Stages: runner.Stages{{Duration: time.Second, Users: 1}}}}, begun: true}
+	stages := runner.Stages{{Duration: time.Second, Users: 1}}
+	d := &loadDriver{driver: nopDriver{runner.StateRunning}, m: &loadModel{cfg: &LoadConfig{Stages: stages}}, shape: stages, begun: true}
 	assert.ErrorIs(t, d.Start(5, 1), webui.ErrConflict)
 	d = &loadDriver{driver: nopDriver{runner.StateRunning}, m: &loadModel{cfg: &LoadConfig{Iterations: 5}}, begun: true}
 	assert.NoError(t, d.Start(5, 1), "an iteration limit alone leaves the user count to the UI")

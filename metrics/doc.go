@@ -25,6 +25,13 @@
 // the statistics are reset, which Prometheus' rate() treats as a counter
 // reset.
 //
+// Exemplars: when requests carry a W3C traceparent (--traceparent), the
+// histogram's buckets carry the slowest traced requests of each series
+// (stats.Entry.Exemplars) as OpenMetrics exemplars, labels trace_id and
+// span_id, one per bucket (its slowest). Prometheus' text format has no
+// exemplars: a scraper sees them when it asks for OpenMetrics (Accept:
+// application/openmetrics-text, Prometheus does with exemplar storage on).
+//
 // Label values are bounded: request names are already capped by the stats
 // registry, and the Collector exports at most Options.MaxSeries
 // (method, name) series, folding the rest into one series named

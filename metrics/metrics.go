@@ -155,6 +155,7 @@ type series struct {
 	sum                       float64
 	count                     uint64
 	buckets                   []uint64
+	exemplars                 []stats.Exemplar
 }
 
 // Collect reads the source and sends the metrics.
@@ -213,6 +214,7 @@ func (c *Collector) collectStats(ch chan<- prometheus.Metric, snap *stats.Snapsh
 		s.failures += e.NumFailures
 		s.bytes += e.TotalBytes
 		s.sum += e.TotalTime.Seconds()
+		s.exemplars = append(s.exemplars, e.Exemplars...)
 		if e.Hist != nil && e.Hist.TotalCount() > 0 {
 			cv := c.convert(e.Hist)
 			live[e.Hist] = cv
@@ -233,7 +235,7 @@ func (c *Collector) collectStats(ch chan<- prometheus.Metric, snap *stats.Snapsh
 		for k, bound := range c.bounds {
 			b[bound] = s.buckets[k]
 		}
-		ch <- prometheus.MustNewConstHistogram(descTime, s.count, s.sum, b, s.method, s.name)
+		ch <- withExemplars(prometheus.MustNewConstHistogram(descTime, s.count, s.sum, b, s.method, s.name), s.exemplars)
 	}
 	var exc int64
 	for _, x := range snap.Exceptions {
@@ -262,6 +264,31 @@ func (c *Collector) collectStats(ch chan<- prometheus.Metric, snap *stats.Snapsh
 	for reason, n := range ended {
 		ch <- prometheus.MustNewConstMetric(descEnded, prometheus.CounterValue, float64(n), reason)
 	}
+}
+
+// withExemplars attaches the slowest traced requests to the histogram's
+// buckets (OpenMetrics exemplars: trace_id and span_id labels, the
+// response time in seconds, when it was recorded). A bucket shows one
+// exemplar, its slowest: they are added fastest first, and a later one
+// replaces an earlier one in the same bucket.
+func withExemplars(m prometheus.Metric, xs []stats.Exemplar) prometheus.Metric {
+	if len(xs) == 0 {
+		return m
+	}
+	sort.SliceStable(xs, func(i, j int) bool { return xs[i].Duration < xs[j].Duration })
+	exs := make([]prometheus.Exemplar, len(xs))
+	for i, x := range xs {
+		exs[i] = prometheus.Exemplar{
+			Value:     x.Duration.Seconds(),
+			Labels:    prometheus.Labels{"trace_id": x.TraceID.String(), "span_id": x.SpanID.String()},
+			Timestamp: x.Time,
+		}
+	}
+	wm, err := prometheus.NewMetricWithExemplars(m, exs...)
+	if err != nil {
+		return m // cannot happen with these labels; the histogram is still worth sending
+	}
+	return wm
 }
 
 func quantileLabel(q float64) string {
@@ -347,5 +374,6 @@ func HandlerWith(src Source, o Options) http.Handler {
 	reg.MustRegister(NewCollector(src, o))
 	reg.MustRegister(collectors.NewGoCollector())
 	reg.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+	// OpenMetrics, when the scraper asks for it, carries the exemplars.
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError, EnableOpenMetrics: true})
 }

@@ -132,6 +132,11 @@ type Config struct {
 	// variables; see package telemetry. A standalone process or the
 	// master exports; workers do not.
 	OTel bool
+	// Traceparent makes every HTTP and gRPC call carry a W3C traceparent
+	// header (--traceparent): the run keeps the trace ids of each name's
+	// slowest requests (stats.Entry.Exemplars), and --otel exports them as
+	// spans. A worker traces when its own Config says so.
+	Traceparent bool
 	// Params are the scenario's custom parameters (Locust's
 	// init_command_line_parser arguments), declared with the param
 	// package: each is a flag (--name), LOCUST_NAME and a config-file key,

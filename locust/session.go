@@ -153,6 +153,7 @@ func execute(ctx context.Context, cfg *Config, classes []user.Spawner) (*Result,
 	if err != nil {
 		return nil, err
 	}
+	picked = traceClasses(cfg, picked, log)
 	if cfg.Cluster.Worker {
 		return runWorker(ctx, cfg, picked, log, logs)
 	}

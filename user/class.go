@@ -58,9 +58,30 @@ type Class[U any] struct {
 	Wait       taskset.Wait // after each task; nil = Constant(0)
 	Tags       []string     // apply to every task
 	Tasks      *taskset.Set[U]
+	// Traceparent makes every HTTP and gRPC call of the class's users
+	// carry a W3C traceparent header (see Env.Traceparent); the
+	// --traceparent flag sets it on every class.
+	Traceparent bool
 }
 
 var _ Spawner = Class[struct{}]{}
+
+// Traceable is a user class whose calls can carry a W3C traceparent
+// header; Class[U] implements it. --traceparent turns it on through it.
+type Traceable interface {
+	Spawner
+	// WithTraceparent returns the class with its calls traced (on) or
+	// left as the class says (off); the receiver is not changed.
+	WithTraceparent(on bool) Spawner
+}
+
+var _ Traceable = Class[struct{}]{}
+
+// WithTraceparent implements Traceable.
+func (c Class[U]) WithTraceparent(on bool) Spawner {
+	c.Traceparent = c.Traceparent || on
+	return c
+}
 
 // ClassName implements Spawner.
 func (c Class[U]) ClassName() string {
@@ -141,6 +162,10 @@ func (c Class[U]) Run(ctx context.Context, env *Env) {
 	rnd := env.Rand
 	if rnd == nil {
 		rnd = rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
+		env.Rand = rnd // the user's own source, for its trace ids too
+	}
+	if c.Traceparent {
+		env.Traceparent = true
 	}
 	if c.Tasks.Len() == 0 {
 		log.Error("user class has no tasks", zap.String("class", c.ClassName()))

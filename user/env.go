@@ -82,6 +82,13 @@ type Env struct {
 	// OnRequest, when set, is called for every request this user records
 	// (see RequestListener). nil costs nothing.
 	OnRequest RequestListener
+	// Traceparent makes every HTTP (HTTP, NetHTTP) and gRPC (GRPC) call
+	// of this user carry a W3C traceparent header (version 00, sampled),
+	// its ids drawn from Rand; the stats keep the ids of the slowest
+	// requests of each name as exemplars. A traceparent the task set
+	// itself is kept, and its ids recorded. Class.Traceparent and the
+	// --traceparent flag set it for every user; a task may flip it.
+	Traceparent bool
 
 	// self is the user's own value (*U), set by Class.Run for OnRequest.
 	self any
@@ -100,10 +107,18 @@ func (e *Env) setLag(d time.Duration) { e.lag1.Store(max(int64(d)+1, 0)) }
 // start (arrival rate, pacing), the sample also carries the corrected
 // latency d + (actual start - intended start).
 func Record(env *Env, method, name string, d time.Duration, size int64, err error) {
+	record(env, method, name, d, size, err, nil)
+}
+
+// record is Record with the ids of a traced call (nil: untraced).
+func record(env *Env, method, name string, d time.Duration, size int64, err error, tr *traceIDs) {
 	if env == nil {
 		return
 	}
 	s := stats.Sample{Method: method, Name: name, Duration: d, Size: size, Err: err}
+	if tr != nil {
+		s.TraceID, s.SpanID = tr.trace, tr.span
+	}
 	if lag1 := env.lag1.Load(); lag1 > 0 {
 		s.Corrected = d + time.Duration(lag1-1)
 	}

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 )
@@ -60,6 +61,10 @@ type GRPC struct {
 	// TLSConfig is used by Conn for https:// and grpcs:// targets (nil:
 	// the system roots). Set it in OnStart, before Conn.
 	TLSConfig *tls.Config
+	// Traceparent makes every call on the connections of Conn carry a W3C
+	// traceparent (as Env.Traceparent does for all the user's clients).
+	// Set it before the calls it should trace.
+	Traceparent bool
 
 	g *grpcState
 }
@@ -70,6 +75,7 @@ type grpcState struct {
 	mu    sync.Mutex
 	conns map[string]*grpc.ClientConn // by target, made without options
 	extra []*grpc.ClientConn          // made with options
+	src   *traceSource                // trace ids of the calls; made by the first Conn
 }
 
 func (g *GRPC) bindGRPC(env *Env) (*GRPC, error) {
@@ -138,7 +144,10 @@ func (g *GRPC) Conn(target string, opts ...grpc.DialOption) (*grpc.ClientConn, e
 		}
 		creds = credentials.NewTLS(cfg)
 	}
-	rec := grpcRecorder{env: s.env, user: func() context.Context { return s.ctx }}
+	if s.src == nil {
+		s.src = newTraceSource(userRand(s.env))
+	}
+	rec := grpcRecorder{env: s.env, user: func() context.Context { return s.ctx }, client: g, src: s.src}
 	all := append(rec.options(), grpc.WithTransportCredentials(creds))
 	cc, err := grpc.NewClient(addr, append(all, opts...)...)
 	if err != nil {
@@ -165,7 +174,11 @@ func (g *GRPC) Conn(target string, opts ...grpc.DialOption) (*grpc.ClientConn, e
 // The connection should be the user's own: the calls are recorded as the
 // env's user's. See GRPC for what is recorded.
 func GRPCDialOptions(env *Env) []grpc.DialOption {
-	return grpcRecorder{env: env}.options()
+	var src *traceSource
+	if env != nil {
+		src = newTraceSource(userRand(env))
+	}
+	return grpcRecorder{env: env, src: src}.options()
 }
 
 func (r grpcRecorder) options() []grpc.DialOption {
@@ -176,8 +189,32 @@ func (r grpcRecorder) options() []grpc.DialOption {
 }
 
 type grpcRecorder struct {
-	env  *Env
-	user func() context.Context // the user's ctx, when known (GRPC.Conn)
+	env    *Env
+	user   func() context.Context // the user's ctx, when known (GRPC.Conn)
+	client *GRPC                  // the client of GRPC.Conn; nil for GRPCDialOptions
+	src    *traceSource           // nil: never traced
+}
+
+// trace returns ctx with a traceparent in its outgoing metadata and the
+// call's ids, when the user or the client traces calls; tr is nil when it
+// does not, or when the caller set a traceparent that does not parse (it
+// is kept as it is).
+func (r grpcRecorder) trace(ctx context.Context) (_ context.Context, tr *traceIDs) {
+	if r.src == nil || r.env == nil || !r.env.Traceparent && (r.client == nil || !r.client.Traceparent) {
+		return ctx, nil
+	}
+	if md, ok := metadata.FromOutgoingContext(ctx); ok {
+		if vs := md.Get(TraceparentHeader); len(vs) > 0 {
+			t, ok := parseTraceparent([]byte(vs[0]))
+			if !ok {
+				return ctx, nil
+			}
+			return ctx, &t
+		}
+	}
+	t := r.src.ids()
+	var buf [traceparentLen]byte
+	return metadata.AppendToOutgoingContext(ctx, TraceparentHeader, string(t.appendHeader(buf[:0]))), &t
 }
 
 // cancelledByCaller tells whether err ends a stream because its caller
@@ -198,15 +235,16 @@ func (r grpcRecorder) unary(ctx context.Context, method string, req, reply any, 
 	if err := ctx.Err(); err != nil {
 		return status.FromContextError(err).Err() // not sent, not recorded
 	}
+	ctx, tr := r.trace(ctx)
 	start := time.Now()
 	err := invoker(ctx, method, req, reply, cc, opts...)
 	d := time.Since(start)
 	if err == nil {
-		Record(r.env, GRPCMethod, method, d, msgSize(reply), nil)
+		record(r.env, GRPCMethod, method, d, msgSize(reply), nil, tr)
 		return nil
 	}
 	f := grpcFailure(err)
-	Record(r.env, GRPCMethod, method, d, 0, f)
+	record(r.env, GRPCMethod, method, d, 0, f, tr)
 	return &RequestError{Method: GRPCMethod, Name: method, Err: f}
 }
 
@@ -214,14 +252,15 @@ func (r grpcRecorder) stream(ctx context.Context, desc *grpc.StreamDesc, cc *grp
 	if err := ctx.Err(); err != nil {
 		return nil, status.FromContextError(err).Err() // not opened, not recorded
 	}
+	sctx, tr := r.trace(ctx)
 	start := time.Now()
-	cs, err := streamer(ctx, desc, cc, method, opts...)
+	cs, err := streamer(sctx, desc, cc, method, opts...)
 	if err != nil {
 		f := grpcFailure(err)
-		Record(r.env, GRPCMethod, method, time.Since(start), 0, f)
+		record(r.env, GRPCMethod, method, time.Since(start), 0, f, tr)
 		return nil, &RequestError{Method: GRPCMethod, Name: method, Err: f}
 	}
-	s := &recordedStream{ClientStream: cs, ctx: ctx, rec: r, method: method, start: start, serverStreams: desc.ServerStreams}
+	s := &recordedStream{ClientStream: cs, ctx: ctx, rec: r, method: method, start: start, serverStreams: desc.ServerStreams, tr: tr}
 	s.mu.Lock() // end may run at once, when ctx is done already
 	s.stop = context.AfterFunc(ctx, func() { s.end(ctx.Err()) })
 	s.mu.Unlock()
@@ -237,6 +276,7 @@ type recordedStream struct {
 	start         time.Time
 	serverStreams bool
 	stop          func() bool
+	tr            *traceIDs // nil: untraced
 	mu            sync.Mutex
 	size          int64
 	ended         bool
@@ -291,7 +331,7 @@ func (s *recordedStream) end(err error) error {
 	if stop != nil {
 		stop() // the stream's ctx may live on (a task's ctx)
 	}
-	Record(s.rec.env, GRPCMethod, s.method, time.Since(s.start), size, errOrNil(failure))
+	record(s.rec.env, GRPCMethod, s.method, time.Since(s.start), size, errOrNil(failure), s.tr)
 	return errOrNil(failure)
 }
 

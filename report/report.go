@@ -146,7 +146,21 @@ type Row struct {
 	RPS         float64   `json:"total_rps"`
 	FailPerSec  float64   `json:"total_fail_per_sec"`
 	Percentiles []float64 `json:"response_time_percentiles"` // at Percentiles
-	IsTotal     bool      `json:"-"`
+	// Exemplars are the slowest traced requests (--traceparent), slowest
+	// first; empty when none was traced.
+	Exemplars []ExemplarRow `json:"exemplars"`
+	P99       float64       `json:"-"`
+	IsTotal   bool          `json:"-"`
+}
+
+// ExemplarRow is one of a row's slowest traced requests: the trace id to
+// open in a tracing tool and its response time in ms. AtP99 marks those at
+// or above the row's p99 (all of them are at or below its max).
+type ExemplarRow struct {
+	TraceID      string  `json:"trace_id"`
+	SpanID       string  `json:"span_id"`
+	ResponseTime float64 `json:"response_time"`
+	AtP99        bool    `json:"at_p99"`
 }
 
 // ErrorRow is one failure group.
@@ -229,6 +243,7 @@ type pageView struct {
 	Errors                                        []ErrorRow
 	Exceptions                                    []ExceptionRow
 	HasHistory                                    bool
+	Traced                                        []Row // the rows with exemplars
 	Thresholds                                    []threshold.Result
 	AllPassed                                     bool
 	FailedCount                                   int
@@ -334,6 +349,13 @@ func Build(d Data) JSONData {
 		}
 		for i, p := range Percentiles {
 			r.Percentiles[i] = ms(e.Percentile(p))
+		}
+		r.P99 = ms(e.Percentile(0.99))
+		atP99 := len(e.ExemplarsAtPercentile(0.99))
+		r.Exemplars = make([]ExemplarRow, len(e.Exemplars))
+		for i, x := range e.Exemplars {
+			r.Exemplars[i] = ExemplarRow{TraceID: x.TraceID.String(), SpanID: x.SpanID.String(),
+				ResponseTime: ms(x.Duration), AtP99: i < atP99}
 		}
 		return r
 	}
@@ -450,6 +472,11 @@ func Write(w io.Writer, d Data) error {
 		Lag:         lagText(d.Snapshot), Ended: endedRows(d.Snapshot),
 		CSP: ContentSecurityPolicy, Style: template.CSS(style), Code: template.JS(script),
 		JSON: template.JS(blob),
+	}
+	for _, r := range j.Stats {
+		if len(r.Exemplars) > 0 {
+			p.Traced = append(p.Traced, r)
+		}
 	}
 	for _, q := range Percentiles {
 		p.PercentileLabels = append(p.PercentileLabels, strconv.FormatFloat(q*100, 'f', -1, 64)+"%ile (ms)")

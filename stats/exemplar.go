@@ -178,3 +178,24 @@ func (e *Entry) ExemplarsAtOrAbove(d time.Duration) []Exemplar {
 	}
 	return e.Exemplars[:i:i]
 }
+
+// ExemplarsAtPercentile returns the exemplars behind the p-quantile (p in
+// [0,1]): those at or above it, slowest first. A percentile is read from
+// the histogram to 3 significant digits, so a request in the same
+// histogram bucket as the percentile counts as at it (a 298.0 ms request
+// is at a p99 of 298.24 ms).
+func (e *Entry) ExemplarsAtPercentile(p float64) []Exemplar {
+	if len(e.Exemplars) == 0 {
+		return nil
+	}
+	d := e.Percentile(p)
+	i := 0
+	for i < len(e.Exemplars) {
+		x := e.Exemplars[i].Duration
+		if x < d && (e.Hist == nil || !e.Hist.ValuesAreEquivalent(micros(x), micros(d))) {
+			break
+		}
+		i++
+	}
+	return e.Exemplars[:i:i]
+}

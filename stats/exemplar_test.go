@@ -216,3 +216,15 @@ func BenchmarkRecordParallelTraced(b *testing.B) {
 		}
 	})
 }
+
+func TestExemplarsAtPercentileCountTheRequestsInThePercentilesBucket(t *testing.T) {
+	r := NewRegistry(Options{})
+	for i := range 300 {
+		r.Record(traced("/p", i, time.Duration(i+1)*time.Millisecond))
+	}
+	e := r.Snapshot().Entries[0]
+	require.Greater(t, e.Percentile(0.99), 298*time.Millisecond, "read to 3 digits: the bucket's top")
+	assert.Equal(t, []int{299, 298, 297}, ids(e.ExemplarsAtPercentile(0.99)))
+	assert.Equal(t, []int{299}, ids(e.ExemplarsAtPercentile(1)))
+	assert.Empty(t, (&Entry{}).ExemplarsAtPercentile(0.99))
+}

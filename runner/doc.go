@@ -110,9 +110,10 @@
 // that paces from the intended start also records the corrected latency.
 //
 // How an HTTP option is added: add an optKind and its constructor beside
-// user.Name and user.Timeout in user/http.go and read it in parseOptions
-// (user/http.go): both clients (user.HTTP on fasthttp and user.NetHTTP)
-// get their callOptions from that one function. An option that is a
+// user.Name and user.Timeout in user/httpoption.go and read it in
+// parseOptions there; a header every request carries is set in
+// httpCall.setHeaders (user/httpcall.go): both clients (user.HTTP on
+// fasthttp and user.NetHTTP) share that front half of a call. An option that is a
 // verdict rule can be built on user.Check, as user.ExpectStatus is
 // (user/shortcuts.go).
 //

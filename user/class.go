@@ -140,6 +140,45 @@ type netHTTPBinder interface {
 
 type grpcBinder interface{ bindGRPC(env *Env) (*GRPC, error) }
 
+// boundClient is a client embedded in a user and bound to its Env: start
+// ties it to a context (the user's, later OnStop's own), whose cancel cuts
+// its requests off; close ends its connections.
+type boundClient interface {
+	start(ctx context.Context)
+	close()
+}
+
+// bindClients binds the clients embedded in u to env. On an error the
+// ones bound already are returned too, to be closed.
+func bindClients(u any, env *Env) ([]boundClient, error) {
+	var bound []boundClient
+	for _, bind := range []func(any, *Env) (boundClient, bool, error){
+		bindAs(httpBinder.bindHTTP), bindAs(netHTTPBinder.bindNetHTTP), bindAs(grpcBinder.bindGRPC),
+	} {
+		b, ok, err := bind(u, env)
+		if err != nil {
+			return bound, err
+		}
+		if ok {
+			bound = append(bound, b)
+		}
+	}
+	return bound, nil
+}
+
+// bindAs binds a user's client of type C when the user embeds one (has
+// B's bind method).
+func bindAs[B any, C boundClient](bind func(B, *Env) (C, error)) func(any, *Env) (boundClient, bool, error) {
+	return func(u any, env *Env) (boundClient, bool, error) {
+		b, ok := u.(B)
+		if !ok {
+			return nil, false, nil
+		}
+		c, err := bind(b, env)
+		return c, err == nil, err
+	}
+}
+
 type action uint8
 
 const (
@@ -173,52 +212,23 @@ func (c Class[U]) Run(ctx context.Context, env *Env) {
 	}
 	u := new(U)
 	env.self = u // for the request listener
-	// bind ties the user's clients to a context: its cancel cuts their
-	// requests off. The user's ctx first; OnStop's own context later.
-	var bind []func(context.Context)
-	if b, ok := any(u).(httpBinder); ok {
-		h, err := b.bindHTTP(env)
-		if err != nil {
-			c.cannotStart(env, log, err)
-			return
+	// The user's clients are tied to a context whose cancel cuts their
+	// requests off: the user's ctx first, OnStop's own context later.
+	clients, err := bindClients(u, env)
+	defer func() {
+		for i := len(clients) - 1; i >= 0; i-- {
+			clients[i].close()
 		}
-		defer h.close()
-		var unbind func() bool
-		defer func() {
-			if unbind != nil {
-				unbind()
-			}
-		}()
-		bind = append(bind, func(ctx context.Context) {
-			if unbind != nil {
-				unbind()
-			}
-			unbind = h.start(ctx)
-		})
-	}
-	if b, ok := any(u).(netHTTPBinder); ok {
-		h, err := b.bindNetHTTP(env)
-		if err != nil {
-			c.cannotStart(env, log, err)
-			return
-		}
-		bind = append(bind, h.start)
-		defer h.close()
-	}
-	if b, ok := any(u).(grpcBinder); ok {
-		g, err := b.bindGRPC(env)
-		if err != nil {
-			c.cannotStart(env, log, err)
-			return
-		}
-		bind = append(bind, g.start)
-		defer g.close()
+	}()
+	if err != nil {
+		c.cannotStart(env, log, err)
+		return
 	}
 	if b, ok := any(u).(baseBinder); ok {
 		b.bindBase(env)
 	}
-	for _, f := range bind {
-		f(ctx)
+	for _, b := range clients {
+		b.start(ctx)
 	}
 
 	if s, ok := any(u).(Starter); ok {
@@ -246,8 +256,8 @@ func (c Class[U]) Run(ctx context.Context, env *Env) {
 			// by OnStopGrace, so that a logout is sent and recorded.
 			stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), OnStopGrace)
 			defer cancel()
-			for _, f := range bind {
-				f(stopCtx)
+			for _, b := range clients {
+				b.start(stopCtx)
 			}
 			start := time.Now()
 			err := call(env, log, "OnStop", s.OnStop, stopCtx)
@@ -268,6 +278,19 @@ func (c Class[U]) Run(ctx context.Context, env *Env) {
 // the process at once.
 const OnStopGrace = 5 * time.Second
 
+// stopped tells whether the user must end: a graceful stop (stopping
+// closed) or a hard one (ctx done).
+func stopped(ctx context.Context, stopping <-chan struct{}) bool {
+	select {
+	case <-stopping:
+		return true
+	case <-ctx.Done():
+		return true
+	default:
+		return false
+	}
+}
+
 func (c Class[U]) loop(ctx context.Context, env *Env, log *zap.Logger, rnd *rand.Rand, u *U) {
 	picker := c.Tasks.NewPicker(rnd, c.Wait)
 	timer := time.NewTimer(time.Hour)
@@ -277,12 +300,8 @@ func (c Class[U]) loop(ctx context.Context, env *Env, log *zap.Logger, rnd *rand
 	keepWait := env.Gate != nil && keepsClassWait(env.Gate) // one wait loop for closed users under a limit too
 	var intended time.Time
 	for {
-		select {
-		case <-stopping:
+		if stopped(ctx, stopping) {
 			return
-		case <-ctx.Done():
-			return
-		default:
 		}
 		if env.Gate != nil {
 			it, ok := env.Gate.Next(ctx)
@@ -292,12 +311,8 @@ func (c Class[U]) loop(ctx context.Context, env *Env, log *zap.Logger, rnd *rand
 			if !it.IsZero() || !keepWait {
 				intended = it
 			}
-			select {
-			case <-stopping:
+			if stopped(ctx, stopping) {
 				return
-			case <-ctx.Done():
-				return
-			default:
 			}
 		}
 		t := picker.Next()

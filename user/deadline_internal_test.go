@@ -29,8 +29,7 @@ func TestDeadlineIsNotReArmedPerRequest(t *testing.T) {
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	unbind := h.start(ctx)
-	defer unbind()
+	h.start(ctx)
 	defer h.close()
 
 	for range 200 {

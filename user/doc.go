@@ -54,6 +54,17 @@
 // task this equals its end minus the intended start; later requests of the
 // same task are not charged with the earlier ones' time.
 //
+// # The two HTTP clients
+//
+// HTTP (fasthttp) and NetHTTP (net/http) share everything but the
+// exchange: their request methods, the options, the stats name, the
+// deadline and the headers of a call (the front half, user/httpcall.go and
+// user/httpoption.go), and its verdict, recording and error texts (the back
+// half, httpCall.finish). An HTTP option is added as an optKind with its
+// constructor and a case in parseOptions (httpoption.go), and a header that
+// every request carries in httpCall.setHeaders (httpcall.go); both clients
+// get it from there.
+//
 // # Wait strategies
 //
 // Between, Constant, ConstantPacing and ConstantThroughput match Locust's;

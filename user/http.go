@@ -4,25 +4,17 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/url"
-	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/valyala/fasthttp"
 )
-
-// DefaultTimeout bounds every HTTP call (dial, send, response) unless
-// Timeout or an earlier ctx deadline says otherwise.
-const DefaultTimeout = 60 * time.Second
 
 // HTTP is an HTTP/1.1 client for one user, built on fasthttp's request and
 // response types. Embed it by value in a user type; the user package binds
@@ -54,6 +46,7 @@ const DefaultTimeout = 60 * time.Second
 // An HTTP value is used by its own user's goroutine only.
 type HTTP struct {
 	Base
+	calls
 	// TLSConfig is used for https hosts; nil verifies certificates with
 	// the system roots. Set it in OnStart, before the first request.
 	TLSConfig *tls.Config
@@ -73,8 +66,9 @@ type client struct {
 	prefix  string // path of the host URL, prepended to relative paths
 	mu      sync.Mutex
 	aborted bool
-	abortAt time.Time // with aborted: the latest deadline after a hard stop
-	gen     uint64    // counts start calls: an abort applies to its own
+	abortAt time.Time   // with aborted: the latest deadline after a hard stop
+	gen     uint64      // counts start calls: an abort applies to its own
+	unbind  func() bool // stops the abort of the current start's ctx
 	h       *HTTP
 }
 
@@ -94,39 +88,29 @@ type hostConn struct {
 type cookieKV struct{ name, value string }
 
 func (h *HTTP) bindHTTP(env *Env) (*HTTP, error) {
-	if h == nil {
-		return nil, errors.New("embed user.HTTP by value, not as a pointer")
-	}
-	h.Base.bindBase(env)
-	if env.Host == "" {
-		return nil, errors.New("no host: set -H/--host or the class's Host")
-	}
-	hc, prefix, err := parseHost(env.Host)
+	u, prefix, auth, err := hostOf(h == nil, "HTTP", env)
 	if err != nil {
 		return nil, err
 	}
-	h.c = &client{env: env, main: hc, prefix: prefix, h: h}
+	h.c = &client{env: env, main: newHostConn(u, auth), prefix: prefix, h: h}
 	h.c.resp.c = h.c
+	h.calls.c = h.c
+	h.Base.bindBase(env)
 	return h, nil
 }
 
 // parseHost parses a base URL such as http://127.0.0.1:8080/api.
-func parseHost(raw string) (*hostConn, string, error) {
-	u, err := url.Parse(raw)
+func parseHost(raw string) (*hostConn, error) {
+	u, _, auth, err := parseHostURL(raw)
 	if err != nil {
-		return nil, "", fmt.Errorf("host %q: %w", raw, err)
+		return nil, err
 	}
-	hc := &hostConn{hostHeader: u.Host, serverName: u.Hostname()}
-	switch u.Scheme {
-	case "http":
-	case "https":
-		hc.tls = true
-	default:
-		return nil, "", fmt.Errorf("host %q: scheme must be http or https", raw)
-	}
-	if u.Host == "" {
-		return nil, "", fmt.Errorf("host %q: no host name", raw)
-	}
+	return newHostConn(u, auth), nil
+}
+
+// newHostConn is the (not yet dialled) connection to u's host.
+func newHostConn(u *url.URL, auth string) *hostConn {
+	hc := &hostConn{hostHeader: u.Host, serverName: u.Hostname(), tls: u.Scheme == "https", auth: auth}
 	port := u.Port()
 	if port == "" {
 		port = "80"
@@ -135,11 +119,7 @@ func parseHost(raw string) (*hostConn, string, error) {
 		}
 	}
 	hc.addr = net.JoinHostPort(u.Hostname(), port)
-	if u.User != nil {
-		p, _ := u.User.Password()
-		hc.auth = "Basic " + base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+p))
-	}
-	return hc, strings.TrimSuffix(u.EscapedPath(), "/"), nil
+	return hc
 }
 
 // start ties the client to the user's run: a cancelled ctx closes its
@@ -147,15 +127,18 @@ func parseHost(raw string) (*hostConn, string, error) {
 // start may be called again (OnStop's context after the user's): the
 // client is then live again, and an abort of the earlier context that is
 // still under way no longer applies.
-func (h *HTTP) start(ctx context.Context) func() bool {
+func (h *HTTP) start(ctx context.Context) {
 	c := h.c
+	if c.unbind != nil {
+		c.unbind()
+	}
 	c.mu.Lock()
 	c.gen++
 	gen := c.gen
 	c.aborted, c.abortAt = false, time.Time{}
 	c.mu.Unlock()
 	c.ctx = ctx
-	return context.AfterFunc(ctx, func() { h.abort(gen) })
+	c.unbind = context.AfterFunc(ctx, func() { h.abort(gen) })
 }
 
 // cutOffGrace is how long a request already on its way may still take
@@ -219,6 +202,9 @@ func deadlineSlack(timeout time.Duration) time.Duration { return min(timeout/16,
 
 func (h *HTTP) close() {
 	c := h.c
+	if c.unbind != nil {
+		c.unbind()
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.closeAllLocked()
@@ -239,171 +225,22 @@ func closeConn(hc *hostConn) {
 	hc.deadline = time.Time{}
 }
 
-// Option is a per-call option of the HTTP client.
-type Option struct {
-	kind  optKind
-	a, b  string
-	v     any
-	body  []byte
-	form  url.Values
-	d     time.Duration
-	check func(*Response) error
-}
-
-type optKind uint8
-
-const (
-	optName optKind = iota + 1
-	optHeader
-	optJSON
-	optForm
-	optBody
-	optTimeout
-	optCheck
-)
-
-// Name sets the stats name of the call, to group URLs such as /item?id=7
-// under /item.
-func Name(name string) Option { return Option{kind: optName, a: name} }
-
-// Header sets a request header.
-func Header(key, value string) Option { return Option{kind: optHeader, a: key, b: value} }
-
-// JSON sends v encoded as JSON, with Content-Type application/json.
-func JSON(v any) Option { return Option{kind: optJSON, v: v} }
-
-// Form sends v URL-encoded, with Content-Type
-// application/x-www-form-urlencoded.
-func Form(v url.Values) Option { return Option{kind: optForm, form: v} }
-
-// Body sends b as the request body (set a Content-Type with Header).
-func Body(b []byte) Option { return Option{kind: optBody, body: b} }
-
-// Timeout bounds the call (connect, send and response); <= 0 or absent:
-// DefaultTimeout. An earlier deadline of the call's ctx wins.
-func Timeout(d time.Duration) Option { return Option{kind: optTimeout, d: d} }
-
-// Check decides the call's verdict from the response, like Locust's
-// catch_response: nil is a success whatever the status, an error is a
-// failure recorded with the error's text. Without Check a status >= 400 is
-// a failure; Response.StatusError gives that default verdict. Check is
-// not called when no response arrived (connection errors).
-func Check(fn func(*Response) error) Option { return Option{kind: optCheck, check: fn} }
-
-// Response is the outcome of one call. It belongs to the user and is
-// reused: it and its Body are valid until the user's next call.
-type Response struct {
-	StatusCode int
-	Body       []byte
-	Method     string
-	Name       string // the stats name
-	Duration   time.Duration
-	// Raw is the fasthttp response, for headers and anything else.
-	Raw fasthttp.Response
-	err error
-	c   *client
-}
-
-// Err returns nil on success, else the failure, a *RequestError when it
-// was recorded in the stats (returning it from a task does not count it
-// again).
-func (r *Response) Err() error { return r.err }
-
-// Header returns the value of a response header.
-func (r *Response) Header(key string) string { return string(r.Raw.Header.Peek(key)) }
-
-// JSON decodes the body into v.
-func (r *Response) JSON(v any) error { return json.Unmarshal(r.Body, v) }
-
-// StatusError returns the default verdict for the status: nil below 400,
-// else an error such as "HTTP 503 Service Unavailable".
-func (r *Response) StatusError() error {
-	if r.StatusCode < 400 {
-		return nil
+// do is the fasthttp transport of a call (see calls.Do).
+func (c *client) do(ctx context.Context, method, path string, opts []Option) *Response {
+	r := c.resp.reset(method)
+	if c.ctx == nil {
+		r.Name, r.err = path, errNotRunning
+		return r
 	}
-	return statusError(r.StatusCode)
-}
-
-// StatusErr is the failure of a response with status >= 400.
-type StatusErr int
-
-func (e StatusErr) Error() string {
-	return "HTTP " + strconv.Itoa(int(e)) + " " + fasthttp.StatusMessage(int(e))
-}
-
-func statusError(code int) error { return StatusErr(code) }
-
-// ConnError is a failed connection or exchange, with a stable text for the
-// failures table ("connection refused", "connection reset by peer",
-// "timeout after 60s", ...).
-type ConnError struct {
-	Text string
-	Err  error
-}
-
-func (e *ConnError) Error() string { return e.Text }
-func (e *ConnError) Unwrap() error { return e.Err }
-
-// ErrCutOff is the failure recorded for a request in flight when the user
-// was stopped hard (the stop timeout passed).
-var ErrCutOff = errors.New("request cut off by stop")
-
-var errNotRunning = errors.New("user.HTTP used outside a running user")
-
-// Get sends a GET request. path is relative to the user's host (an
-// absolute http(s) URL may name another host).
-func (h *HTTP) Get(ctx context.Context, path string, opts ...Option) *Response {
-	return h.Do(ctx, fasthttp.MethodGet, path, opts...)
-}
-
-// Post sends a POST request.
-func (h *HTTP) Post(ctx context.Context, path string, opts ...Option) *Response {
-	return h.Do(ctx, fasthttp.MethodPost, path, opts...)
-}
-
-// Put sends a PUT request.
-func (h *HTTP) Put(ctx context.Context, path string, opts ...Option) *Response {
-	return h.Do(ctx, fasthttp.MethodPut, path, opts...)
-}
-
-// Patch sends a PATCH request.
-func (h *HTTP) Patch(ctx context.Context, path string, opts ...Option) *Response {
-	return h.Do(ctx, fasthttp.MethodPatch, path, opts...)
-}
-
-// Delete sends a DELETE request.
-func (h *HTTP) Delete(ctx context.Context, path string, opts ...Option) *Response {
-	return h.Do(ctx, fasthttp.MethodDelete, path, opts...)
-}
-
-// Head sends a HEAD request.
-func (h *HTTP) Head(ctx context.Context, path string, opts ...Option) *Response {
-	return h.Do(ctx, fasthttp.MethodHead, path, opts...)
-}
-
-// Do sends a request with any method and records it.
-func (h *HTTP) Do(ctx context.Context, method, path string, opts ...Option) *Response {
-	c := h.c
-	if c == nil || c.ctx == nil {
-		return &Response{Method: method, Name: path, err: errNotRunning}
-	}
-	r := &c.resp
-	r.StatusCode, r.Body, r.Method, r.Name, r.Duration, r.err = 0, nil, method, "", 0, nil
-
-	req := &c.req
-	req.Reset()
-	req.Header.SetMethod(method)
-
 	// Target and name.
 	hc := c.main
 	name := path
-	if strings.HasPrefix(path, "http://") || strings.HasPrefix(path, "https://") {
+	if isAbsolute(path) {
 		var rel string
 		var err error
 		hc, rel, err = c.hostFor(path)
 		if err != nil {
-			r.Name = path
-			r.err = err
+			r.Name, r.err = path, err
 			return r
 		}
 		name = rel
@@ -414,72 +251,37 @@ func (h *HTTP) Do(ctx context.Context, method, path string, opts ...Option) *Res
 			name = string(c.uri)
 		}
 	}
+	var k httpCall
+	if !k.begin(ctx, r, method, name, opts) {
+		return r // not sent, not recorded
+	}
+	req := &c.req
+	req.Reset()
+	req.Header.SetMethod(method)
 	req.Header.SetRequestURIBytes(c.uri)
 	req.Header.SetHost(hc.hostHeader)
-	req.Header.SetUserAgent("golocust")
-	if hc.auth != "" {
-		req.Header.Set(fasthttp.HeaderAuthorization, hc.auth)
-	}
 	for i := range hc.jar {
 		req.Header.SetCookie(hc.jar[i].name, hc.jar[i].value)
 	}
-	co, err := parseOptions(method, name, opts)
-	r.Name = co.name
-	if err != nil {
-		r.err = err
-		return r
-	}
-	name, timeout, check := co.name, co.timeout, co.check
-	if co.body != nil {
-		if co.ctype != "" {
-			req.Header.SetContentType(co.ctype)
-		}
-		req.SetBodyRaw(co.body)
-	}
-	for i := range opts { // after the body's type, so that a Header wins
-		if o := &opts[i]; o.kind == optHeader {
-			req.Header.Set(o.a, o.b)
-		}
+	k.setHeaders(&req.Header, hc.auth)
+	if k.body != nil {
+		req.SetBodyRaw(k.body)
 	}
 	raw := &r.Raw
 	raw.Reset()
 	raw.SkipBody = method == fasthttp.MethodHead
-	start := time.Now()
-	deadline, fromCtx, err := callDeadlineAt(ctx, timeout, start)
-	if err != nil {
-		r.err = err // not sent, not recorded
-		return r
-	}
-	slack := deadlineSlack(timeout)
-	if fromCtx {
+	slack := deadlineSlack(k.timeout)
+	if k.fromCtx {
 		slack = 0 // the caller's own deadline is kept exactly
 	}
-	sent, err := c.exchange(hc, req, raw, deadline, slack)
-	r.Duration = time.Since(start)
-	var cause error
-	var size int64
-	switch {
-	case err != nil && !sent && (c.ctx.Err() != nil || ctx.Err() != nil):
-		r.err = errors.Join(ctx.Err(), c.ctx.Err(), err) // never left: not recorded
-		return r
-	case err != nil:
-		cause = c.classify(err, timeout, deadline)
-	default:
+	sent, err := c.exchange(hc, req, raw, k.deadline, slack)
+	end := time.Now()
+	if err == nil {
 		c.storeCookies(hc, raw)
 		r.StatusCode = raw.StatusCode()
 		r.Body = raw.Body()
-		size = int64(len(r.Body))
-		if check != nil {
-			cause = check(r)
-		} else if r.StatusCode >= 400 {
-			cause = statusError(r.StatusCode)
-		}
 	}
-	Record(c.env, method, name, r.Duration, size, cause)
-	if cause != nil {
-		r.err = &RequestError{Method: method, Name: name, Err: cause}
-	}
-	return r
+	return k.finish(c.env, r, ctx, c.ctx, sent, err, end)
 }
 
 // exchange sends req on hc's connection (dialling when needed) and reads
@@ -646,33 +448,6 @@ func (c *client) drop(hc *hostConn) {
 	c.mu.Unlock()
 }
 
-// classify turns a transport error into the failure recorded.
-func (c *client) classify(err error, timeout time.Duration, deadline time.Time) error {
-	var ne net.Error
-	switch {
-	case c.ctx.Err() != nil:
-		return &ConnError{Text: ErrCutOff.Error(), Err: errors.Join(ErrCutOff, err)}
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return &ConnError{Text: "connection refused", Err: err}
-	case errors.Is(err, syscall.ECONNRESET):
-		return &ConnError{Text: "connection reset by peer", Err: err}
-	case errors.Is(err, syscall.EPIPE):
-		return &ConnError{Text: "broken pipe", Err: err}
-	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
-		return &ConnError{Text: "host unreachable", Err: err}
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, fasthttp.ErrTimeout),
-		errors.As(err, &ne) && ne.Timeout(), !time.Now().Before(deadline):
-		return &ConnError{Text: "timeout after " + timeout.String(), Err: err}
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return &ConnError{Text: "server closed the connection", Err: err}
-	}
-	var dnsErr *net.DNSError
-	if errors.As(err, &dnsErr) {
-		return &ConnError{Text: "DNS lookup failed: " + dnsErr.Err, Err: err}
-	}
-	return &ConnError{Text: err.Error(), Err: err}
-}
-
 // hostFor returns the connection for an absolute URL and its path+query.
 func (c *client) hostFor(rawURL string) (*hostConn, string, error) {
 	u, err := url.Parse(rawURL)
@@ -687,7 +462,7 @@ func (c *client) hostFor(rawURL string) (*hostConn, string, error) {
 	if hc := c.others[key]; hc != nil {
 		return hc, rel, nil
 	}
-	hc, _, err := parseHost(key)
+	hc, err := parseHost(key)
 	if err != nil {
 		return nil, "", err
 	}
@@ -743,70 +518,4 @@ func (h *HTTP) Cookie(name string) string {
 		}
 	}
 	return ""
-}
-
-// callOptions are the per-call options both HTTP clients share; headers
-// are applied by each client from the options themselves.
-type callOptions struct {
-	name    string
-	body    []byte
-	ctype   string
-	timeout time.Duration
-	check   func(*Response) error
-}
-
-// parseOptions reads opts for a call of method on name (its default stats
-// name). An error (a JSON body that does not encode) means the call is not
-// sent.
-func parseOptions(method, name string, opts []Option) (callOptions, error) {
-	co := callOptions{name: name, timeout: DefaultTimeout}
-	for i := range opts {
-		o := &opts[i]
-		switch o.kind {
-		case optName:
-			co.name = o.a
-		case optJSON:
-			b, err := json.Marshal(o.v)
-			if err != nil {
-				return co, fmt.Errorf("%s %s: encoding the JSON body: %w", method, co.name, err)
-			}
-			co.body, co.ctype = b, "application/json"
-		case optForm:
-			co.body, co.ctype = []byte(o.form.Encode()), "application/x-www-form-urlencoded"
-		case optBody:
-			co.body, co.ctype = o.body, ""
-		case optTimeout:
-			co.timeout = o.d
-		case optCheck:
-			co.check = o.check
-		}
-	}
-	if co.timeout <= 0 {
-		co.timeout = DefaultTimeout
-	}
-	return co, nil
-}
-
-// callDeadline is when a call must end: after its timeout, or at ctx's
-// deadline when that comes first. A ctx that is already done (or past its
-// deadline) means the call is not sent, and then not recorded.
-func callDeadline(ctx context.Context, timeout time.Duration) (time.Time, error) {
-	d, _, err := callDeadlineAt(ctx, timeout, time.Now())
-	return d, err
-}
-
-// callDeadlineAt is callDeadline from now, a time the caller has read
-// already; fromCtx tells that ctx's deadline came first.
-func callDeadlineAt(ctx context.Context, timeout time.Duration, now time.Time) (deadline time.Time, fromCtx bool, err error) {
-	if err := ctx.Err(); err != nil {
-		return time.Time{}, false, err
-	}
-	deadline = now.Add(timeout)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		if !d.After(now) {
-			return time.Time{}, false, context.DeadlineExceeded
-		}
-		return d, true, nil
-	}
-	return deadline, false, nil
 }

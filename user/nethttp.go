@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"encoding/base64"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -16,7 +14,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 )
 
@@ -69,6 +66,7 @@ import (
 // A NetHTTP value is used by its own user's goroutine only.
 type NetHTTP struct {
 	Base
+	calls
 	// TLSConfig is used for https hosts; nil verifies certificates with
 	// the system roots. Its NextProtos are set by net/http (h2, http/1.1).
 	// Set it in OnStart, before the first request.
@@ -115,38 +113,19 @@ type netClient struct {
 }
 
 func (h *NetHTTP) bindNetHTTP(env *Env) (*NetHTTP, error) {
-	if h == nil {
-		return nil, errors.New("embed user.NetHTTP by value, not as a pointer")
+	u, prefix, auth, err := hostOf(h == nil, "NetHTTP", env)
+	if err != nil {
+		return nil, err
 	}
 	h.Base.bindBase(env)
-	if env.Host == "" {
-		return nil, errors.New("no host: set -H/--host or the class's Host")
-	}
-	u, err := url.Parse(env.Host)
-	if err != nil {
-		return nil, fmt.Errorf("host %q: %w", env.Host, err)
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("host %q: scheme must be http or https", env.Host)
-	}
-	if u.Host == "" {
-		return nil, fmt.Errorf("host %q: no host name", env.Host)
-	}
-	c := &netClient{env: env, n: h, prefix: strings.TrimSuffix(u.EscapedPath(), "/")}
-	if u.User != nil {
-		p, _ := u.User.Password()
-		c.auth = basicAuth(u.User.Username(), p)
-		u.User = nil
-	}
+	c := &netClient{env: env, n: h, prefix: prefix, auth: auth}
+	u.User = nil
 	u.Path, u.RawPath, u.RawQuery, u.Fragment = "", "", "", ""
 	c.base = u
 	c.jar, _ = cookiejar.New(nil) // never fails without options
 	h.c = c
+	h.calls.c = c
 	return h, nil
-}
-
-func basicAuth(user, pass string) string {
-	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
 }
 
 // start ties the client to the user's run (its ctx is the hard stop).
@@ -213,37 +192,6 @@ func (h *NetHTTP) Cookie(name string) string {
 	return ""
 }
 
-// Get sends a GET request. path is relative to the user's host (an
-// absolute http(s) URL may name another host).
-func (h *NetHTTP) Get(ctx context.Context, path string, opts ...Option) *Response {
-	return h.Do(ctx, http.MethodGet, path, opts...)
-}
-
-// Post sends a POST request.
-func (h *NetHTTP) Post(ctx context.Context, path string, opts ...Option) *Response {
-	return h.Do(ctx, http.MethodPost, path, opts...)
-}
-
-// Put sends a PUT request.
-func (h *NetHTTP) Put(ctx context.Context, path string, opts ...Option) *Response {
-	return h.Do(ctx, http.MethodPut, path, opts...)
-}
-
-// Patch sends a PATCH request.
-func (h *NetHTTP) Patch(ctx context.Context, path string, opts ...Option) *Response {
-	return h.Do(ctx, http.MethodPatch, path, opts...)
-}
-
-// Delete sends a DELETE request.
-func (h *NetHTTP) Delete(ctx context.Context, path string, opts ...Option) *Response {
-	return h.Do(ctx, http.MethodDelete, path, opts...)
-}
-
-// Head sends a HEAD request.
-func (h *NetHTTP) Head(ctx context.Context, path string, opts ...Option) *Response {
-	return h.Do(ctx, http.MethodHead, path, opts...)
-}
-
 // Request phases, for the hard stop.
 const (
 	phaseIdle    int32 = iota // dialling or waiting for a connection
@@ -261,21 +209,19 @@ type netReq struct {
 	done   bool
 }
 
-// Do sends a request with any method and records it.
-func (h *NetHTTP) Do(ctx context.Context, method, path string, opts ...Option) *Response {
-	c := h.c
-	if c == nil || c.ctx == nil {
-		return &Response{Method: method, Name: path, err: errNotRunning}
-	}
-	r := &c.resp
-	r.StatusCode, r.Body, r.Method, r.Name, r.Duration, r.err = 0, nil, method, "", 0, nil
+// do is the net/http transport of a call (see calls.Do).
+func (c *netClient) do(ctx context.Context, method, path string, opts []Option) *Response {
+	r := c.resp.reset(method)
 	r.Raw.Reset()
 	c.last = nil
-
+	if c.ctx == nil {
+		r.Name, r.err = path, errNotRunning
+		return r
+	}
 	// Target and name.
 	name := path
 	var target string
-	if strings.HasPrefix(path, "http://") || strings.HasPrefix(path, "https://") {
+	if isAbsolute(path) {
 		u, err := url.Parse(path)
 		if err != nil {
 			r.Name, r.err = path, fmt.Errorf("URL %q: %w", path, err)
@@ -289,17 +235,9 @@ func (h *NetHTTP) Do(ctx context.Context, method, path string, opts ...Option) *
 			name = c.prefix + path
 		}
 	}
-	co, err := parseOptions(method, name, opts)
-	r.Name = co.name
-	if err != nil {
-		r.err = err
-		return r
-	}
-	name, timeout, check, body, ctype := co.name, co.timeout, co.check, co.body, co.ctype
-	deadline, err := callDeadline(ctx, timeout)
-	if err != nil {
-		r.err = err // not sent, not recorded
-		return r
+	var k httpCall
+	if !k.begin(ctx, r, method, name, opts) {
+		return r // not sent, not recorded
 	}
 
 	// The request's ctx keeps ctx's values but not its cancellation: a hard
@@ -307,7 +245,7 @@ func (h *NetHTTP) Do(ctx context.Context, method, path string, opts ...Option) *
 	st := &netReq{}
 	rctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
 	st.cancel = cancel
-	rctx, cancelDeadline := context.WithDeadline(rctx, deadline)
+	rctx, cancelDeadline := context.WithDeadline(rctx, k.deadline)
 	defer cancelDeadline()
 	defer st.finish()
 	stop := context.AfterFunc(ctx, func() { c.stopped(ctx, st) })
@@ -321,72 +259,50 @@ func (h *NetHTTP) Do(ctx context.Context, method, path string, opts ...Option) *
 		},
 	})
 	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
+	if k.body != nil {
+		rd = bytes.NewReader(k.body)
 	}
 	req, err := http.NewRequestWithContext(rctx, method, target, rd)
 	if err != nil {
-		r.err = fmt.Errorf("%s %s: %w", method, name, err)
+		r.err = fmt.Errorf("%s %s: %w", method, k.name, err)
 		return r
 	}
-	req.Header.Set("User-Agent", "golocust")
-	if c.auth != "" && req.URL.Host == c.base.Host {
-		req.Header.Set("Authorization", c.auth)
+	auth := ""
+	if req.URL.Host == c.base.Host {
+		auth = c.auth
 	}
-	if ctype != "" {
-		req.Header.Set("Content-Type", ctype)
-	}
-	for i := range opts {
-		o := &opts[i]
-		if o.kind != optHeader {
-			continue
-		}
-		if strings.EqualFold(o.a, "Host") {
-			req.Host = o.b
-			continue
-		}
-		req.Header.Set(o.a, o.b)
-	}
+	k.setHeaders(netHeader{req}, auth)
 
-	start := time.Now()
 	resp, err := c.client().Do(req)
-	var size int64
 	if err == nil {
 		c.buf.Reset()
 		_, err = c.buf.ReadFrom(resp.Body)
 		_ = resp.Body.Close()
 	}
-	r.Duration = time.Since(start)
-	sent := st.phase.Load() == phaseSent
-	var cause error
-	switch {
-	case err != nil && !sent && (c.ctx.Err() != nil || ctx.Err() != nil):
-		r.err = errors.Join(ctx.Err(), c.ctx.Err(), err) // never left: not recorded
-		return r
-	case err != nil:
-		cause = c.classify(ctx, err, timeout, deadline)
-	default:
+	end := time.Now()
+	if err == nil {
 		c.last = resp
 		r.StatusCode = resp.StatusCode
 		r.Body = c.buf.Bytes()
-		size = int64(len(r.Body))
 		r.Raw.SetStatusCode(resp.StatusCode)
 		for k, vs := range resp.Header {
 			for _, v := range vs {
 				r.Raw.Header.Add(k, v)
 			}
 		}
-		if check != nil {
-			cause = check(r)
-		} else if r.StatusCode >= 400 {
-			cause = statusError(r.StatusCode)
-		}
 	}
-	Record(c.env, method, name, r.Duration, size, cause)
-	if cause != nil {
-		r.err = &RequestError{Method: method, Name: name, Err: cause}
+	return k.finish(c.env, r, ctx, c.ctx, st.phase.Load() == phaseSent, err, end)
+}
+
+// netHeader sets a net/http request's headers; Host is the request's own.
+type netHeader struct{ req *http.Request }
+
+func (h netHeader) Set(key, value string) {
+	if strings.EqualFold(key, "Host") {
+		h.req.Host = value
+		return
 	}
-	return r
+	h.req.Header.Set(key, value)
 }
 
 // stopped runs when the call's ctx is done during the call.
@@ -416,37 +332,4 @@ func (st *netReq) finish() {
 	}
 	st.mu.Unlock()
 	st.cancel(nil)
-}
-
-// classify turns a net/http error into the failure recorded.
-func (c *netClient) classify(ctx context.Context, err error, timeout time.Duration, deadline time.Time) error {
-	var ue *url.Error
-	text := err
-	if errors.As(err, &ue) {
-		text = ue.Err
-	}
-	var ne net.Error
-	switch {
-	case c.ctx.Err() != nil:
-		return &ConnError{Text: ErrCutOff.Error(), Err: errors.Join(ErrCutOff, err)}
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return &ConnError{Text: "connection refused", Err: err}
-	case errors.Is(err, syscall.ECONNRESET):
-		return &ConnError{Text: "connection reset by peer", Err: err}
-	case errors.Is(err, syscall.EPIPE):
-		return &ConnError{Text: "broken pipe", Err: err}
-	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
-		return &ConnError{Text: "host unreachable", Err: err}
-	case errors.Is(err, context.Canceled) && ctx.Err() != nil && !errors.Is(context.Cause(ctx), context.DeadlineExceeded):
-		return &ConnError{Text: "canceled", Err: err}
-	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout(), !time.Now().Before(deadline):
-		return &ConnError{Text: "timeout after " + timeout.String(), Err: err}
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return &ConnError{Text: "server closed the connection", Err: err}
-	}
-	var dnsErr *net.DNSError
-	if errors.As(err, &dnsErr) {
-		return &ConnError{Text: "DNS lookup failed: " + dnsErr.Err, Err: err}
-	}
-	return &ConnError{Text: text.Error(), Err: err}
 }

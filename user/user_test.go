@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -43,59 +42,6 @@ func (w *web) OnStop(context.Context) error {
 		w.stopped.Add(1)
 	}
 	return nil
-}
-
-func TestHTTPStatsEqualTargetCounts(t *testing.T) {
-	tg := newTarget(t)
-	c := user.Class[web]{
-		Tasks: taskset.Weighted(
-			taskset.Task[web]{Run: (*web).OK, Weight: 3},
-			taskset.Task[web]{Run: (*web).Fail},
-			taskset.Task[web]{Run: (*web).Post},
-		),
-	}
-	r := start(t, c, tg.URL, 5)
-	eventually(t, func() bool { return tg.total() >= 500 }, "target should get requests")
-	r.stop()
-	r.wait(t, 10*time.Second)
-
-	s := r.reg.Snapshot()
-	ok, fail, post := entry(s, "GET", "/ok?id=1"), entry(s, "GET", "/fail"), entry(s, "POST", "/item/[id]")
-	assert.EqualValues(t, tg.count("GET /ok"), ok.NumRequests)
-	assert.EqualValues(t, tg.count("GET /fail"), fail.NumRequests)
-	assert.EqualValues(t, tg.count("POST /item/7"), post.NumRequests)
-	assert.EqualValues(t, tg.total(), s.Total.NumRequests, methods(s))
-	assert.Zero(t, ok.NumFailures)
-	assert.Equal(t, fail.NumRequests, fail.NumFailures)
-	assert.Equal(t, int64(len("hello"))*ok.NumRequests, ok.TotalBytes)
-	assert.Equal(t, map[string]int64{"GET /fail: HTTP 503 Service Unavailable": fail.NumFailures}, errorsOf(s),
-		"an HTTP failure returned by the task is not counted again")
-	// Weights 3:1:1 per user, exact per full cycle of 5.
-	assert.InDelta(t, 3*fail.NumRequests, ok.NumRequests, 5*3)
-}
-
-func TestHardStopCutsOffInFlightRequests(t *testing.T) {
-	tg := newTarget(t)
-	var stopped atomic.Int64
-	// OK first, so that /slow goes over a reused keep-alive connection.
-	c := user.Class[web]{Tasks: taskset.Sequential(taskset.Task[web]{Run: (*web).OK}, taskset.Task[web]{Run: (*web).Slow})}
-	r := startWith(t, c, tg.URL, 3, func(w *web) { w.stopped = &stopped })
-	eventually(t, func() bool { return tg.inFlight.Load() == 3 }, "3 requests in flight")
-	r.stop()
-	// Graceful stop alone does not end a running task.
-	time.Sleep(20 * time.Millisecond)
-	assert.Equal(t, int64(3), tg.inFlight.Load())
-	r.cancel()
-	r.wait(t, 5*time.Second)
-
-	s := r.reg.Snapshot()
-	e := entry(s, "GET", "/slow")
-	assert.EqualValues(t, tg.count("GET /slow"), e.NumRequests)
-	assert.EqualValues(t, 3, e.NumFailures)
-	assert.Equal(t, map[string]int64{"GET /slow: request cut off by stop": 3}, errorsOf(s))
-	assert.EqualValues(t, 3, stopped.Load(), "OnStop runs on hard stop")
-	assert.EqualValues(t, tg.total(), s.Total.NumRequests)
-	assert.EqualValues(t, 3, tg.count("GET /ok"))
 }
 
 // startWith is start with a per-user initialiser run in OnStart.
@@ -386,114 +332,6 @@ type client struct {
 	user.HTTP
 }
 
-// one runs f as the single task of one user, once, and returns the stats.
-func one(t *testing.T, host string, f func(c *client, ctx context.Context)) *run {
-	t.Helper()
-	c := user.Class[client]{Tasks: taskset.Weighted(taskset.Task[client]{Name: "one",
-		Run: func(c *client, ctx context.Context) error {
-			f(c, ctx)
-			return user.ErrStopUser
-		}})}
-	r := start(t, c, host, 1)
-	r.wait(t, 10*time.Second)
-	return r
-}
-
-func TestCheckVerdicts(t *testing.T) {
-	tg := newTarget(t)
-	var errs []error
-	r := one(t, tg.URL, func(c *client, ctx context.Context) {
-		errs = append(errs,
-			c.Get(ctx, "/fail", user.Check(func(*user.Response) error { return nil })).Err(),
-			c.Get(ctx, "/ok", user.Check(func(r *user.Response) error {
-				if string(r.Body) != "expected" {
-					return errors.New("unexpected body")
-				}
-				return nil
-			})).Err(),
-			c.Get(ctx, "/fail", user.Check(func(r *user.Response) error {
-				if r.StatusCode == 503 {
-					return nil // a 503 is fine here
-				}
-				return r.StatusError()
-			})).Err(),
-			c.Get(ctx, "/missing", user.Check((*user.Response).StatusError)).Err(),
-		)
-	})
-	require.Len(t, errs, 4)
-	assert.NoError(t, errs[0])
-	var re *user.RequestError
-	require.ErrorAs(t, errs[1], &re)
-	assert.Equal(t, "GET /ok: unexpected body", errs[1].Error())
-	assert.NoError(t, errs[2])
-	assert.NoError(t, errs[3]) // 200 for any other path
-	s := r.reg.Snapshot()
-	assert.Equal(t, map[string]int64{"GET /ok: unexpected body": 1}, errorsOf(s))
-	assert.EqualValues(t, 2, entry(s, "GET", "/fail").NumRequests)
-	assert.Zero(t, entry(s, "GET", "/fail").NumFailures)
-}
-
-func TestRequestOptionsAndMethods(t *testing.T) {
-	tg := newTarget(t)
-	var bodies []string
-	r := one(t, tg.URL+"/base/", func(c *client, ctx context.Context) {
-		keep := func(r *user.Response) { bodies = append(bodies, string(r.Body)) }
-		keep(c.Post(ctx, "/echo?q=1", user.JSON(map[string]string{"a": "b"}), user.Header("X-Test", "yes")))
-		keep(c.Put(ctx, "/echo", user.Form(url.Values{"k": {"v w"}})))
-		keep(c.Patch(ctx, "/echo", user.Body([]byte("raw")), user.Header("Content-Type", "text/plain"), user.Name("patch")))
-		keep(c.Delete(ctx, "/echo"))
-		keep(c.Head(ctx, "/echo"))
-		keep(c.Do(ctx, "OPTIONS", "/echo"))
-		keep(c.Get(ctx, tg.URL+"/echo?abs=1")) // absolute URL of the same host
-	})
-	assert.Equal(t, []string{
-		`POST /base/echo?q=1 application/json yes{"a":"b"}`,
-		`PUT /base/echo application/x-www-form-urlencoded k=v+w`,
-		`PATCH /base/echo text/plain raw`,
-		`DELETE /base/echo  `,
-		``,
-		`OPTIONS /base/echo  `,
-		`GET /echo?abs=1  `,
-	}, bodies)
-	s := r.reg.Snapshot()
-	for _, k := range []string{"POST /base/echo?q=1", "PUT /base/echo", "PATCH patch", "DELETE /base/echo", "HEAD /base/echo", "OPTIONS /base/echo", "GET /echo?abs=1"} {
-		m, n, _ := strings.Cut(k, " ")
-		assert.EqualValues(t, 1, entry(s, m, n).NumRequests, k)
-	}
-	assert.EqualValues(t, 7, tg.total())
-	assert.Zero(t, s.Total.NumFailures)
-}
-
-func TestConnectionErrors(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	closed := "http://" + ln.Addr().String()
-	require.NoError(t, ln.Close())
-	tg := newTarget(t)
-
-	var errs []error
-	r := one(t, closed, func(c *client, ctx context.Context) {
-		errs = append(errs, c.Get(ctx, "/x").Err(), c.Get(ctx, "/y").Err())
-	})
-	require.Len(t, errs, 2)
-	var ce *user.ConnError
-	require.ErrorAs(t, errs[0], &ce)
-	assert.Equal(t, "connection refused", ce.Text)
-	assert.Equal(t, map[string]int64{"GET /x: connection refused": 1, "GET /y: connection refused": 1}, errorsOf(r.reg.Snapshot()))
-
-	r = one(t, tg.URL, func(c *client, ctx context.Context) {
-		errs = append(errs[:0], c.Get(ctx, "/slow", user.Timeout(50*time.Millisecond)).Err())
-		tctx, cancel := context.WithTimeout(ctx, 30*time.Millisecond)
-		defer cancel()
-		errs = append(errs, c.Get(tctx, "/slow").Err())
-		errs = append(errs, c.Get(tctx, "/ok").Err()) // ctx done: not sent
-	})
-	assert.Equal(t, map[string]int64{"GET /slow: timeout after 50ms": 1, "GET /slow: timeout after 1m0s": 1}, errorsOf(r.reg.Snapshot()))
-	assert.ErrorIs(t, errs[2], context.DeadlineExceeded)
-	assert.Equal(t, 0, tg.count("GET /ok"), "a request whose ctx is done is not sent")
-	assert.Equal(t, 2, tg.count("GET /slow"))
-}
-
 func TestConnectionReset(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -512,7 +350,7 @@ func TestConnectionReset(t *testing.T) {
 		}
 	}()
 	defer func() { _ = ln.Close(); <-done }()
-	r := one(t, "http://"+ln.Addr().String(), func(c *client, ctx context.Context) {
+	r := fastKind.once(t, "http://"+ln.Addr().String(), func(c httpClient, ctx context.Context) {
 		c.Get(ctx, "/a")
 		c.Get(ctx, "/b")
 	})
@@ -534,7 +372,7 @@ func TestBadHost(t *testing.T) {
 func TestLargeResponseHeaders(t *testing.T) {
 	tg := newTarget(t)
 	var got []string
-	r := one(t, tg.URL, func(c *client, ctx context.Context) {
+	r := fastKind.once(t, tg.URL, func(c httpClient, ctx context.Context) {
 		for range 3 {
 			res := c.Get(ctx, "/bigheader")
 			got = append(got, fmt.Sprintf("%v %d %s", res.Err(), len(res.Header("X-Big")), res.Body))
@@ -549,7 +387,7 @@ func TestLargeResponseHeaders(t *testing.T) {
 func TestCookieDeletion(t *testing.T) {
 	tg := newTarget(t)
 	var before, after string
-	one(t, tg.URL, func(c *client, ctx context.Context) {
+	fastKind.once(t, tg.URL, func(c httpClient, ctx context.Context) {
 		c.Get(ctx, "/login")
 		before = c.Cookie("theme")
 		c.Get(ctx, "/logout")

@@ -119,6 +119,8 @@ type Config struct {
 	// Load configures load models beyond closed users: shapes, stages,
 	// arrival rate and iteration limits.
 	Load LoadConfig
+	// Baseline compares the run with an earlier one (--baseline).
+	Baseline BaselineConfig
 
 	// OnRequest is called for every request a user records, on the
 	// process whose user made it (standalone, or each worker; never the
@@ -284,6 +286,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.Cluster.validate()...)
 	errs = append(errs, c.Load.validate()...)
 	errs = append(errs, c.validateShapes()...)
+	errs = append(errs, c.Baseline.validate()...)
 	return errors.Join(errs...)
 }
 

@@ -50,7 +50,7 @@ func (d flagDef) envNames() []string {
 
 // flagAreas lists the functions that declare the flags of each part of
 // the program; each part keeps its flags beside its code.
-var flagAreas = []func(*Config) []flagDef{coreFlags, webFlags, reportFlags, healthFlags, clusterFlags, loadFlags, otelFlags}
+var flagAreas = []func(*Config) []flagDef{coreFlags, webFlags, reportFlags, healthFlags, clusterFlags, loadFlags, otelFlags, baselineFlags}
 
 func coreFlags(c *Config) []flagDef {
 	return []flagDef{
@@ -272,7 +272,7 @@ func writeUsage(w io.Writer, defs []flagDef) {
 			fmt.Fprintf(w, "  %-30s %s%s [%s]\n", names, d.usage, def, d.envNames()[0])
 		}
 	}
-	fmt.Fprintf(w, "\nExit codes: 0 ok; --exit-code-on-error (default 1) when requests failed or tasks panicked; 2 usage error; 3 a threshold was breached; 4 an output file (--csv, --html, --json-file) could not be written.\n")
+	fmt.Fprintf(w, "\nExit codes: 0 ok; --exit-code-on-error (default 1) when requests failed or tasks panicked; 2 usage error; 3 a threshold was breached or an endpoint regressed against --baseline/--compare; 4 an output file (--csv, --html, --json-file) could not be written.\n")
 }
 
 type intValue struct {

@@ -2,9 +2,11 @@ package locust
 
 import (
 	"bytes"
+	"strings"
 	"sync"
 	"testing"
 
+	"github.com/golocust/golocust/compare"
 	"github.com/golocust/golocust/threshold"
 	"github.com/golocust/golocust/user"
 )
@@ -22,7 +24,9 @@ import (
 // test's deadline, as Main would run it). A configuration error fails
 // the test at once with the same message Main would print. The tables and
 // the log go to t.Log. Each breached Config.Thresholds entry is reported
-// with t.Errorf, naming the measured value.
+// with t.Errorf, naming the measured value; with Config.Baseline.File, an
+// endpoint that got significantly slower or failed more often than in the
+// baseline fails the test with the per-endpoint comparison table.
 func RunHeadless(t testing.TB, cfg Config, classes ...user.Spawner) *Result {
 	t.Helper()
 	if cfg.RunTime <= 0 && !cfg.Load.endsByItself() {
@@ -51,6 +55,11 @@ func RunHeadless(t testing.TB, cfg Config, classes ...user.Spawner) *Result {
 	}
 	for _, r := range threshold.Failed(res.Thresholds) {
 		t.Errorf("locust.RunHeadless: threshold breached: %s", r)
+	}
+	if res.Baseline != nil && res.Baseline.Regressed() {
+		var table strings.Builder
+		_ = compare.WriteTable(&table, res.Baseline)
+		t.Errorf("locust.RunHeadless: slower than the baseline, or failing more often:\n%s", table.String())
 	}
 	return res
 }

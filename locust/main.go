@@ -85,6 +85,9 @@ func RunWith(ctx context.Context, base Config, args []string, lookupEnv func(str
 		fmt.Fprintf(stderr, "error: %v\n", err)
 		return ExitUsage
 	}
+	if cfg.Baseline.compareOld != "" {
+		return runCompare(&cfg, stdout, stderr)
+	}
 	if cfg.List {
 		listClasses(stdout, classes)
 		return ExitOK

@@ -14,6 +14,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/golocust/golocust/compare"
 	"github.com/golocust/golocust/metrics"
 	"github.com/golocust/golocust/report"
 	"github.com/golocust/golocust/stats"
@@ -163,6 +164,8 @@ type jsonDocument struct {
 	// EndedUsers counts the users that ended before the run stopped them,
 	// by reason.
 	EndedUsers map[string]int64 `json:"users_ended_early,omitempty"`
+	// Baseline compares the run with --baseline.
+	Baseline *compare.Report `json:"baseline,omitempty"`
 }
 
 // writeJSON writes the final statistics: Locust's bare list when there is
@@ -183,14 +186,15 @@ func (s *session) writeJSON(w io.Writer, snap *stats.Snapshot, ths []threshold.R
 			extra["corrected_p99_ms"] = float64(t.CorrectedPercentile(0.99)) / float64(time.Millisecond)
 		}
 	}
-	if len(ths) == 0 && len(extra) == 0 && len(snap.EndedUsers) == 0 {
+	base := s.compareBaseline(snap)
+	if len(ths) == 0 && len(extra) == 0 && len(snap.EndedUsers) == 0 && base == nil {
 		return stats.WriteJSON(w, snap)
 	}
 	var list bytes.Buffer
 	if err := stats.WriteJSON(&list, snap); err != nil {
 		return err
 	}
-	doc := jsonDocument{Stats: bytes.TrimSpace(list.Bytes()), Thresholds: ths, Extra: extra, EndedUsers: snap.EndedUsers}
+	doc := jsonDocument{Stats: bytes.TrimSpace(list.Bytes()), Thresholds: ths, Extra: extra, EndedUsers: snap.EndedUsers, Baseline: base}
 	if len(ths) > 0 {
 		passed := threshold.AllPassed(ths)
 		doc.Passed = &passed

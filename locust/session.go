@@ -10,6 +10,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/golocust/golocust/compare"
 	"github.com/golocust/golocust/param"
 	"github.com/golocust/golocust/runner"
 	"github.com/golocust/golocust/stats"
@@ -30,6 +31,9 @@ type Result struct {
 	// Thresholds are the verdicts of Config.Thresholds on the final
 	// statistics.
 	Thresholds []threshold.Result
+	// Baseline compares the final statistics with Config.Baseline.File;
+	// nil without a baseline.
+	Baseline *compare.Report
 }
 
 // Intervals of the periodic work of a run, as in Locust.
@@ -72,6 +76,8 @@ type session struct {
 	started time.Time
 	// thresholds are the parsed Config.Thresholds.
 	thresholds []threshold.Threshold
+	// baseline is the run read from --baseline; nil without one.
+	baseline *stats.Snapshot
 	// extra, when set, gives metrics beyond the stats (load models).
 	extra func() map[string]float64
 	// load is the load model (shape, arrival rate, iteration limit); nil
@@ -190,6 +196,9 @@ func execute(ctx context.Context, cfg *Config, classes []user.Spawner) (*Result,
 	}
 	s.reg = stats.NewRegistry(stats.Options{Warn: func(msg string) { log.Warn(msg) }})
 	s.thresholds, _ = threshold.ParseAll(cfg.Thresholds) // Validate has checked them
+	if err := s.loadBaseline(); err != nil {
+		return nil, err
+	}
 	s.history = stats.NewHistory(0)
 	s.factory = s.localDriver
 	if err := s.setupLoad(); err != nil {

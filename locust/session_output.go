@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/golocust/golocust/compare"
 	"github.com/golocust/golocust/stats"
 	"github.com/golocust/golocust/threshold"
 )
@@ -30,6 +31,10 @@ func (s *session) finish(now time.Time) (*Result, error) {
 		fmt.Fprintln(s.stderr)
 		errs = append(errs, threshold.WriteSummary(s.stderr, res.Thresholds))
 	}
+	if res.Baseline = s.compareBaseline(snap); res.Baseline != nil {
+		fmt.Fprintln(s.stderr)
+		errs = append(errs, compare.WriteTable(s.stderr, res.Baseline))
+	}
 	if s.cfg.JSON {
 		errs = append(errs, s.writeJSON(s.stdout, snap, res.Thresholds))
 	}
@@ -42,6 +47,8 @@ func (s *session) finish(now time.Time) (*Result, error) {
 	switch {
 	case !threshold.AllPassed(res.Thresholds):
 		res.ExitCode = threshold.ExitCode
+	case res.Baseline != nil && res.Baseline.Regressed():
+		res.ExitCode = compareExitCode
 	case snap.Total.NumFailures > 0 || len(snap.Exceptions) > 0:
 		res.ExitCode = s.cfg.errorExitCode()
 	}

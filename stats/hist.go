@@ -1,6 +1,7 @@
 package stats
 
 import (
+	"fmt"
 	"math/bits"
 	"time"
 
@@ -135,3 +136,33 @@ func toDense(ps ...*hdrhistogram.PackedHistogram) *hdrhistogram.Histogram {
 // histograms are read-only and sized to the values they hold: to add
 // several of them up, merge them into a NewHistogram.
 func NewHistogram() *hdrhistogram.Histogram { return newHist() }
+
+// EncodeHistogram returns h in HdrHistogram's compressed V2 encoding,
+// base64 (the "hdr" keys of the JSON output); "" for nil. Any HdrHistogram
+// implementation reads it, and DecodeHistogram gives back the exact counts.
+func EncodeHistogram(h *hdrhistogram.Histogram) (string, error) {
+	if h == nil {
+		return "", nil
+	}
+	b, err := h.Encode(hdrhistogram.V2CompressedEncodingCookieBase)
+	if err != nil {
+		return "", fmt.Errorf("encoding a histogram: %w", err)
+	}
+	return string(b), nil
+}
+
+// DecodeHistogram reads what EncodeHistogram wrote. It refuses a
+// histogram of another geometry than the registry's (microseconds, 3
+// significant digits, at most 1 h), so that merging and comparing it with
+// the registry's own stays exact.
+func DecodeHistogram(s string) (*hdrhistogram.Histogram, error) {
+	h, err := hdrhistogram.Decode([]byte(s))
+	if err != nil {
+		return nil, fmt.Errorf("not an HdrHistogram in compressed V2 base64 encoding: %w", err)
+	}
+	if h.SignificantFigures() != histDigits || h.LowestTrackableValue() != histLowest || h.HighestTrackableValue() > histHighest {
+		return nil, fmt.Errorf("histogram geometry %d..%d at %d digits is not golocust's (1..%d µs at %d digits)",
+			h.LowestTrackableValue(), h.HighestTrackableValue(), h.SignificantFigures(), histHighest, histDigits)
+	}
+	return h, nil
+}

@@ -276,6 +276,11 @@ type jsonEntry struct {
 	// Exemplars are the slowest traced requests, slowest first (empty
 	// without --traceparent).
 	Exemplars []jsonExemplar `json:"exemplars"`
+	// HDR and HDRCorrected are the histograms (microseconds) in
+	// HdrHistogram's compressed V2 base64 encoding, so that a later run
+	// can compare against this one exactly (package compare).
+	HDR          string `json:"hdr,omitempty"`
+	HDRCorrected string `json:"hdr_corrected,omitempty"`
 }
 
 // jsonExemplar is one of an entry's exemplars in the --json output: the
@@ -347,6 +352,13 @@ func WriteJSON(w io.Writer, s *Snapshot) error {
 		}
 		for i, v := range e.Percentiles(ReportPercentiles...) {
 			j.Percentiles[strconv.FormatFloat(ReportPercentiles[i], 'f', -1, 64)] = ms(v)
+		}
+		var err error
+		if j.HDR, err = EncodeHistogram(e.Hist); err != nil {
+			return err
+		}
+		if j.HDRCorrected, err = EncodeHistogram(e.CorrectedHist); err != nil {
+			return err
 		}
 		list = append(list, j)
 	}

@@ -1,0 +1,110 @@
+package locust
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/golocust/golocust/internal/demotarget"
+)
+
+// recordRun runs the shopper against a target whose every answer takes
+// min..min+1ms, writes NAME.json, and returns the exit code and stderr.
+func recordRun(t *testing.T, dir, name string, latency time.Duration, extra ...string) (int, string) {
+	t.Helper()
+	srv := startTarget(t, demotarget.Options{MinLatency: latency, MaxLatency: latency + time.Millisecond})
+	var stdout, stderr bytes.Buffer
+	args := append([]string{"--headless", "-u", "4", "-r", "100", "-t", "1s", "--stop-timeout", "10s", "-H", srv.URL, "--only-summary",
+		"--exit-code-on-error", "0", "--json-file", filepath.Join(dir, name)}, extra...)
+	code := Run(t.Context(), args, nil, &stdout, &stderr, shopperClass(""))
+	return code, stderr.String()
+}
+
+func TestBaselineFlagsARunThatGotSlowerAndCompareAgreesWithoutLoad(t *testing.T) {
+	dir := t.TempDir()
+	code, _ := recordRun(t, dir, "main", 5*time.Millisecond)
+	require.Equal(t, 0, code)
+	b, err := os.ReadFile(filepath.Join(dir, "main.json"))
+	require.NoError(t, err)
+	var list []map[string]any
+	require.NoError(t, json.Unmarshal(b, &list), "without thresholds the file stays Locust's bare list")
+	require.NotEmpty(t, list)
+	for _, e := range list {
+		assert.NotEmpty(t, e["hdr"], "every entry carries its histogram")
+		assert.Contains(t, e, "response_times", "Locust's keys stay")
+	}
+
+	// Twice as slow: 10 ms instead of 5 ms on every endpoint.
+	code, out := recordRun(t, dir, "branch", 10*time.Millisecond, "--baseline", filepath.Join(dir, "main.json"))
+	assert.Equal(t, 3, code, out)
+	assert.Contains(t, out, "Comparison with the baseline "+filepath.Join(dir, "main.json"))
+	assert.Contains(t, out, "GET /items")
+	assert.Contains(t, out, "regressed: ")
+	b, err = os.ReadFile(filepath.Join(dir, "branch.json"))
+	require.NoError(t, err)
+	var doc struct {
+		Stats    []map[string]any `json:"stats"`
+		Baseline struct {
+			Regressed bool `json:"regressed"`
+			Rows      []struct {
+				Name    string `json:"name"`
+				Verdict string `json:"verdict"`
+			} `json:"rows"`
+		} `json:"baseline"`
+	}
+	require.NoError(t, json.Unmarshal(b, &doc))
+	assert.NotEmpty(t, doc.Stats)
+	assert.True(t, doc.Baseline.Regressed)
+	require.Len(t, doc.Baseline.Rows, 3, "two endpoints and Aggregated")
+	for _, r := range doc.Baseline.Rows {
+		assert.Equal(t, "slower", r.Verdict, r.Name)
+	}
+
+	// The same two files, without load and without a target.
+	var stdout, stderr bytes.Buffer
+	code = Run(t.Context(), []string{"--compare", filepath.Join(dir, "main.json"), filepath.Join(dir, "branch.json")}, nil, &stdout, &stderr)
+	assert.Equal(t, 3, code, stderr.String())
+	assert.Contains(t, stdout.String(), "2 endpoint(s) regressed")
+	assert.Empty(t, stderr.String())
+
+	stdout.Reset()
+	code = Run(t.Context(), []string{"--compare", filepath.Join(dir, "branch.json"), filepath.Join(dir, "main.json")}, nil, &stdout, &stderr)
+	assert.Equal(t, 0, code, "faster is not a regression")
+	assert.Contains(t, stdout.String(), "faster")
+	assert.Contains(t, stdout.String(), "No endpoint got significantly slower")
+}
+
+func TestCompareRefusesBadInputWithAClearError(t *testing.T) {
+	dir := t.TempDir()
+	locustFile := filepath.Join(dir, "locust.json")
+	require.NoError(t, os.WriteFile(locustFile, []byte(`[{"name": "/a", "method": "GET", "num_requests": 3, "response_times": {"5": 3}}]`), 0o644))
+	notJSON := filepath.Join(dir, "notes.txt")
+	require.NoError(t, os.WriteFile(notJSON, []byte("hello"), 0o644))
+	for _, tc := range []struct {
+		args []string
+		says string
+	}{
+		{[]string{"--compare", filepath.Join(dir, "missing.json"), locustFile}, "missing.json: open"},
+		{[]string{"--compare", locustFile}, "--compare takes two files: --compare OLD.json NEW.json"},
+		{[]string{"--compare", locustFile, locustFile}, "re-record the baseline with this version's --json-file"},
+		{[]string{"--compare", notJSON, locustFile}, "not a golocust JSON statistics file"},
+		{[]string{"--compare", locustFile, locustFile, "--baseline-confidence", "100%"}, "--baseline-confidence is 1"},
+		{[]string{"--headless", "-t", "1s", "--baseline", filepath.Join(dir, "missing.json")}, "--baseline: " + filepath.Join(dir, "missing.json")},
+		{[]string{"--headless", "--baseline-min-change", "fast"}, "want a percentage or a fraction, e.g. --baseline-min-change 5%"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := Run(t.Context(), tc.args, nil, &stdout, &stderr, shopperClass("http://127.0.0.1:1"))
+			assert.Equal(t, ExitUsage, code)
+			assert.Contains(t, stderr.String(), tc.says)
+			assert.Equal(t, 1, strings.Count(stderr.String(), "\n"), stderr.String())
+		})
+	}
+}

@@ -4,39 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
-	"sync"
 	"time"
 
 	"go.uber.org/zap"
 
-	"github.com/golocust/golocust/internal/bounds"
 	"github.com/golocust/golocust/param"
 	"github.com/golocust/golocust/stats"
 	"github.com/golocust/golocust/user"
 )
 
-// State is a runner's (or, later, a worker node's) run state, with Locust's
-// strings.
-type State string
-
-// Run states. Workers also use StateCleanup and StateMissing.
-const (
-	StateReady    State = "ready"
-	StateSpawning State = "spawning"
-	StateRunning  State = "running"
-	StateCleanup  State = "cleanup"
-	StateStopping State = "stopping"
-	StateStopped  State = "stopped"
-	StateMissing  State = "missing"
-)
-
 // DefaultStopGrace is how long Stop waits, after cancelling the users'
 // contexts, for users that do not return at once.
 const DefaultStopGrace = time.Second
-
-// ErrQuit is returned by Start after Quit.
-var ErrQuit = errors.New("runner: the runner has quit")
 
 // Options configure a runner.
 type Options struct {
@@ -94,21 +73,12 @@ type Local struct {
 	fixed   []int
 	isFixed []bool
 	pool    *userPool
+	ctx     context.Context // cancelled by Quit; passed to the hooks
+	cancel  context.CancelFunc
 
-	ctl      sync.Mutex // serialises Start, Stop and Quit
-	quit     bool
-	ctx      context.Context // cancelled by Quit; passed to the hooks
-	cancel   context.CancelFunc
-	stopTest chan error
-	done     chan struct{}
-
-	wake notifier // notified on every state change
-
-	mu         sync.Mutex // guards the fields below
-	state      State
-	gen        uint64 // ramp generation
-	rampCancel context.CancelFunc
-	rampDone   chan struct{}
+	// lifecycle is the test's state machine (lifecycle.go); its mu
+	// guards only its own fields here.
+	lifecycle
 }
 
 // NewLocal checks the options and returns a runner in state ready.
@@ -119,28 +89,10 @@ func NewLocal(o Options) (*Local, error) {
 	if o.StopTimeout < 0 {
 		return nil, fmt.Errorf("runner: negative stop timeout %v", o.StopTimeout)
 	}
-	log := o.Logger
-	if log == nil {
-		log = zap.NewNop()
-	}
-	reg := o.Registry
-	if reg == nil {
-		reg = stats.NewRegistry(stats.Options{})
-	}
-	if o.StopGrace <= 0 {
-		o.StopGrace = DefaultStopGrace
-	}
-	if o.Seed == 0 {
-		o.Seed = rand.Uint64() | 1
-	}
-	l := &Local{
-		o:        o,
-		log:      log,
-		reg:      reg,
-		stopTest: make(chan error, 1),
-		done:     make(chan struct{}),
-		state:    StateReady,
-	}
+	log, reg := orDefaults(o.Logger, o.Registry)
+	o.StopGrace = orDefault(o.StopGrace, DefaultStopGrace)
+	o.Seed = orSeed(o.Seed)
+	l := &Local{o: o, log: log, reg: reg, lifecycle: newLifecycle()}
 	seen := map[string]bool{}
 	for _, c := range o.Classes {
 		if c == nil {
@@ -190,10 +142,8 @@ func (l *Local) signalStopTest(reason error) {
 	if reason == nil {
 		reason = user.ErrStopTest
 	}
-	select {
-	case l.stopTest <- reason:
+	if l.offerStopTest(reason) {
 		l.log.Info("a user asked to stop the test", zap.Error(reason))
-	default:
 	}
 }
 
@@ -204,20 +154,10 @@ func (l *Local) signalStopTest(reason error) {
 // running. A fresh test (from ready or stopped) clears the stats and runs
 // OnTestStart first.
 func (l *Local) Start(users int, spawnRate float64) error {
-	if users < 0 {
-		return fmt.Errorf("runner: negative user count %d", users)
-	}
-	if err := checkUserLimit(users, l.o.UserLimit); err != nil {
+	if err := l.lockStart(users, spawnRate, l.o.UserLimit); err != nil {
 		return err
 	}
-	if err := bounds.SpawnRate(spawnRate); err != nil {
-		return fmt.Errorf("runner: %w", err)
-	}
-	l.ctl.Lock()
 	defer l.ctl.Unlock()
-	if l.quit {
-		return ErrQuit
-	}
 	if spawnRate > 100 {
 		l.log.Warn("the spawn rate is very high (>100 users/s), which can overload this process while ramping; do you need to ramp up that fast?",
 			zap.Float64("spawn_rate", spawnRate))
@@ -228,13 +168,10 @@ func (l *Local) Start(users int, spawnRate float64) error {
 	}
 
 	l.mu.Lock()
-	fresh := l.state == StateReady || l.state == StateStopped
+	fresh := l.freshLocked()
 	l.mu.Unlock()
 	if fresh {
-		select { // a stop request of an earlier test
-		case <-l.stopTest:
-		default:
-		}
+		l.forgetStopTest()
 		l.reg.Reset()
 		if l.o.OnTestStart != nil {
 			if err := l.o.OnTestStart(l.ctx); err != nil {
@@ -242,32 +179,12 @@ func (l *Local) Start(users int, spawnRate float64) error {
 			}
 		}
 	}
-	l.waitRamp()
-
+	l.waitRamp() // the transition starts from where the old ramp left the pool
 	tr := newTransition(l.pool.counts(), targets, l.weights, l.isFixed)
-	ctx, cancel := context.WithCancel(l.ctx)
-	done := make(chan struct{})
-	l.mu.Lock()
-	l.setStateLocked(StateSpawning)
-	l.gen++
-	gen := l.gen
-	l.rampCancel, l.rampDone = cancel, done
-	l.mu.Unlock()
+	ctx, gen, done := l.beginRamp(l.ctx, nil)
 	l.log.Info("ramping", zap.Int("users", users), zap.Float64("spawn_rate", spawnRate))
 	go l.ramp(ctx, tr, spawnRate, gen, done)
 	return nil
-}
-
-// waitRamp cancels the running ramp, if any, and waits for it to return.
-func (l *Local) waitRamp() {
-	l.mu.Lock()
-	cancel, done := l.rampCancel, l.rampDone
-	l.rampCancel, l.rampDone = nil, nil
-	l.mu.Unlock()
-	if cancel != nil {
-		cancel()
-		<-done
-	}
 }
 
 // ramp applies tr in steps of max(1, floor(rate)) changes, a step every
@@ -283,23 +200,11 @@ func (l *Local) ramp(ctx context.Context, tr *transition, rate float64, gen uint
 		}
 		return tr.done()
 	})
-	if !complete {
-		return
-	}
-	l.mu.Lock()
-	current := l.gen == gen && l.state == StateSpawning
-	if current {
-		l.setStateLocked(StateRunning)
-	}
-	l.mu.Unlock()
-	if !current {
+	if !complete || !l.rampComplete(gen) {
 		return
 	}
 	l.log.Info("all users spawned", zap.Any("classes", l.ClassCounts()), zap.Int("users", l.UserCount()))
-	if l.o.ResetStats {
-		l.log.Info("resetting stats")
-		l.reg.Reset()
-	}
+	resetAfterSpawn(l.o.ResetStats, l.log, l.reg)
 }
 
 // Stop stops the test: the ramp ends, every user's Env.Stopping closes,
@@ -307,21 +212,12 @@ func (l *Local) ramp(ctx context.Context, tr *transition, rate float64, gen uint
 // cancelled and Stop waits at most user.OnStopGrace + StopGrace more (logging how many users
 // ignored it). OnTestStop runs, and the state becomes stopped. Stop
 // returns at once when no test runs.
-func (l *Local) Stop() {
-	l.ctl.Lock()
-	defer l.ctl.Unlock()
-	l.stopLocked()
-}
+func (l *Local) Stop() { l.serialised(l.stopLocked) }
 
 func (l *Local) stopLocked() {
-	l.mu.Lock()
-	if l.state != StateSpawning && l.state != StateRunning {
-		l.mu.Unlock()
+	if !l.beginStop() {
 		return
 	}
-	l.setStateLocked(StateStopping)
-	l.mu.Unlock()
-	l.waitRamp()
 	if n := l.pool.stopAll(l.o.StopTimeout, l.o.StopGrace); n > 0 {
 		l.log.Warn("users did not stop after their context was cancelled; they are left running", zap.Int("users", n))
 	}
@@ -330,46 +226,13 @@ func (l *Local) stopLocked() {
 			l.log.Error("test stop hook failed", zap.Error(err))
 		}
 	}
-	l.mu.Lock()
-	l.setStateLocked(StateStopped)
-	l.mu.Unlock()
+	l.endStop(nil)
 	l.log.Info("test stopped")
 }
 
 // Quit stops the test (as Stop) and ends the runner for good: Done closes,
 // and Start fails with ErrQuit.
-func (l *Local) Quit() {
-	l.ctl.Lock()
-	defer l.ctl.Unlock()
-	if l.quit {
-		return
-	}
-	l.stopLocked()
-	l.quit = true
-	l.cancel()
-	close(l.done)
-}
-
-// State returns the run state.
-func (l *Local) State() State {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.state
-}
-
-// setStateLocked changes the state and wakes WaitState. l.mu is held.
-func (l *Local) setStateLocked(s State) {
-	l.state = s
-	l.wake.notify()
-}
-
-// WaitState waits until the runner is in one of states, without polling:
-// after Start, WaitState(ctx, StateRunning) returns once the ramp is
-// complete. It returns an error when ctx ends first, or wrapping ErrQuit
-// when the runner quits in another state.
-func (l *Local) WaitState(ctx context.Context, states ...State) error {
-	return waitUntil(ctx, &l.wake, l.done, func() bool { return stateIn(l.State(), states) }, statesText(states), l.State)
-}
+func (l *Local) Quit() { l.quitOnce(l.stopLocked, l.cancel) }
 
 // UserCount returns the number of live users (users told to stop, or that
 // ended by themselves, are not counted).
@@ -391,11 +254,3 @@ func (l *Local) Classes() []user.Spawner { return append([]user.Spawner(nil), l.
 
 // Registry returns the stats registry the users record into.
 func (l *Local) Registry() *stats.Registry { return l.reg }
-
-// StopTest delivers the reason of the first user that returned
-// user.ErrStopTest during a test. The runner does not stop by itself: the
-// owner decides (headless: Quit; web UI: Stop).
-func (l *Local) StopTest() <-chan error { return l.stopTest }
-
-// Done is closed when Quit has finished.
-func (l *Local) Done() <-chan struct{} { return l.done }

@@ -144,17 +144,14 @@ type Master struct {
 	served  chan struct{}
 	hbEvery time.Duration
 
-	ctl  sync.Mutex // serialises Start, Stop, Quit and Configure
-	quit bool
-	done chan struct{}
-
 	dmu sync.Mutex // serialises dispatches (compute and send)
 
-	wake notifier // notified when the state or a worker's counts change
-
-	// mu guards everything below. Held briefly: never across a send, a
-	// wait or a call into user code (custom handlers run after Unlock).
-	mu        sync.Mutex
+	// lifecycle is the test's state machine (lifecycle.go): its ctl
+	// serialises Start, Stop, Quit and Configure; its wake is also
+	// notified when a worker's counts change; its mu guards everything
+	// below. mu is held briefly: never across a send, a wait or a call
+	// into user code (custom handlers run after Unlock).
+	lifecycle
 	classes   []user.Spawner
 	names     []string
 	weights   []int
@@ -163,18 +160,13 @@ type Master struct {
 	settings  []*locustpb.ClassSettings // class picker edits, sent with every Spawn
 	params    param.Values              // custom parameters, sent with every Spawn
 	workers   map[string]*workerNode
-	state     State
 	cluster   []int // per class, the counts last dispatched
 	rows      [][]int
 	rowIDs    []string // the workers rows belongs to, in order
 	seq       uint64
-	gen       uint64
 	seqBase   int64            // Env.Seq numbering epoch of this test
 	seqStride int              // workers in the epoch; 0 before the first
 	seqAdded  map[string][]int // per worker, users per class it was told to add this test
-	rampStop  context.CancelFunc
-	rampDone  chan struct{}
-	stopTest  chan error
 	handlers  map[string]func(workerID string, data []byte)
 	unknownCT map[string]bool
 	joined    chan struct{} // closed and replaced whenever a worker joins
@@ -197,28 +189,14 @@ func NewMaster(o MasterOptions) (*Master, error) {
 			return nil, err
 		}
 	}
-	if o.HeartbeatInterval <= 0 {
-		o.HeartbeatInterval = DefaultHeartbeatInterval
-	}
-	if o.HeartbeatLiveness <= 0 {
-		o.HeartbeatLiveness = DefaultHeartbeatLiveness
-	}
-	if o.MissingForget <= 0 {
-		o.MissingForget = DefaultMissingForget
-	}
-	log := o.Logger
-	if log == nil {
-		log = zap.NewNop()
-	}
-	reg := o.Registry
-	if reg == nil {
-		reg = stats.NewRegistry(stats.Options{})
-	}
+	o.HeartbeatInterval = orDefault(o.HeartbeatInterval, DefaultHeartbeatInterval)
+	o.HeartbeatLiveness = orDefault(o.HeartbeatLiveness, DefaultHeartbeatLiveness)
+	o.MissingForget = orDefault(o.MissingForget, DefaultMissingForget)
+	log, reg := orDefaults(o.Logger, o.Registry)
 	m := &Master{
 		o: o, log: log, reg: reg, hbEvery: o.HeartbeatInterval,
-		done: make(chan struct{}), served: make(chan struct{}),
-		workers: map[string]*workerNode{}, state: StateReady,
-		stopTest: make(chan error, 1), handlers: map[string]func(string, []byte){},
+		served: make(chan struct{}), lifecycle: newLifecycle(),
+		workers: map[string]*workerNode{}, handlers: map[string]func(string, []byte){},
 		unknownCT: map[string]bool{}, joined: make(chan struct{}),
 		coal: newCoalescer(reg), seqAdded: map[string][]int{},
 	}
@@ -313,27 +291,6 @@ func (m *Master) configure(classes []user.Spawner, host string) error {
 	return nil
 }
 
-// State is the run state of the cluster.
-func (m *Master) State() State {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.state
-}
-
-// setStateLocked changes the state and wakes the waiters. m.mu is held.
-func (m *Master) setStateLocked(s State) {
-	m.state = s
-	m.wake.notify()
-}
-
-// WaitState waits until the cluster is in one of states, without polling:
-// after Start, WaitState(ctx, StateRunning) returns once every step of the
-// ramp is dispatched. It returns an error when ctx ends first, or wrapping
-// ErrQuit when the master quits in another state.
-func (m *Master) WaitState(ctx context.Context, states ...State) error {
-	return waitUntil(ctx, &m.wake, m.done, func() bool { return stateIn(m.State(), states) }, statesText(states), m.State)
-}
-
 // WaitUsers waits until the workers report n users in all (UserCount),
 // without polling. It returns an error when ctx ends first, or wrapping
 // ErrQuit when the master quits.
@@ -373,17 +330,7 @@ func (m *Master) ClassCounts() map[string]int {
 	return out
 }
 
-// StopTest delivers why the run should stop on its own: a user returned
-// user.ErrStopTest on a worker (not forwarded yet), or the last worker went
-// away. The owner decides (headless: stop and quit).
-func (m *Master) StopTest() <-chan error { return m.stopTest }
-
-func (m *Master) signalStopTest(err error) {
-	select {
-	case m.stopTest <- err:
-	default:
-	}
-}
+func (m *Master) signalStopTest(err error) { m.offerStopTest(err) }
 
 // LoadDone is closed once every worker's share of the current test's load
 // model (MasterOptions.Load) is over: its schedule ended or its iterations
@@ -413,6 +360,3 @@ func (m *Master) Iterations() (run, dropped int64, ok bool) {
 	run, dropped = m.plan.totals()
 	return run, dropped, true
 }
-
-// Done is closed once Quit has finished.
-func (m *Master) Done() <-chan struct{} { return m.done }

@@ -169,13 +169,7 @@ func (m *Master) onCustom(w *workerNode, c *locustpb.Custom) {
 		}
 		return
 	}
-	m.mu.Lock()
-	fn := m.handlers[c.GetType()]
-	warn := fn == nil && !m.unknownCT[c.GetType()]
-	if warn && len(m.unknownCT) < 1000 {
-		m.unknownCT[c.GetType()] = true
-	}
-	m.mu.Unlock()
+	fn, warn := findHandler(&m.mu, m.handlers, m.unknownCT, c.GetType())
 	if fn != nil {
 		fn(id, c.GetData())
 	} else if warn {
@@ -229,6 +223,19 @@ func (m *Master) WorkerLogs() map[string][]string {
 // sending worker's receive goroutine: keep them short.
 func (m *Master) RegisterHandler(typ string, fn func(workerID string, data []byte)) error {
 	return addHandler(&m.mu, m.handlers, typ, fn, fn == nil)
+}
+
+// findHandler returns the handler of typ, or warn true the first time
+// (of at most 1000 types) that typ has none.
+func findHandler[F any](mu *sync.Mutex, handlers map[string]F, unknown map[string]bool, typ string) (fn F, warn bool) {
+	mu.Lock()
+	defer mu.Unlock()
+	fn, ok := handlers[typ]
+	warn = !ok && !unknown[typ]
+	if warn && len(unknown) < 1000 {
+		unknown[typ] = true
+	}
+	return fn, warn
 }
 
 // addHandler registers fn for a custom message type in handlers, guarded

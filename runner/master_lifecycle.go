@@ -11,7 +11,6 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/golocust/golocust/internal/bounds"
 	"github.com/golocust/golocust/proto/locustpb"
 	"github.com/golocust/golocust/transport"
 )
@@ -20,81 +19,54 @@ import (
 // at spawnRate users per second across the cluster, or changes the user
 // count of the running test.
 func (m *Master) Start(users int, spawnRate float64) error {
-	if users < 0 {
-		return fmt.Errorf("runner: negative user count %d", users)
-	}
-	if err := checkUserLimit(users, m.o.UserLimit); err != nil {
+	if err := m.lockStart(users, spawnRate, m.o.UserLimit); err != nil {
 		return err
 	}
-	if err := bounds.SpawnRate(spawnRate); err != nil {
-		return fmt.Errorf("runner: %w", err)
-	}
-	m.ctl.Lock()
 	defer m.ctl.Unlock()
-	if m.quit {
-		return ErrQuit
-	}
 	m.mu.Lock()
 	if len(m.activeLocked()) == 0 {
 		m.mu.Unlock()
 		return fmt.Errorf("runner: %w", ErrNoWorkers)
 	}
-	fresh := m.state == StateReady || m.state == StateStopped
+	fresh := m.freshLocked()
 	if m.o.Load != nil && m.o.Load.Arrival != nil {
 		users = 0 // each worker's arrival schedule sizes its pool
 	}
 	targets := Targets(m.weights, m.fixed, users)
 	m.mu.Unlock()
+	var reset func()
 	if fresh {
-		select { // a stop request of an earlier test
-		case <-m.stopTest:
-		default:
-		}
+		m.forgetStopTest()
 		m.coal.discard()
 		m.reg.Reset()
+		reset = func() { m.resetTestLocked(users) }
 	}
-	m.waitRamp()
-	ctx, cancel := context.WithCancel(m.ctx)
-	done := make(chan struct{})
-	m.mu.Lock()
-	if fresh {
-		m.cluster = make([]int, len(m.names))
-		m.rows, m.rowIDs = nil, nil
-		m.seqBase, m.seqStride, m.seqAdded = 0, 0, map[string][]int{}
-		for _, w := range m.workers {
-			w.assigned = nil
-		}
-		m.plan = nil
-		if l := m.o.Load; l != nil {
-			ws := spreadHosts(m.activeLocked())
-			ws = ws[:planWorkers(len(ws), users, l.Arrival != nil)]
-			ids := make([]string, len(ws))
-			for k, w := range ws {
-				ids[k] = w.id
-			}
-			m.plan = newLoadPlan(ids, l)
-			m.log.Info("load model split over the workers", zap.Int("workers", len(ids)),
-				zap.Int64("iterations", l.Iterations), zap.Bool("arrival_rate", l.Arrival != nil))
-		}
-	}
-	m.setStateLocked(StateSpawning)
-	m.gen++
-	gen := m.gen
-	m.rampStop, m.rampDone = cancel, done
-	m.mu.Unlock()
+	ctx, gen, done := m.beginRamp(m.ctx, reset)
 	m.log.Info("ramping", zap.Int("users", users), zap.Float64("spawn_rate", spawnRate), zap.Int("workers", m.WorkerCount()))
 	go m.ramp(ctx, targets, spawnRate, gen, done)
 	return nil
 }
 
-func (m *Master) waitRamp() {
-	m.mu.Lock()
-	cancel, done := m.rampStop, m.rampDone
-	m.rampStop, m.rampDone = nil, nil
-	m.mu.Unlock()
-	if cancel != nil {
-		cancel()
-		<-done
+// resetTestLocked clears what the master knows of the previous test and
+// splits the load model, if any, over the active workers. m.mu is held.
+func (m *Master) resetTestLocked(users int) {
+	m.cluster = make([]int, len(m.names))
+	m.rows, m.rowIDs = nil, nil
+	m.seqBase, m.seqStride, m.seqAdded = 0, 0, map[string][]int{}
+	for _, w := range m.workers {
+		w.assigned = nil
+	}
+	m.plan = nil
+	if l := m.o.Load; l != nil {
+		ws := spreadHosts(m.activeLocked())
+		ws = ws[:planWorkers(len(ws), users, l.Arrival != nil)]
+		ids := make([]string, len(ws))
+		for k, w := range ws {
+			ids[k] = w.id
+		}
+		m.plan = newLoadPlan(ids, l)
+		m.log.Info("load model split over the workers", zap.Int("workers", len(ids)),
+			zap.Int64("iterations", l.Iterations), zap.Bool("arrival_rate", l.Arrival != nil))
 	}
 }
 
@@ -130,45 +102,29 @@ func (m *Master) ramp(ctx context.Context, targets []int, rate float64, gen uint
 	if !complete || cancelled {
 		return
 	}
-	m.mu.Lock()
-	current := m.gen == gen && m.state == StateSpawning
-	if current {
-		m.setStateLocked(StateRunning)
-	}
-	ws := m.activeLocked()
-	m.mu.Unlock()
-	if !current {
+	if !m.rampComplete(gen) {
 		return
 	}
+	m.mu.Lock()
+	ws := m.activeLocked()
+	m.mu.Unlock()
 	msg := &locustpb.MasterMessage{Kind: &locustpb.MasterMessage_SpawningComplete{SpawningComplete: &locustpb.SpawningComplete{UserCount: int64(to)}}}
 	for _, w := range ws {
 		_ = w.sess.Send(msg)
 	}
 	m.log.Info(fmt.Sprintf("All users spawned: %s (%d total users)", formatClassCounts(m.targetMap(targets)), to))
-	if m.o.ResetStats {
-		m.log.Info("resetting stats")
-		m.reg.Reset()
-	}
+	resetAfterSpawn(m.o.ResetStats, m.log, m.reg)
 }
 
 // Stop stops the test on every worker and waits until each has reported
 // it stopped (after its final stats, which are merged by then), at most
 // the stop timeout plus a minute.
-func (m *Master) Stop() {
-	m.ctl.Lock()
-	defer m.ctl.Unlock()
-	m.stopLocked()
-}
+func (m *Master) Stop() { m.serialised(m.stopLocked) }
 
 func (m *Master) stopLocked() {
-	m.mu.Lock()
-	if m.state != StateSpawning && m.state != StateRunning {
-		m.mu.Unlock()
+	if !m.beginStop() {
 		return
 	}
-	m.setStateLocked(StateStopping)
-	m.mu.Unlock()
-	m.waitRamp()
 	m.dmu.Lock() // no dispatch after the stop
 	m.mu.Lock()
 	var waits []chan struct{}
@@ -200,28 +156,24 @@ func (m *Master) stopLocked() {
 		}
 	}
 	m.coal.fold()
-	m.mu.Lock()
-	m.setStateLocked(StateStopped)
-	m.cluster = make([]int, len(m.names))
-	m.rows, m.rowIDs = nil, nil
-	for _, w := range m.workers {
-		w.assigned = nil
-		w.stopWait = nil
-	}
-	m.mu.Unlock()
+	m.endStop(func() {
+		m.cluster = make([]int, len(m.names))
+		m.rows, m.rowIDs = nil, nil
+		for _, w := range m.workers {
+			w.assigned = nil
+			w.stopWait = nil
+		}
+	})
 	m.log.Info("test stopped")
 }
 
 // Quit stops the test, tells every worker to quit, waits briefly for them
 // to leave, and stops serving.
-func (m *Master) Quit() {
-	m.ctl.Lock()
-	defer m.ctl.Unlock()
-	if m.quit {
-		return
-	}
-	m.stopLocked()
-	m.quit = true
+func (m *Master) Quit() { m.quitOnce(m.stopLocked, m.quitWorkers) }
+
+// quitWorkers tells every worker to quit, waits briefly for them to
+// leave, and stops serving. m.ctl is held.
+func (m *Master) quitWorkers() {
 	m.mu.Lock()
 	var sess []*transport.Session
 	for _, w := range m.workers {
@@ -245,7 +197,6 @@ func (m *Master) Quit() {
 		}
 	}
 	m.close()
-	close(m.done)
 }
 
 // Close stops serving at once, without telling workers to quit (they

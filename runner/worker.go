@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -95,13 +94,11 @@ type Worker struct {
 	connected atomic.Bool
 	index     atomic.Int64
 
-	wake notifier // notified on every state change
-
-	// mu guards everything below. Only Run's goroutine (the serve loop
-	// runs on it) replaces the pool; mu is held briefly and never across
-	// a send to the master or a wait for users.
-	mu       sync.Mutex
-	state    State
+	// runState is the worker's state (lifecycle.go); its mu guards
+	// everything below. Only Run's goroutine (the serve loop runs on it)
+	// replaces the pool; mu is held briefly and never across a send to the
+	// master or a wait for users.
+	runState
 	pool     *userPool
 	names    []string // the pool's classes
 	weights  []int
@@ -130,35 +127,14 @@ func NewWorker(o WorkerOptions) (*Worker, error) {
 	if len(o.Classes) == 0 {
 		return nil, errors.New("runner: no user classes given")
 	}
-	if o.StopGrace <= 0 {
-		o.StopGrace = DefaultStopGrace
-	}
-	if o.HeartbeatInterval <= 0 {
-		o.HeartbeatInterval = DefaultHeartbeatInterval
-	}
-	if o.ReportInterval <= 0 {
-		o.ReportInterval = DefaultReportInterval
-	}
-	if o.MasterTimeout <= 0 {
-		o.MasterTimeout = DefaultMasterTimeout
-	}
-	if o.FenceAfter <= 0 {
-		o.FenceAfter = defaultFenceAfter(o.HeartbeatInterval)
-	}
-	if o.LogInterval <= 0 {
-		o.LogInterval = DefaultLogInterval
-	}
-	if o.Seed == 0 {
-		o.Seed = rand.Uint64() | 1
-	}
-	log := o.Logger
-	if log == nil {
-		log = zap.NewNop()
-	}
-	reg := o.Registry
-	if reg == nil {
-		reg = stats.NewRegistry(stats.Options{})
-	}
+	o.StopGrace = orDefault(o.StopGrace, DefaultStopGrace)
+	o.HeartbeatInterval = orDefault(o.HeartbeatInterval, DefaultHeartbeatInterval)
+	o.ReportInterval = orDefault(o.ReportInterval, DefaultReportInterval)
+	o.MasterTimeout = orDefault(o.MasterTimeout, DefaultMasterTimeout)
+	o.FenceAfter = orDefault(o.FenceAfter, defaultFenceAfter(o.HeartbeatInterval))
+	o.LogInterval = orDefault(o.LogInterval, DefaultLogInterval)
+	o.Seed = orSeed(o.Seed)
+	log, reg := orDefaults(o.Logger, o.Registry)
 	seen := map[string]bool{}
 	for _, c := range o.Classes {
 		if c == nil {
@@ -177,7 +153,7 @@ func NewWorker(o WorkerOptions) (*Worker, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &Worker{o: o, log: log, reg: reg, client: client, state: StateReady, stride: 1,
+	w := &Worker{o: o, log: log, reg: reg, client: client, runState: runState{state: StateReady}, stride: 1,
 		handlers: map[string]func([]byte){}, unknown: map[string]bool{}, reportNow: make(chan struct{}, 1)}
 	w.index.Store(-1)
 	return w, nil
@@ -195,25 +171,6 @@ func (w *Worker) Index() int { return int(w.index.Load()) }
 
 // Registry is the worker's own stats registry (drained into reports).
 func (w *Worker) Registry() *stats.Registry { return w.reg }
-
-// State is the worker's run state.
-func (w *Worker) State() State {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.state
-}
-
-// setStateLocked changes the state and wakes WaitState. w.mu is held.
-func (w *Worker) setStateLocked(s State) {
-	w.state = s
-	w.wake.notify()
-}
-
-// WaitState waits until the worker is in one of states, without polling.
-// It returns an error when ctx ends first.
-func (w *Worker) WaitState(ctx context.Context, states ...State) error {
-	return waitUntil(ctx, &w.wake, nil, func() bool { return stateIn(w.State(), states) }, statesText(states), w.State)
-}
 
 // UserCount is the number of live users.
 func (w *Worker) UserCount() int {

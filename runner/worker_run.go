@@ -31,13 +31,7 @@ func (w *Worker) numbering(si seqInfo, ok bool) {
 
 // custom hands a user's message to its handler.
 func (w *Worker) custom(c *locustpb.Custom) {
-	w.mu.Lock()
-	fn := w.handlers[c.GetType()]
-	warn := fn == nil && !w.unknown[c.GetType()]
-	if warn && len(w.unknown) < 1000 {
-		w.unknown[c.GetType()] = true
-	}
-	w.mu.Unlock()
+	fn, warn := findHandler(&w.mu, w.handlers, w.unknown, c.GetType())
 	if fn != nil {
 		fn(c.GetData())
 	} else if warn {

@@ -5,8 +5,9 @@
 // and Service, autoscaled workers, a Secret for the worker token and the
 // cluster's TLS material) with an example overlay under k8s/overlays.
 //
-// The package has no Go API. Its tests validate the files without a
-// cluster: every manifest is decoded strictly into the Kubernetes API types
+// The package has no Go API. Its tests (in the e2e module, e2e/deploy, so
+// that the library's go.mod does not require the Kubernetes API modules)
+// validate the files without a cluster: every manifest is decoded strictly into the Kubernetes API types
 // (an unknown or misspelt field is an error), and the wiring is checked
 // against what the binary serves: the workers dial the master Service on
 // the master's gRPC port, probes ask /healthz and /readyz on the ports the

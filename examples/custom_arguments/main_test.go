@@ -10,17 +10,14 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
-	"github.com/golocust/golocust/internal/browsertest"
 	"github.com/golocust/golocust/locust"
 )
 
@@ -197,59 +194,4 @@ func TestTheWebFormSetsTheParameters(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(out), &rows), out)
 	require.Len(t, rows, 1)
 	assert.Equal(t, tg.total(), rows[0].NumRequests)
-}
-
-// In Chromium: -u, -r, -t and -H prefill the form; the custom parameters
-// show as a text field, a drop-down, a masked field, a checkbox and a
-// number; what the user picks reaches every request of the test.
-func TestBrowserPrefillsTheFormAndSetsCustomParameters(t *testing.T) {
-	browsertest.Find(t)
-	tg := newTarget(t)
-	base, end := startUI(t, "-H", tg.URL, "-u", "3", "-r", "7", "-t", "5m", "--my-argument", "cli")
-	b := browsertest.New(t)
-	b.Do(chromedp.EmulateViewport(1400, 900), chromedp.Navigate(base+"/"))
-	b.WaitJS(`!document.querySelector('#custom-params').hidden`, "the custom parameters")
-	assert.Equal(t, "3", b.Eval(`document.querySelector('#f-users').value`))
-	assert.Equal(t, "7", b.Eval(`document.querySelector('#f-rate').value`))
-	assert.Equal(t, "5m", b.Eval(`document.querySelector('#f-runtime').value`))
-	assert.Equal(t, tg.URL, b.Eval(`document.querySelector('#f-host').value`))
-	assert.Equal(t, "cli", b.Eval(`document.querySelector('#p-my-argument').value`))
-	assert.Equal(t, "SELECT dev,staging,prod", b.Eval(`(() => { const s = document.querySelector('#p-env'); return s.tagName + ' ' + Array.from(s.options).map(o => o.value).join(','); })()`))
-	assert.Equal(t, "password", b.Eval(`document.querySelector('#p-my-ui-password-argument').type`))
-	assert.Equal(t, "", b.Eval(`document.querySelector('#p-my-ui-password-argument').value`), "the secret never reaches the page")
-	assert.Equal(t, "checkbox", b.Eval(`document.querySelector('#p-my-bool-flag').type`))
-	assert.Equal(t, "null", b.Eval(`String(document.querySelector('#p-my-ui-invisible-argument'))`))
-	// The users and ramp-up labels sit above their fields, as the others.
-	assert.Equal(t, "true", b.Eval(`(() => {
-		const l = document.querySelector('label[for=f-users]').getBoundingClientRect();
-		const i = document.querySelector('#f-users').getBoundingClientRect();
-		const h = document.querySelector('#f-host').getBoundingClientRect();
-		return String(l.bottom <= i.top + 1 && Math.abs(i.left - h.left) < 1 && Math.abs(i.width - h.width) < 1);
-	})()`))
-	b.Screenshot("/tmp/custom-params-form.png")
-
-	b.SetValue("p-my-argument", "from the browser")
-	b.Eval(`(() => { const s = document.querySelector('#p-env'); s.value = 'prod'; return s.value; })()`)
-	b.Click("#p-my-bool-flag")
-	b.SetValue("p-my-int-argument", "2")
-	b.Eval(`document.querySelector('#f-runtime').value = ''`)
-	b.Click("#f-submit")
-	b.WaitJS(`document.querySelector('#m-state').textContent === 'RUNNING'`, "state RUNNING")
-	want := "arg=from the browser env=prod flag=true invisible=I am invisible secret=s3cret"
-	require.Eventually(t, func() bool { return tg.counts()[want] >= 10 }, 20*time.Second, 20*time.Millisecond)
-	b.WaitJS(`Array.from(document.querySelectorAll('#stats-table td.name')).some(td => td.textContent === '/echo')`, "the /echo row")
-	// The whole stats table, last column included, fits at 1,400 px:
-	// nothing to scroll to.
-	assert.Equal(t, "true", b.Eval(`(() => {
-		const wrap = document.querySelector('#tab-stats .table-wrap');
-		const th = document.querySelector('#stats-table th:last-child').getBoundingClientRect();
-		return String(wrap.scrollWidth <= wrap.clientWidth && th.right <= wrap.getBoundingClientRect().right);
-	})()`))
-	b.Screenshot("/tmp/custom-params-run.png")
-	assert.Empty(t, b.Problems(nil))
-	b.Close()
-	out := end()
-	seen := tg.counts()
-	assert.Len(t, seen, 1, "%v", seen)
-	assert.True(t, strings.Contains(out, `"name":"/echo"`) || strings.Contains(out, `"name": "/echo"`), out)
 }

@@ -12,8 +12,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/golocust/golocust/internal/browsertest"
+	"github.com/golocust/golocust/e2e/internal/browsertest"
 	"github.com/golocust/golocust/stats"
+	. "github.com/golocust/golocust/webui"
 )
 
 const xssName = `<img src=x onerror=alert(1)>`

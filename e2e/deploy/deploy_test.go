@@ -48,6 +48,18 @@ const (
 	overlayDir = "k8s/overlays/example"
 )
 
+// TestMain runs the tests in the deploy folder of the main module, whose
+// files they check (the paths below are relative to it). The test lives in
+// the e2e module so that the library's go.mod need not require the
+// Kubernetes API modules.
+func TestMain(m *testing.M) {
+	if err := os.Chdir("../../deploy"); err != nil {
+		fmt.Fprintln(os.Stderr, "deploy test:", err)
+		os.Exit(2)
+	}
+	os.Exit(m.Run())
+}
+
 // knownEnv lists the variables the manifests may set: LOCUST_<FLAG> for
 // the binary's flags (DESIGN.md, issues 6 and 7). A misspelt name would be
 // silently ignored by the binary, so it fails here instead. Add a flag here

@@ -15,7 +15,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/golocust/golocust/internal/browsertest"
+	"github.com/golocust/golocust/e2e/internal/browsertest"
+	. "github.com/golocust/golocust/webui"
 	"github.com/golocust/golocust/webui/audit"
 	"github.com/golocust/golocust/webui/auth"
 )

@@ -9,8 +9,8 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/assert"
 
-	"github.com/golocust/golocust/internal/browsertest"
-	"github.com/golocust/golocust/internal/demotarget"
+	"github.com/golocust/golocust/e2e/internal/browsertest"
+	"github.com/golocust/golocust/locust"
 	"github.com/golocust/golocust/runner"
 )
 
@@ -18,8 +18,8 @@ import (
 // run against a counting target, from the web UI in headless Chromium.
 func TestBrowserDrivesARealRun(t *testing.T) {
 	browsertest.Find(t)
-	srv := startTarget(t, demotarget.Options{MinLatency: time.Millisecond, MaxLatency: 2 * time.Millisecond})
-	cfg := DefaultConfig()
+	srv := startTarget(t, time.Millisecond)
+	cfg := locust.DefaultConfig()
 	cfg.StopTimeout = 5 * time.Second
 	base, end := startWebSession(t, cfg)
 	defer http.DefaultClient.CloseIdleConnections()
@@ -51,14 +51,14 @@ func TestBrowserDrivesARealRun(t *testing.T) {
 	assert.Empty(t, b.Problems(nil))
 
 	res := end()
-	assert.Equal(t, srv.Total(), res.Stats.Total.NumRequests, "the run the browser drove counted every request the target saw")
+	assert.Equal(t, srv.Total(), res.total(), "the run the browser drove counted every request the target saw")
 }
 
 // TestBrowserShowsTheLoadShape: when stages drive the run, the start form
 // says so and hides the user-count fields.
 func TestBrowserShowsTheLoadShape(t *testing.T) {
 	browsertest.Find(t)
-	cfg := DefaultConfig()
+	cfg := locust.DefaultConfig()
 	cfg.Load.Stages = runner.Stages{{Duration: time.Minute, Users: 5}}
 	base, end := startWebSession(t, cfg)
 	defer end()
@@ -75,8 +75,8 @@ func TestBrowserShowsTheLoadShape(t *testing.T) {
 // and stops a real one against a counting target.
 func TestBrowserAccountsOnARealRun(t *testing.T) {
 	browsertest.Find(t)
-	srv := startTarget(t, demotarget.Options{MinLatency: time.Millisecond, MaxLatency: 2 * time.Millisecond})
-	cfg := DefaultConfig()
+	srv := startTarget(t, time.Millisecond)
+	cfg := locust.DefaultConfig()
 	cfg.Host = srv.URL
 	cfg.Web.Users = writeUsers(t)
 	base, end := startWebSession(t, cfg)
@@ -105,5 +105,5 @@ func TestBrowserAccountsOnARealRun(t *testing.T) {
 	b.WaitJS(`document.querySelector('#m-state').textContent === 'STOPPED'`, "state STOPPED")
 	assert.Empty(t, b.Problems(func(m string) bool { return strings.Contains(m, "401 (Unauthorized)") }))
 	res := end()
-	assert.Equal(t, srv.Total(), res.Stats.Total.NumRequests, "the operator's run counted every request the target saw")
+	assert.Equal(t, srv.Total(), res.total(), "the operator's run counted every request the target saw")
 }

@@ -94,7 +94,7 @@ func (h *HTTP) bindHTTP(env *Env) (*HTTP, error) {
 	}
 	h.c = &client{env: env, main: newHostConn(u, auth), prefix: prefix, h: h}
 	h.c.resp.c = h.c
-	h.calls.c = h.c
+	h.calls.fast = h.c
 	h.Base.bindBase(env)
 	return h, nil
 }
@@ -263,7 +263,7 @@ func (c *client) do(ctx context.Context, method, path string, opts []Option) *Re
 	for i := range hc.jar {
 		req.Header.SetCookie(hc.jar[i].name, hc.jar[i].value)
 	}
-	k.setHeaders(&req.Header, hc.auth)
+	k.setHeaders(&req.Header, hc.auth, opts)
 	if k.body != nil {
 		req.SetBodyRaw(k.body)
 	}

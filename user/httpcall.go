@@ -21,12 +21,12 @@ import (
 // recording and error texts). http.go and nethttp.go keep only what their
 // transport needs: connections, hard stop, cookies, the exchange itself.
 
-// calls gives both clients their request methods, written once.
-type calls struct{ c caller }
-
-// caller is a client's transport: do sends one call and records it.
-type caller interface {
-	do(ctx context.Context, method, path string, opts []Option) *Response
+// calls gives both clients their request methods, written once. It holds
+// the client's transport as a concrete pointer, not an interface, so that
+// the options of a call stay on the caller's stack.
+type calls struct {
+	fast *client    // HTTP's
+	net  *netClient // NetHTTP's
 }
 
 // Get sends a GET request. path is relative to the user's host (an
@@ -62,10 +62,13 @@ func (v *calls) Head(ctx context.Context, path string, opts ...Option) *Response
 
 // Do sends a request with any method and records it.
 func (v *calls) Do(ctx context.Context, method, path string, opts ...Option) *Response {
-	if v.c == nil {
-		return &Response{Method: method, Name: path, err: errNotRunning}
+	switch {
+	case v.fast != nil:
+		return v.fast.do(ctx, method, path, opts)
+	case v.net != nil:
+		return v.net.do(ctx, method, path, opts)
 	}
-	return v.c.do(ctx, method, path, opts)
+	return &Response{Method: method, Name: path, err: errNotRunning}
 }
 
 // reset clears the user's reused Response for a call of method.
@@ -79,7 +82,6 @@ func (r *Response) reset(method string) *Response {
 type httpCall struct {
 	callOptions
 	method   string
-	opts     []Option
 	start    time.Time // the httpCall's one clock read before the exchange
 	deadline time.Time
 	fromCtx  bool // deadline is the ctx's, earlier than the timeout
@@ -89,7 +91,7 @@ type httpCall struct {
 // name): it reads opts and sets the call's start and deadline. false means
 // the call is not sent and not recorded; r says why.
 func (k *httpCall) begin(ctx context.Context, r *Response, method, name string, opts []Option) bool {
-	k.method, k.opts = method, opts
+	k.method = method
 	var err error
 	k.callOptions, err = parseOptions(method, name, opts)
 	r.Name = k.name
@@ -111,7 +113,7 @@ const userAgent = "golocust"
 // adds to every request (User-Agent; auth, the host URL's user info, when
 // not empty), the body's Content-Type, then the Header options, which win.
 // A header that every request of both clients carries is added here.
-func (k *httpCall) setHeaders(h headerSetter, auth string) {
+func (k *httpCall) setHeaders(h headerSetter, auth string, opts []Option) {
 	h.Set("User-Agent", userAgent)
 	if auth != "" {
 		h.Set("Authorization", auth)
@@ -119,8 +121,8 @@ func (k *httpCall) setHeaders(h headerSetter, auth string) {
 	if k.ctype != "" {
 		h.Set("Content-Type", k.ctype)
 	}
-	for i := range k.opts {
-		if o := &k.opts[i]; o.kind == optHeader {
+	for i := range opts {
+		if o := &opts[i]; o.kind == optHeader {
 			h.Set(o.a, o.b)
 		}
 	}

@@ -124,7 +124,7 @@ func (h *NetHTTP) bindNetHTTP(env *Env) (*NetHTTP, error) {
 	c.base = u
 	c.jar, _ = cookiejar.New(nil) // never fails without options
 	h.c = c
-	h.calls.c = c
+	h.calls.net = c
 	return h, nil
 }
 
@@ -271,7 +271,7 @@ func (c *netClient) do(ctx context.Context, method, path string, opts []Option) 
 	if req.URL.Host == c.base.Host {
 		auth = c.auth
 	}
-	k.setHeaders(netHeader{req}, auth)
+	k.setHeaders(netHeader{req}, auth, opts)
 
 	resp, err := c.client().Do(req)
 	if err == nil {

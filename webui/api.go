@@ -192,6 +192,30 @@ type statsRow struct {
 	P95                float64 `json:"response_time_percentile_0.95"`
 	P99                float64 `json:"response_time_percentile_0.99"`
 	AvgContentLength   float64 `json:"avg_content_length"`
+	// Exemplars are the slowest traced requests (--traceparent), slowest
+	// first: the table shows them when the p99 or max is clicked.
+	Exemplars []exemplarRow `json:"exemplars,omitempty"`
+}
+
+// exemplarRow is one traced request of a row; AtP99 marks those at or
+// above its p99.
+type exemplarRow struct {
+	TraceID      string  `json:"trace_id"`
+	SpanID       string  `json:"span_id"`
+	ResponseTime float64 `json:"response_time"`
+	AtP99        bool    `json:"at_p99"`
+}
+
+func exemplarRows(e *stats.Entry) []exemplarRow {
+	if len(e.Exemplars) == 0 {
+		return nil
+	}
+	at := len(e.ExemplarsAtPercentile(0.99))
+	out := make([]exemplarRow, len(e.Exemplars))
+	for i, x := range e.Exemplars {
+		out[i] = exemplarRow{TraceID: x.TraceID.String(), SpanID: x.SpanID.String(), ResponseTime: ms(x.Duration), AtP99: i < at}
+	}
+	return out
 }
 
 func newRow(e *stats.Entry, now time.Time) statsRow {
@@ -208,6 +232,7 @@ func newRow(e *stats.Entry, now time.Time) statsRow {
 	}
 	r.CurrentRPS = finite(e.CurrentRPS(now))
 	r.CurrentFailPerSec = finite(e.CurrentFailPerSec(now))
+	r.Exemplars = exemplarRows(e)
 	return r
 }
 

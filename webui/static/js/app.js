@@ -2,6 +2,7 @@
 import { $, $$, el, setText, show, round, fmtMs, fmtTime, fmtBytes, getJSON, post } from './dom.js';
 import { Charts } from './charts.js';
 import { initClassPicker } from './classpicker.js';
+import { decorate as decorateExemplars, restore as restoreExemplars } from './exemplars.js';
 
 const STATS_INTERVAL = 2000;
 const SLOW_INTERVAL = 5000;
@@ -323,8 +324,10 @@ function statRow(s, cls) {
     if (key === 'name') td.className = 'name';
     else if (key !== 'method') td.className = 'num';
     if (key === 'num_failures' && s[key] > 0) td.classList.add('bad');
+    td.dataset.key = key;
     tr.append(td);
   }
+  decorateExemplars(tr, s);
   return tr;
 }
 
@@ -340,6 +343,7 @@ function renderStats(s) {
   for (const r of rows) frag.append(statRow(r));
   $('#stats-table tbody').replaceChildren(frag);
   $('#stats-table tfoot').replaceChildren(total ? statRow(total, 'total') : '');
+  restoreExemplars($('#stats-table'));
   if (s.truncated && s.num_entries > rows.length) {
     setText('#stats-cap', `Showing the first ${rows.length} of ${s.num_entries} names (the table is capped at ${ui.config.max_rows} rows); download the CSV for all of them.`);
     show('#stats-cap', true);

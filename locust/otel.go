@@ -34,6 +34,9 @@ func (s *session) startOTel(ctx context.Context) (func(), error) {
 		Snapshot:       s.snapshot,
 		Users:          s.UserCount,
 		ServiceVersion: moduleVersion(),
+		// Spans of the slowest traced requests: there are some only when
+		// this process's or the workers' users sent traceparent headers.
+		Spans: true,
 	})
 	switch {
 	case errors.Is(err, telemetry.ErrDisabled):

@@ -19,7 +19,20 @@
 // and _TIMEOUT (the SDK's 60 s and 30 s by default); OTEL_SERVICE_NAME
 // (default "locust", as in Locust) and OTEL_RESOURCE_ATTRIBUTES.
 //
+// Traces: with Options.Spans, the slowest traced requests of each name
+// (stats.Entry.Exemplars, kept when requests carry a W3C traceparent, see
+// --traceparent) are exported as client spans over OTLP traces, at each
+// collection and once each: the span has the request's own trace and span
+// ids (so the target's server span is its child), the entry's name, and
+// the request's start and end. Only the kept requests get a span, not
+// every request: the hot path stays free of tracing, and a tracing backend
+// gets the requests worth opening. The histogram's data points carry the
+// same requests as exemplars. OTEL_TRACES_EXPORTER=none turns the spans
+// off; OTEL_EXPORTER_OTLP_TRACES_ENDPOINT and _PROTOCOL override the
+// shared settings.
+//
 // Start begins periodic export; Shutdown exports once more, so that the
 // final numbers of a run are sent, and stops. The only goroutine the
-// package starts (the SDK's periodic reader) ends with Shutdown.
+// package starts (the SDK's periodic reader, and with Spans its batch span
+// processor) end with Shutdown.
 package telemetry

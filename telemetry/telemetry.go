@@ -41,11 +41,16 @@ type Options struct {
 	ServiceVersion string
 	// Interval overrides OTEL_METRIC_EXPORT_INTERVAL when > 0.
 	Interval time.Duration
+	// Spans exports the slowest traced requests (stats.Entry.Exemplars) as
+	// client spans over OTLP traces, at each collection (a run with
+	// --traceparent); OTEL_TRACES_EXPORTER=none turns it off.
+	Spans bool
 }
 
 // Exporter sends the statistics over OTLP until Shutdown.
 type Exporter struct {
 	provider *sdkmetric.MeterProvider
+	spans    *spanExporter // nil: no spans
 	protocol string
 }
 
@@ -86,14 +91,21 @@ func Start(ctx context.Context, o Options) (*Exporter, error) {
 	if err != nil {
 		return nil, err
 	}
+	var spans *spanExporter
+	if o.Spans {
+		if spans, err = newSpanExporter(ctx, res); err != nil {
+			_ = exp.Shutdown(ctx) // its connection is made already
+			return nil, err
+		}
+	}
 	var ropts []sdkmetric.PeriodicReaderOption
-	ropts = append(ropts, sdkmetric.WithProducer(&producer{o: o}))
+	ropts = append(ropts, sdkmetric.WithProducer(&producer{o: o, spans: spans}))
 	if o.Interval > 0 {
 		ropts = append(ropts, sdkmetric.WithInterval(o.Interval))
 	}
 	reader := sdkmetric.NewPeriodicReader(exp, ropts...)
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader), sdkmetric.WithResource(res))
-	return &Exporter{provider: mp, protocol: protocol}, nil
+	return &Exporter{provider: mp, spans: spans, protocol: protocol}, nil
 }
 
 // Protocol returns the OTLP protocol in use: "grpc" or "http/protobuf".
@@ -105,7 +117,8 @@ func (e *Exporter) Shutdown(ctx context.Context) error {
 	if e == nil {
 		return nil
 	}
-	return e.provider.Shutdown(ctx)
+	err := e.provider.Shutdown(ctx) // the final collection makes the last spans
+	return errors.Join(err, e.spans.shutdown(ctx))
 }
 
 func firstEnv(names ...string) string {
@@ -137,7 +150,10 @@ func newResource(ctx context.Context, version string) (*resource.Resource, error
 }
 
 // producer turns a stats snapshot into OTLP data at each collection.
-type producer struct{ o Options }
+type producer struct {
+	o     Options
+	spans *spanExporter
+}
 
 var scope = instrumentation.Scope{Name: "github.com/golocust/golocust/telemetry"}
 
@@ -148,6 +164,7 @@ func (p *producer) Produce(context.Context) ([]metricdata.ScopeMetrics, error) {
 	var ms []metricdata.Metrics
 	if snap != nil {
 		ms = append(ms, durations(snap, now))
+		p.spans.export(snap)
 	}
 	if p.o.Users != nil {
 		start := now
@@ -189,10 +206,25 @@ func durations(snap *stats.Snapshot, now time.Time) metricdata.Metrics {
 			Min:          metricdata.NewExtrema(e.Min.Seconds()),
 			Max:          metricdata.NewExtrema(e.Max.Seconds()),
 			Sum:          e.TotalTime.Seconds(),
+			Exemplars:    exemplars(e),
 		}
 		h.DataPoints = append(h.DataPoints, dp)
 	}
 	return metricdata.Metrics{Name: DurationMetric, Description: "Time to last byte for requests", Unit: "s", Data: h}
+}
+
+// exemplars are e's slowest traced requests as the data point's
+// exemplars (value in seconds, the request's trace and span ids).
+func exemplars(e *stats.Entry) []metricdata.Exemplar[float64] {
+	if len(e.Exemplars) == 0 {
+		return nil
+	}
+	out := make([]metricdata.Exemplar[float64], len(e.Exemplars))
+	for i, x := range e.Exemplars {
+		out[i] = metricdata.Exemplar[float64]{Time: x.Time, Value: x.Duration.Seconds(),
+			TraceID: append([]byte(nil), x.TraceID[:]...), SpanID: append([]byte(nil), x.SpanID[:]...)}
+	}
+	return out
 }
 
 // buckets counts e's durations per bucket of Bounds from its HdrHistogram

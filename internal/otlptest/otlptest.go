@@ -1,7 +1,8 @@
-// Package otlptest is a real OTLP metrics receiver for tests: it serves
-// the OpenTelemetry collector's metrics service over gRPC and OTLP/HTTP
-// (protobuf) on 127.0.0.1 and keeps every export it receives, so that a
-// test can assert the data points an exporter sent.
+// Package otlptest is a real OTLP metrics and traces receiver for tests:
+// it serves the OpenTelemetry collector's metrics and trace services over
+// gRPC and OTLP/HTTP (protobuf) on 127.0.0.1 and keeps every export it
+// receives, so that a test can assert the data points and spans an
+// exporter sent.
 package otlptest
 
 import (
@@ -16,7 +17,9 @@ import (
 	"time"
 
 	colmetricpb "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
+	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	metricpb "go.opentelemetry.io/proto/otlp/metrics/v1"
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 )
@@ -30,7 +33,21 @@ type Receiver struct {
 
 	mu      sync.Mutex
 	exports []*colmetricpb.ExportMetricsServiceRequest
+	spans   []*tracepb.Span
 	changed chan struct{}
+}
+
+// traceService is the receiver's OTLP trace service (its Export cannot
+// share the metrics service's method).
+type traceService struct {
+	coltracepb.UnimplementedTraceServiceServer
+	r *Receiver
+}
+
+// Export implements the OTLP gRPC trace service.
+func (s traceService) Export(_ context.Context, req *coltracepb.ExportTraceServiceRequest) (*coltracepb.ExportTraceServiceResponse, error) {
+	s.r.addSpans(req)
+	return &coltracepb.ExportTraceServiceResponse{}, nil
 }
 
 // Start serves a receiver until the test ends.
@@ -43,6 +60,7 @@ func Start(t testing.TB) *Receiver {
 	}
 	gs := grpc.NewServer()
 	colmetricpb.RegisterMetricsServiceServer(gs, r)
+	coltracepb.RegisterTraceServiceServer(gs, traceService{r: r})
 	gdone := make(chan struct{})
 	go func() { defer close(gdone); _ = gs.Serve(gl) }()
 
@@ -52,6 +70,7 @@ func Start(t testing.TB) *Receiver {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/metrics", r.serveHTTP)
+	mux.HandleFunc("POST /v1/traces", r.serveTracesHTTP)
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	hdone := make(chan struct{})
 	go func() { defer close(hdone); _ = hs.Serve(hl) }()
@@ -74,29 +93,90 @@ func (r *Receiver) Export(_ context.Context, req *colmetricpb.ExportMetricsServi
 }
 
 func (r *Receiver) serveHTTP(w http.ResponseWriter, hr *http.Request) {
+	req := &colmetricpb.ExportMetricsServiceRequest{}
+	if readHTTP(w, hr, req) {
+		r.add(req)
+		writeHTTP(w, &colmetricpb.ExportMetricsServiceResponse{})
+	}
+}
+
+func (r *Receiver) serveTracesHTTP(w http.ResponseWriter, hr *http.Request) {
+	req := &coltracepb.ExportTraceServiceRequest{}
+	if readHTTP(w, hr, req) {
+		r.addSpans(req)
+		writeHTTP(w, &coltracepb.ExportTraceServiceResponse{})
+	}
+}
+
+// readHTTP decodes an OTLP/HTTP protobuf body (gzipped or not) into req;
+// false when it answered with an error.
+func readHTTP(w http.ResponseWriter, hr *http.Request, req proto.Message) bool {
 	var body io.Reader = hr.Body
 	if hr.Header.Get("Content-Encoding") == "gzip" {
 		zr, err := gzip.NewReader(hr.Body)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
+			return false
 		}
 		body = zr
 	}
 	b, err := io.ReadAll(body)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
+		return false
 	}
-	req := &colmetricpb.ExportMetricsServiceRequest{}
 	if err := proto.Unmarshal(b, req); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
+		return false
 	}
-	r.add(req)
-	out, _ := proto.Marshal(&colmetricpb.ExportMetricsServiceResponse{})
+	return true
+}
+
+func writeHTTP(w http.ResponseWriter, resp proto.Message) {
+	out, _ := proto.Marshal(resp)
 	w.Header().Set("Content-Type", "application/x-protobuf")
 	_, _ = io.Copy(w, bytes.NewReader(out))
+}
+
+func (r *Receiver) addSpans(req *coltracepb.ExportTraceServiceRequest) {
+	r.mu.Lock()
+	for _, rs := range req.GetResourceSpans() {
+		for _, ss := range rs.GetScopeSpans() {
+			r.spans = append(r.spans, ss.GetSpans()...)
+		}
+	}
+	close(r.changed)
+	r.changed = make(chan struct{})
+	r.mu.Unlock()
+}
+
+// Spans returns the spans received so far, in the order they came.
+func (r *Receiver) Spans() []*tracepb.Span {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]*tracepb.Span(nil), r.spans...)
+}
+
+// WaitForSpans waits until cond holds for the spans received, failing the
+// test after d.
+func (r *Receiver) WaitForSpans(t testing.TB, d time.Duration, what string, cond func([]*tracepb.Span) bool) {
+	t.Helper()
+	deadline := time.NewTimer(d)
+	defer deadline.Stop()
+	for {
+		r.mu.Lock()
+		ok := cond(r.spans)
+		ch := r.changed
+		r.mu.Unlock()
+		if ok {
+			return
+		}
+		select {
+		case <-ch:
+		case <-deadline.C:
+			t.Fatalf("otlptest: no spans with %s within %v (%d spans)", what, d, len(r.Spans()))
+		}
+	}
 }
 
 func (r *Receiver) add(req *colmetricpb.ExportMetricsServiceRequest) {

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/golocust/golocust/compare"
+	"github.com/golocust/golocust/threshold"
 )
 
 // BaselineConfig compares the run with an earlier one (package compare).
@@ -49,6 +50,21 @@ func (b *BaselineConfig) validate() []error {
 	}
 	if b.MinChange < 0 || b.MinChange >= 10 || math.IsNaN(b.MinChange) {
 		errs = append(errs, fmt.Errorf("--baseline-min-change is %v: want a relative change from 0 to below 1000%%, e.g. 5%% or 0.05", b.MinChange))
+	}
+	return errs
+}
+
+// validateBaseline checks the baseline flags, and that thresholds relative
+// to the baseline have one.
+func (c *Config) validateBaseline() []error {
+	errs := c.Baseline.validate()
+	if c.Baseline.File != "" {
+		return errs
+	}
+	for _, e := range c.Thresholds {
+		if t, err := threshold.Parse(e); err == nil && t.Baseline {
+			errs = append(errs, fmt.Errorf("--threshold %q compares with the baseline: pass --baseline FILE, a --json-file of an earlier run", e))
+		}
 	}
 	return errs
 }

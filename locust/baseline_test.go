@@ -108,3 +108,44 @@ func TestCompareRefusesBadInputWithAClearError(t *testing.T) {
 		})
 	}
 }
+
+func TestRunHeadlessFailsTheTestWithATableWhenSlowerThanTheBaseline(t *testing.T) {
+	dir := t.TempDir()
+	fast := startTarget(t, demotarget.Options{MinLatency: 5 * time.Millisecond, MaxLatency: 6 * time.Millisecond})
+	slow := startTarget(t, demotarget.Options{MinLatency: 10 * time.Millisecond, MaxLatency: 11 * time.Millisecond})
+	main := filepath.Join(dir, "main.json")
+	ft := &errorfTB{TB: t}
+	res := RunHeadless(ft, Config{Users: 4, RunTime: time.Second, StopTimeout: 10 * time.Second, Host: fast.URL, JSONFile: main}, shopperClass(""))
+	require.NotNil(t, res)
+	require.Empty(t, ft.errors)
+	assert.Nil(t, res.Baseline)
+
+	ft = &errorfTB{TB: t}
+	res = RunHeadless(ft, Config{Users: 4, RunTime: time.Second, StopTimeout: 10 * time.Second, Host: slow.URL,
+		Baseline:   BaselineConfig{File: main},
+		Thresholds: []string{"/items:p95<baseline*1.10", "rps>baseline*0.01"}}, shopperClass(""))
+	require.NotNil(t, res)
+	require.NotNil(t, res.Baseline)
+	assert.True(t, res.Baseline.Regressed())
+	assert.Equal(t, 3, res.ExitCode)
+	require.Len(t, ft.errors, 2, "%q", ft.errors)
+	assert.Contains(t, ft.errors[0], "threshold breached: /items:p95<baseline*1.10")
+	assert.Contains(t, ft.errors[1], "slower than the baseline")
+	assert.Contains(t, ft.errors[1], "GET /items")
+	assert.Contains(t, ft.errors[1], "GET /item?id=[id]")
+	assert.Contains(t, ft.errors[1], "2 endpoint(s) regressed")
+	var passed []string
+	for _, r := range res.Thresholds {
+		if r.Passed {
+			passed = append(passed, r.Expr)
+		}
+	}
+	assert.Equal(t, []string{"rps>baseline*0.01"}, passed)
+}
+
+func TestABaselineThresholdNeedsABaseline(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := Run(t.Context(), []string{"--headless", "-t", "1s", "--threshold", "p95<baseline*1.1"}, nil, &stdout, &stderr, shopperClass("http://127.0.0.1:1"))
+	assert.Equal(t, ExitUsage, code)
+	assert.Contains(t, stderr.String(), `--threshold "p95<baseline*1.1" compares with the baseline: pass --baseline FILE`)
+}

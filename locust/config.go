@@ -286,7 +286,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.Cluster.validate()...)
 	errs = append(errs, c.Load.validate()...)
 	errs = append(errs, c.validateShapes()...)
-	errs = append(errs, c.Baseline.validate()...)
+	errs = append(errs, c.validateBaseline()...)
 	return errors.Join(errs...)
 }
 

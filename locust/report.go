@@ -29,7 +29,7 @@ func reportFlags(c *Config) []flagDef {
 	return []flagDef{
 		{long: "html", group: "Output", usage: "write a self-contained HTML report to FILE at the end ({u}, {r}, {t} become users, rate, run time)", value: &stringValue{p: &c.HTML}},
 		{long: "json-file", group: "Output", usage: "write the final statistics and thresholds as JSON to NAME.json", value: &stringValue{p: &c.JSONFile}},
-		{long: "threshold", group: "Thresholds", usage: `pass/fail objective, repeatable: p95<300ms, avg<100ms, fail_ratio<0.01, rps>500, "GET /item:p99<500ms"`, value: &exprList{p: &c.Thresholds}},
+		{long: "threshold", group: "Thresholds", usage: `pass/fail objective, repeatable: p95<300ms, avg<100ms, fail_ratio<0.01, rps>500, "GET /item:p99<500ms", p95<baseline*1.10 (with --baseline)`, value: &exprList{p: &c.Thresholds}},
 		{long: "threshold-abort", group: "Thresholds", usage: "stop the run early when a threshold is breached (checked every 2 s)", value: &boolValue{p: &c.ThresholdAbort}},
 		{long: "threshold-delay", group: "Thresholds", usage: "with --threshold-abort, start checking only after this long", value: &spanValue{p: &c.ThresholdDelay}},
 	}
@@ -81,7 +81,7 @@ func (s *session) evaluateThresholds(snap *stats.Snapshot) []threshold.Result {
 	if len(s.thresholds) == 0 {
 		return nil
 	}
-	return threshold.EvaluateWith(s.thresholds, snap, s.extraMetrics())
+	return threshold.EvaluateAgainst(s.thresholds, snap, s.baseline, s.extraMetrics())
 }
 
 // checkAbort reports whether --threshold-abort should stop the run now.

@@ -21,6 +21,14 @@
 //	dropped_iterations  iterations an arrival-rate model could not start
 //	                    (whole run only; supplied through EvaluateWith)
 //
+// A bound may instead be relative to a baseline run: "baseline" or
+// "baseline*FACTOR" (a number or a percentage), e.g. p95<baseline*1.10
+// (at most 10 % slower than the baseline), rps>baseline*0.95 or
+// "GET /item:p99<=baseline*110%". EvaluateAgainst reads the same metric of
+// the same target from the baseline's snapshot (a --json-file read back by
+// package compare) and multiplies it by the factor; without a baseline, or
+// when the baseline has no such requests, the threshold fails as Missing.
+//
 // Time bounds need a unit: ns, us (or µs), ms, s, m or h, e.g. 1.5s. Counts,
 // ratios and rates are plain numbers (a ratio may end in %, a rate in /s).
 //

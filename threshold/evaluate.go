@@ -154,17 +154,30 @@ func Evaluate(ths []Threshold, snap *stats.Snapshot) []Result {
 // EvaluateWith judges every threshold against snap. extra supplies the
 // whole-run metrics that a snapshot does not hold, keyed by metric name
 // (e.g. "dropped_iterations"); a threshold on an extra metric that is not
-// in the map fails as Missing.
+// in the map fails as Missing. A baseline threshold fails as Missing too:
+// use EvaluateAgainst.
 func EvaluateWith(ths []Threshold, snap *stats.Snapshot, extra map[string]float64) []Result {
+	return EvaluateAgainst(ths, snap, nil, extra)
+}
+
+// EvaluateAgainst is EvaluateWith with a baseline run (nil for none): a
+// threshold such as p95<baseline*1.10 reads the same metric of the same
+// target from base and multiplies it by the factor to get its bound.
+func EvaluateAgainst(ths []Threshold, snap, base *stats.Snapshot, extra map[string]float64) []Result {
 	out := make([]Result, len(ths))
 	for i, t := range ths {
-		out[i] = t.Evaluate(snap, extra)
+		out[i] = t.EvaluateAgainst(snap, base, extra)
 	}
 	return out
 }
 
 // Evaluate judges one threshold (see EvaluateWith).
 func (t Threshold) Evaluate(snap *stats.Snapshot, extra map[string]float64) Result {
+	return t.EvaluateAgainst(snap, nil, extra)
+}
+
+// EvaluateAgainst judges one threshold (see EvaluateAgainst).
+func (t Threshold) EvaluateAgainst(snap, base *stats.Snapshot, extra map[string]float64) Result {
 	r := Result{Threshold: t}
 	if _, ok := extraMetrics[t.Metric]; ok {
 		v, ok := extra[t.Metric]
@@ -173,21 +186,40 @@ func (t Threshold) Evaluate(snap *stats.Snapshot, extra map[string]float64) Resu
 		}
 		return r.judge(v)
 	}
+	v, msg := t.measure(snap)
+	if msg != "" {
+		return r.missing(msg)
+	}
+	if t.Baseline {
+		if base == nil {
+			return r.missing("no baseline to compare with: pass --baseline FILE (Config.Baseline.File), a --json-file of an earlier run")
+		}
+		b, msg := t.measure(base)
+		if msg != "" {
+			return r.missing("in the baseline: " + msg)
+		}
+		r.Bound = t.Factor * b
+	}
+	return r.judge(v)
+}
+
+// measure reads the threshold's metric from snap; msg says why it could
+// not.
+func (t Threshold) measure(snap *stats.Snapshot) (v float64, msg string) {
 	if snap == nil || snap.Total == nil {
-		return r.missing("no statistics were recorded")
+		return 0, "no statistics were recorded"
 	}
 	e := Lookup(snap, t.Target)
 	if e == nil {
-		return r.missing(fmt.Sprintf("no requests named %q were recorded", t.Target))
+		return 0, fmt.Sprintf("no requests named %q were recorded", t.Target)
 	}
 	if e.NumRequests == 0 && (t.Kind == Duration || t.Kind == Ratio) {
 		what := "any request"
 		if t.Target != "" {
 			what = strconv.Quote(t.Target)
 		}
-		return r.missing(fmt.Sprintf("no requests were recorded for %s, so %s cannot be measured", what, t.Metric))
+		return 0, fmt.Sprintf("no requests were recorded for %s, so %s cannot be measured", what, t.Metric)
 	}
-	var v float64
 	switch t.Metric {
 	case "avg":
 		v = float64(e.Avg())
@@ -206,14 +238,14 @@ func (t Threshold) Evaluate(snap *stats.Snapshot, extra map[string]float64) Resu
 	default: // percentiles and median
 		if t.Corrected {
 			if e.CorrectedHist == nil || e.CorrectedHist.TotalCount() == 0 {
-				return r.missing("no corrected latencies were recorded (only paced and arrival-rate users record them)")
+				return 0, "no corrected latencies were recorded (only paced and arrival-rate users record them)"
 			}
 			v = float64(e.CorrectedPercentile(t.Quantile))
 		} else {
 			v = float64(e.Percentile(t.Quantile))
 		}
 	}
-	return r.judge(v)
+	return v, ""
 }
 
 func (r Result) missing(msg string) Result {

@@ -87,6 +87,13 @@ type Threshold struct {
 	// Unit is the unit the bound was written in ("ms", "s", "%", ...; empty
 	// for plain numbers). Measured values are shown in the same unit.
 	Unit string
+	// Baseline is set for a bound relative to the baseline run, such as
+	// p95<baseline*1.10: the bound is Factor times the same metric of the
+	// same target in the baseline (EvaluateAgainst), and Bound is 0 until
+	// then.
+	Baseline bool
+	// Factor multiplies the baseline's value; 1 for a bare "baseline".
+	Factor float64
 }
 
 // Example is shown in parse errors.
@@ -162,6 +169,12 @@ func Parse(expr string) (Threshold, error) {
 	if err := t.parseMetric(expr, metric); err != nil {
 		return Threshold{}, err
 	}
+	if len(rhs) >= len("baseline") && strings.EqualFold(rhs[:len("baseline")], "baseline") {
+		if err := t.parseBaseline(expr, rhs); err != nil {
+			return Threshold{}, err
+		}
+		return t, nil
+	}
 	if err := t.parseBound(expr, rhs); err != nil {
 		return Threshold{}, err
 	}
@@ -234,6 +247,41 @@ func (t *Threshold) parseMetric(expr, m string) error {
 	if t.Corrected {
 		t.Metric = "corrected_" + t.Metric
 	}
+	return nil
+}
+
+// maxFactor bounds the factor of a baseline bound, so that the bound stays
+// finite whatever the baseline measured.
+const maxFactor = 1000
+
+// parseBaseline parses "baseline" or "baseline*FACTOR" (FACTOR a plain
+// number or a percentage: baseline*1.1, baseline*110%).
+func (t *Threshold) parseBaseline(expr, rhs string) error {
+	if _, ok := extraMetrics[t.Metric]; ok {
+		return perr(expr, "%s is not in a baseline file; compare it with a fixed bound, e.g. %s<10", t.Metric, t.Metric)
+	}
+	rest := strings.TrimSpace(rhs[len("baseline"):])
+	t.Baseline, t.Factor = true, 1
+	if rest == "" {
+		return nil
+	}
+	f, ok := strings.CutPrefix(rest, "*")
+	if !ok {
+		return perr(expr, "after baseline write *FACTOR, e.g. %s<baseline*1.10", t.Metric)
+	}
+	f = strings.TrimSpace(f)
+	scale := 1.0
+	if num, pct := strings.CutSuffix(f, "%"); pct {
+		f, scale = strings.TrimSpace(num), 100
+	}
+	v, err := strconv.ParseFloat(f, 64)
+	if f == "" || err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		return perr(expr, "the factor %q after baseline* is not a number, e.g. %s<baseline*1.10", f, t.Metric)
+	}
+	if v /= scale; v < 0 || v > maxFactor {
+		return perr(expr, "the factor %v after baseline* must be from 0 to %d", v, maxFactor)
+	}
+	t.Factor = v
 	return nil
 }
 

@@ -381,7 +381,9 @@ func TestDistributedMergedPercentile(t *testing.T) {
 
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{"p95<300ms", "p99.9<1s", "GET /item:p99<500ms", "fail_ratio<1%", "rps>=5/s",
-		"a:b:c:requests>1", "", "<", ">=", "p95<1e3s", "p1e2<1s", "corrected_p50<1ms", "x:dropped_iterations<1"} {
+		"a:b:c:requests>1", "", "<", ">=", "p95<1e3s", "p1e2<1s", "corrected_p50<1ms", "x:dropped_iterations<1",
+		"p95<baseline*1.10", "rps>baseline*0.95", "GET /item:p99<=baseline*110%", "fail_ratio<baseline", "avg<baseline*", "p95<baselinex",
+		"dropped_iterations<baseline*2", "p95<BASELINE * 1e3", "max<baseline*-1"} {
 		f.Add(s)
 	}
 	snap := stats.NewRegistry(stats.Options{}).Snapshot()
@@ -413,12 +415,26 @@ func FuzzParse(f *testing.F) {
 		}
 		// Measured against real data: finite and non-negative, and Passed
 		// is the comparison it claims.
-		if r := th.Evaluate(full, extra); !r.Missing {
+		if th.Baseline && (th.Factor < 0 || math.IsNaN(th.Factor) || math.IsInf(th.Factor, 0) || th.Bound != 0) {
+			t.Fatalf("bad baseline threshold from %q: %+v", s, th)
+		}
+		if r := th.Evaluate(full, extra); th.Baseline && !r.Missing {
+			t.Fatalf("%q: a baseline threshold without a baseline was judged: %+v", s, r)
+		}
+		// Against a baseline (the run itself): the bound is factor × the
+		// same measure.
+		if r := th.EvaluateAgainst(full, full, extra); !r.Missing {
 			if math.IsNaN(r.Measured) || math.IsInf(r.Measured, 0) || r.Measured < 0 {
 				t.Fatalf("%q measured %v", s, r.Measured)
 			}
-			if r.Passed != th.Op.holds(r.Measured, th.Bound) {
-				t.Fatalf("%q: measured %v, bound %v, passed %v", s, r.Measured, th.Bound, r.Passed)
+			if math.IsNaN(r.Bound) || math.IsInf(r.Bound, 0) || r.Bound < 0 {
+				t.Fatalf("%q: bound %v", s, r.Bound)
+			}
+			if th.Baseline && r.Bound != th.Factor*r.Measured {
+				t.Fatalf("%q: bound %v, want %v × %v", s, r.Bound, th.Factor, r.Measured)
+			}
+			if r.Passed != th.Op.holds(r.Measured, r.Bound) {
+				t.Fatalf("%q: measured %v, bound %v, passed %v", s, r.Measured, r.Bound, r.Passed)
 			}
 		} else if r.Passed {
 			t.Fatalf("%q: a missing metric passed", s)
@@ -434,4 +450,64 @@ func FuzzParse(f *testing.F) {
 			t.Fatal(err)
 		}
 	})
+}
+
+func TestBaselineBoundsReadTheSameMetricFromTheBaseline(t *testing.T) {
+	mk := func(lat time.Duration, n int) *stats.Snapshot {
+		reg := stats.NewRegistry(stats.Options{})
+		for range n {
+			reg.Record(stats.Sample{Method: "GET", Name: "/checkout", Duration: lat})
+			reg.Record(stats.Sample{Method: "GET", Name: "/cart", Duration: 10 * time.Millisecond})
+		}
+		return reg.Snapshot()
+	}
+	base := mk(100*time.Millisecond, 100)
+	slower := mk(120*time.Millisecond, 100)
+	for _, tc := range []struct {
+		expr   string
+		snap   *stats.Snapshot
+		passed bool
+		bound  float64
+	}{
+		{"GET /checkout:p95<baseline*1.10", slower, false, 1.1 * float64(100*time.Millisecond)},
+		{"/checkout:p95<baseline*125%", slower, true, 1.25 * float64(100*time.Millisecond)},
+		{"/cart:p95<baseline*1.10", slower, true, 1.1 * float64(10*time.Millisecond)},
+		{"/checkout:p95<=baseline", base, true, float64(100 * time.Millisecond)},
+		{"requests>=baseline*0.95", slower, true, 0.95 * 200},
+		{"fail_ratio<=baseline", slower, true, 0},
+	} {
+		th := MustParse(tc.expr)
+		require.True(t, th.Baseline, tc.expr)
+		r := th.EvaluateAgainst(tc.snap, base, nil)
+		assert.False(t, r.Missing, "%s: %s", tc.expr, r.Message)
+		assert.Equal(t, tc.passed, r.Passed, "%s: %s", tc.expr, r)
+		assert.InDelta(t, tc.bound, r.Bound, tc.bound*0.002+1e-9, tc.expr)
+	}
+
+	r := MustParse("p95<baseline*1.1").Evaluate(slower, nil)
+	assert.True(t, r.Missing)
+	assert.False(t, r.Passed)
+	assert.Contains(t, r.Message, "no baseline to compare with: pass --baseline FILE")
+
+	r = MustParse("/new:p95<baseline*1.1").EvaluateAgainst(slower, base, nil)
+	assert.True(t, r.Missing)
+	assert.Contains(t, r.Message, "no requests named \"/new\" were recorded")
+
+	onlyCart := mk(0, 0)
+	r = MustParse("/cart:p95<baseline*1.1").EvaluateAgainst(slower, onlyCart, nil)
+	assert.True(t, r.Missing)
+	assert.Contains(t, r.Message, "in the baseline: ")
+}
+
+func TestBaselineBoundErrorsSayWhatToWrite(t *testing.T) {
+	for expr, says := range map[string]string{
+		"p95<baseline/2":                "after baseline write *FACTOR, e.g. p95<baseline*1.10",
+		"p95<baseline*fast":             `the factor "fast" after baseline* is not a number`,
+		"p95<baseline*":                 `the factor "" after baseline* is not a number`,
+		"rps>baseline*-1":               "must be from 0 to 1000",
+		"dropped_iterations<baseline*2": "dropped_iterations is not in a baseline file",
+	} {
+		_, err := Parse(expr)
+		assert.ErrorContains(t, err, says, expr)
+	}
 }

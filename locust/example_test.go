@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/golocust/golocust/locust"
+	"github.com/golocust/golocust/runner"
 	"github.com/golocust/golocust/user"
 )
 
@@ -81,4 +82,22 @@ func ExampleParseTimespan() {
 	// 3m = 3m0s
 	// 1h20m = 1h20m0s
 	// 1.5s = 1.5s
+}
+
+// Config.Load.Shapes offers named shapes in the web form's "Shape class"
+// select (with the class picker on): each test started from the form runs
+// the shape chosen for it, or, with "Default", the configured load.
+func ExampleLoadConfig_shapes() {
+	cfg := locust.DefaultConfig()
+	cfg.Web.ClassPicker = true
+	cfg.Load.Shapes = map[string]runner.Shape{
+		"ramp":  runner.Stages{{Duration: time.Minute, Users: 50}, {Duration: time.Minute, Users: 0}},
+		"spike": runner.Stages{{Duration: 10 * time.Second, Users: 200, SpawnRate: 100}},
+	}
+	fmt.Println(cfg.Validate())
+	cfg.Load.Shapes["Default"] = runner.Stages{}
+	fmt.Println(cfg.Validate())
+	// Output:
+	// <nil>
+	// Config.Load.Shapes: "Default" is the form's name for no choice: name the shape otherwise
 }

@@ -1,8 +1,10 @@
 package locust
 
 import (
+	"context"
 	"net/http"
 	"net/url"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -12,6 +14,8 @@ import (
 
 	"github.com/golocust/golocust/internal/demotarget"
 	"github.com/golocust/golocust/runner"
+	"github.com/golocust/golocust/transport"
+	"github.com/golocust/golocust/user"
 )
 
 // steppedShape is a shape whose stage the test moves on: stage i asks for
@@ -190,4 +194,57 @@ func TestConfigShapesAreChecked(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Load.Shapes = map[string]runner.Shape{"ramp": runner.Stages{{Duration: time.Second, Users: 1}}}
 	assert.NoError(t, cfg.Validate())
+}
+
+// On a master the chosen shape runs there and drives the workers: the
+// worker runs the shape's users, and the next run's shape its own count.
+func TestWebFormShapeClassOnAMaster(t *testing.T) {
+	srv := startTarget(t, demotarget.Options{})
+	port := clusterPort(t)
+	cfg := DefaultConfig()
+	cfg.Host = srv.URL
+	cfg.Cluster.Master = true
+	cfg.Cluster.MasterBindPort, _ = strconv.Atoi(port)
+	cfg.Web.ClassPicker = true
+	cfg.StopTimeout = 5 * time.Second
+	cfg.Load.Shapes = map[string]runner.Shape{
+		"three": runner.Stages{{Duration: time.Hour, Users: 3, SpawnRate: 1000}},
+		"five":  runner.Stages{{Duration: time.Hour, Users: 5, SpawnRate: 1000}},
+	}
+	base, end := startWebSession(t, cfg)
+	defer http.DefaultClient.CloseIdleConnections()
+
+	w, err := runner.NewWorker(runner.WorkerOptions{
+		Classes: []user.Spawner{shopperClass("")},
+		Client:  transport.ClientOptions{Address: "127.0.0.1:" + port, BackoffBase: 20 * time.Millisecond},
+	})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	wdone := make(chan error, 1)
+	go func() { wdone <- w.Run(ctx) }()
+	require.Eventually(t, func() bool {
+		var wc struct {
+			WorkerCount int `json:"worker_count"`
+		}
+		getJSON(t, base+"/worker-count", &wc)
+		return wc.WorkerCount == 1
+	}, 10*time.Second, 20*time.Millisecond)
+
+	for _, c := range []struct {
+		shape string
+		users int
+	}{{"three", 3}, {"five", 5}} {
+		code, body := postForm(t, base+"/swarm", url.Values{"shape_class": {c.shape}})
+		require.Equal(t, http.StatusOK, code, body)
+		st := waitSwarm(t, base, c.shape, func(s swarmState) bool { return s.UserCount == c.users })
+		assert.Equal(t, c.shape, st.ShapeClass)
+		require.Eventually(t, func() bool { return w.UserCount() == c.users }, 20*time.Second, 20*time.Millisecond, "the worker runs the shape's users")
+		code, body = postForm(t, base+"/stop", nil)
+		require.Equal(t, http.StatusOK, code, body)
+		waitSwarm(t, base, "stopped", func(s swarmState) bool { return s.State == "stopped" && s.UserCount == 0 })
+	}
+	cancel()
+	require.NoError(t, <-wdone)
+	res := end()
+	assert.Positive(t, res.Stats.Total.NumRequests)
 }

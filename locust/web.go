@@ -63,7 +63,8 @@ type WebConfig struct {
 	AllowHosts []string
 	// ClassPicker lets the start form edit each user class's weight,
 	// fixed count, host and tasks (--class-picker, Locust's); the edits
-	// apply from the next start and reach the workers with it.
+	// apply from the next start and reach the workers with it. It also
+	// shows the "Shape class" select of Config.Load.Shapes.
 	ClassPicker bool
 	// hashPassword: read a password on stdin, print its hash, exit.
 	hashPassword bool
@@ -86,7 +87,7 @@ func webFlags(c *Config) []flagDef {
 		{long: "web-session-max", group: "Web UI", usage: "end a web UI login this long after it began (default 12h)", value: &spanValue{p: &w.SessionMax}},
 		{long: "audit-log", group: "Web UI", usage: "append one JSON line per login, start, edit, stop, reset and worker event to this file", value: &stringValue{p: &w.AuditLog}},
 		{long: "allow-hosts", group: "Web UI", usage: "targets load may go to (patterns, comma-separated: host, *.domain, CIDR, host:port, *); default the -H and class hosts", value: &listValue{p: &w.AllowHosts}},
-		{long: "class-picker", group: "Web UI", usage: "edit each user class's weight, fixed count, host and tasks in the start form", value: &boolValue{p: &w.ClassPicker}, env: []string{"LOCUST_USERCLASS_PICKER"}},
+		{long: "class-picker", group: "Web UI", usage: "edit each user class's weight, fixed count, host and tasks in the start form, and choose a shape of Config.Load.Shapes", value: &boolValue{p: &w.ClassPicker}, env: []string{"LOCUST_USERCLASS_PICKER"}},
 		{long: "web-public-names", group: "Web UI", usage: "host names the web UI is reached by besides loopback and --web-host (comma-separated)", value: &listValue{p: &w.PublicNames}},
 	}
 }
@@ -188,6 +189,9 @@ func serveWeb(ctx context.Context, s *session) (<-chan error, error) {
 	})
 	if err != nil {
 		return nil, &UsageError{Msg: err.Error()}
+	}
+	if len(s.cfg.Load.Shapes) > 0 && !w.ClassPicker {
+		s.log.Warn("Config.Load.Shapes are chosen in the start form's Shape class select, shown with --class-picker: add --class-picker to choose one")
 	}
 	if msg := webui.InsecureBindWarning(host, auth != "" || accounts != nil || w.Authenticator != nil); msg != "" {
 		s.log.Warn(msg)

@@ -114,7 +114,8 @@ type Options struct {
 	Metrics http.Handler
 	// ClassPicker lets the start form edit each class's weight, fixed
 	// count, host and tasks (--class-picker); the Controller must
-	// implement ClassEditor.
+	// implement ClassEditor. A Controller that is also a ShapeChooser
+	// gets the "Shape class" select too.
 	ClassPicker bool
 	// Form prefills the start form, as -u, -r, -t and -H do in Locust.
 	Form FormDefaults

@@ -39,14 +39,22 @@ func (p *shapePick) get() (string, runner.Shape) {
 }
 
 // with records the choice (name "" for the default) and runs start, which
-// creates the run that takes it.
+// creates the run that takes it; a start that fails leaves the previous
+// choice, which the last run had.
 func (p *shapePick) with(name string, shape runner.Shape, start func() error) error {
 	p.start.Lock()
 	defer p.start.Unlock()
 	p.mu.Lock()
+	oldName, oldShape := p.name, p.shape
 	p.name, p.shape = name, shape
 	p.mu.Unlock()
-	return start()
+	err := start()
+	if err != nil {
+		p.mu.Lock()
+		p.name, p.shape = oldName, oldShape
+		p.mu.Unlock()
+	}
+	return err
 }
 
 // runShape returns the shape that drives the next run (and, once it has

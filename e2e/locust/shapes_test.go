@@ -10,8 +10,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/golocust/golocust/internal/browsertest"
-	"github.com/golocust/golocust/internal/demotarget"
+	"github.com/golocust/golocust/e2e/internal/browsertest"
+	"github.com/golocust/golocust/locust"
 	"github.com/golocust/golocust/runner"
 )
 
@@ -21,8 +21,8 @@ import (
 // go back to Default, whose user count the form sets again.
 func TestBrowserShapeClassPicksTheShape(t *testing.T) {
 	browsertest.Find(t)
-	srv := startTarget(t, demotarget.Options{})
-	cfg := DefaultConfig()
+	srv := startTarget(t, 0)
+	cfg := locust.DefaultConfig()
 	cfg.Host = srv.URL
 	cfg.Web.ClassPicker = true
 	cfg.StopTimeout = 5 * time.Second
@@ -68,5 +68,5 @@ func TestBrowserShapeClassPicksTheShape(t *testing.T) {
 	assert.Empty(t, b.Problems(nil))
 
 	res := end()
-	require.Positive(t, res.Stats.Total.NumRequests)
+	require.Positive(t, res.total())
 }

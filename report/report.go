@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/golocust/golocust/internal/uplot"
 	"time"
 
 	"github.com/golocust/golocust/stats"
@@ -70,7 +72,7 @@ type TaskShare struct {
 	Nested []TaskShare
 }
 
-//go:embed assets/uPlot.esm.js assets/uPlot.min.css assets/report.css assets/report.js assets/report.html
+//go:embed assets/report.css assets/report.js assets/report.html
 var assets embed.FS
 
 var (
@@ -107,8 +109,8 @@ func hash(s string) string {
 }
 
 func init() {
-	script = classicUPlot(mustRead("uPlot.esm.js")) + mustRead("report.js")
-	style = mustRead("uPlot.min.css") + "\n" + mustRead("report.css")
+	script = classicUPlot(uplot.ESM) + mustRead("report.js")
+	style = uplot.CSS + "\n" + mustRead("report.css")
 	ContentSecurityPolicy = "default-src 'none'; script-src " + hash(script) + "; style-src " + hash(style) +
 		"; img-src data:; base-uri 'none'; form-action 'none'"
 	pageTemplate = template.Must(template.New("report").Funcs(template.FuncMap{

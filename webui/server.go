@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/golocust/golocust/internal/health"
+	"github.com/golocust/golocust/internal/uplot"
 	"github.com/golocust/golocust/webui/audit"
 	"github.com/golocust/golocust/webui/auth"
 )
@@ -195,18 +196,26 @@ func New(o Options) (*Server, error) {
 // ServeHTTP serves the UI and the API.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
-func (s *Server) routes() http.Handler {
-	mux := http.NewServeMux()
-	static, _ := fs.Sub(staticFS, "static")
-	assets := http.StripPrefix("/assets/", http.FileServerFS(static))
-	mux.Handle("GET /assets/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasSuffix(r.URL.Path, "/") { // no directory listings
+// serveAssets serves the files of fsys under prefix, revalidated on
+// every load (the binary may have changed), without directory listings.
+func serveAssets(prefix string, fsys fs.FS) http.Handler {
+	files := http.StripPrefix(prefix, http.FileServerFS(fsys))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/") {
 			http.NotFound(w, r)
 			return
 		}
 		w.Header().Set("Cache-Control", "no-cache")
-		assets.ServeHTTP(w, r)
-	}))
+		files.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	static, _ := fs.Sub(staticFS, "static")
+	mux.Handle("GET /assets/", serveAssets("/assets/", static))
+	// uPlot is vendored once for the UI and the report (internal/uplot).
+	mux.Handle("GET /assets/vendor/uplot/", serveAssets("/assets/vendor/uplot/", uplot.FS))
 	mux.HandleFunc("GET /{$}", s.index)
 	mux.HandleFunc("POST /swarm", s.swarm)
 	mux.HandleFunc("POST /stop", s.stop)

@@ -292,18 +292,28 @@ func stopped(ctx context.Context, stopping <-chan struct{}) bool {
 }
 
 func (c Class[U]) loop(ctx context.Context, env *Env, log *zap.Logger, rnd *rand.Rand, u *U) {
-	picker := c.Tasks.NewPicker(rnd, c.Wait)
+	wait := c.Wait
+	if wait == nil {
+		wait = constant(0) // never waits, like taskset's default, and says it needs no times
+	}
+	picker := c.Tasks.NewPicker(rnd, wait)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
 	stopping := env.Stopping
 	keepWait := env.Gate != nil && keepsClassWait(env.Gate) // one wait loop for closed users under a limit too
 	var intended time.Time
+	// A user reads the clock around its requests; the loop reads it only
+	// when it needs times of its own (see timeless). last is the end of
+	// the previous task when the loop has not waited since (zero: unknown).
+	env.clockBase = time.Now()
+	last := env.clockBase
 	for {
 		if stopped(ctx, stopping) {
 			return
 		}
 		if env.Gate != nil {
+			last = time.Time{} // Next may block
 			it, ok := env.Gate.Next(ctx)
 			if !ok {
 				return
@@ -317,8 +327,14 @@ func (c Class[U]) loop(ctx context.Context, env *Env, log *zap.Logger, rnd *rand
 		}
 		t := picker.Next()
 		w := picker.Waiter()
-		start := time.Now()
-		switch _, paced := w.(taskset.Pacer); {
+		_, paced := w.(taskset.Pacer)
+		_, untimed := w.(timeless)
+		untimed = untimed && !paced && intended.IsZero()
+		start := last
+		if !untimed || start.IsZero() {
+			start = time.Now()
+		}
+		switch {
 		case !intended.IsZero():
 			lag := max(0, start.Sub(intended))
 			env.setLag(lag)
@@ -330,9 +346,13 @@ func (c Class[U]) loop(ctx context.Context, env *Env, log *zap.Logger, rnd *rand
 		default:
 			env.setLag(-1)
 		}
+		env.lastEnd.Store(0)
 		err := runTask(env, log, t, u, ctx)
-		end := time.Now()
-		intended = time.Time{}
+		end, ok := env.takeEnd()
+		if !ok || !untimed || err != nil {
+			end = time.Now()
+		}
+		last, intended = end, time.Time{}
 		act := actWait
 		if err != nil {
 			act = c.outcome(ctx, env, log, t.Name, end.Sub(start), err)
@@ -361,6 +381,7 @@ func (c Class[U]) loop(ctx context.Context, env *Env, log *zap.Logger, rnd *rand
 		timer.Reset(pause)
 		select {
 		case <-timer.C:
+			last = time.Time{}
 		case <-stopping:
 			return
 		case <-ctx.Done():

@@ -97,6 +97,29 @@ type Env struct {
 	// intended start, 0 when it has none. Atomic: goroutines started by a
 	// task may Record with the user's Env.
 	lag1 atomic.Int64
+
+	// clockBase and lastEnd hand the end time an HTTP call read to the
+	// user loop, which then need not read the clock again (see timeless):
+	// lastEnd is 1 + that end since clockBase (monotonic), 0 when no call
+	// ended since the loop cleared it. clockBase is set before any task.
+	clockBase time.Time
+	lastEnd   atomic.Int64
+}
+
+// setEnd hands t, the end of a call, to the user loop.
+func (e *Env) setEnd(t time.Time) {
+	if e != nil && !e.clockBase.IsZero() {
+		e.lastEnd.Store(max(int64(t.Sub(e.clockBase)), 0) + 1)
+	}
+}
+
+// takeEnd returns the end of the latest call since the loop cleared it.
+func (e *Env) takeEnd() (time.Time, bool) {
+	v := e.lastEnd.Swap(0)
+	if v <= 0 {
+		return time.Time{}, false
+	}
+	return e.clockBase.Add(time.Duration(v - 1)), true
 }
 
 // setLag sets the current iteration's lag; d < 0: no intended start.

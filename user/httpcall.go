@@ -136,6 +136,7 @@ func (k *httpCall) setHeaders(h headerSetter, auth string, opts []Option) {
 // returns r.
 func (k *httpCall) finish(env *Env, r *Response, ctx, userCtx context.Context, sent bool, err error, end time.Time) *Response {
 	r.Duration = end.Sub(k.start)
+	env.setEnd(end)
 	var cause error
 	var size int64
 	switch {

@@ -41,6 +41,19 @@ type constant time.Duration
 func (c constant) NewWaiter(*rand.Rand) taskset.Waiter { return c }
 func (c constant) Pause(_, _ time.Time) time.Duration  { return time.Duration(c) }
 
+// timeless is implemented by the waiters whose Pause ignores the task's
+// start and end. With them (and no intended start) the user loop reads no
+// clock of its own: a task starts at the previous task's end when the user
+// did not wait in between, and a task that ends without an error ends at
+// the end of its last HTTP call, read by the call. So a closed-loop user
+// reads the clock twice per request, at the request's start and end. A
+// task's own failure (an error other than a recorded request's) is timed
+// from the previous task's end to a fresh read.
+type timeless interface{ timeless() }
+
+func (constant) timeless()       {}
+func (*betweenWaiter) timeless() {}
+
 // ConstantPacing starts tasks d apart (Locust's constant_pacing): each
 // task's start is scheduled one period after the previous task's scheduled
 // start, never after its actual, possibly late, wake-up, so timer lateness

@@ -18,4 +18,6 @@ func TestHotPathsAllocateNothing(t *testing.T) {
 	assert.Zero(t, loop.AllocsPerOp(), "user loop: %s", loop.MemString())
 	get := testing.Benchmark(BenchmarkHTTPGet)
 	assert.Zero(t, get.AllocsPerOp(), "HTTP GET: %s", get.MemString())
+	traced := testing.Benchmark(BenchmarkHTTPGetTraced)
+	assert.Zero(t, traced.AllocsPerOp(), "traced HTTP GET: %s", traced.MemString())
 }

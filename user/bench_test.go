@@ -247,3 +247,22 @@ func BenchmarkConstantThroughputDelivery(b *testing.B) {
 		b.ReportMetric(float64(hits.Load())/(users*rate*span.Seconds()), "of-scheduled")
 	}
 }
+
+// BenchmarkHTTPGetTraced is BenchmarkHTTPGet with a traceparent on every
+// call (Env.Traceparent): new ids from the user's random source, the
+// header, and the exemplar's top-K in the stats.
+func BenchmarkHTTPGetTraced(b *testing.B) {
+	host := localServer(b)
+	reg := stats.NewRegistry(stats.Options{})
+	c := user.Class[limitUser]{Traceparent: true, Tasks: taskset.Weighted(taskset.Task[limitUser]{Name: "get",
+		Run: func(u *limitUser, ctx context.Context) error { return u.benchUser.Get(ctx) }})}
+	benchLimit = b.N
+	b.ReportAllocs()
+	b.ResetTimer()
+	c.Run(context.Background(), &user.Env{Host: host, Stats: reg})
+	b.StopTimer()
+	s := reg.Snapshot()
+	if s.Total.NumRequests != int64(b.N) || len(s.Entries[0].Exemplars) != min(b.N, stats.MaxExemplars) {
+		b.Fatalf("recorded %d requests, %d exemplars; want %d", s.Total.NumRequests, len(s.Entries[0].Exemplars), b.N)
+	}
+}

@@ -50,6 +50,9 @@ type HTTP struct {
 	// TLSConfig is used for https hosts; nil verifies certificates with
 	// the system roots. Set it in OnStart, before the first request.
 	TLSConfig *tls.Config
+	// Traceparent makes every call of this client carry a W3C traceparent
+	// (as Env.Traceparent does for all the user's clients).
+	Traceparent bool
 
 	c *client
 }
@@ -70,6 +73,7 @@ type client struct {
 	gen     uint64      // counts start calls: an abort applies to its own
 	unbind  func() bool // stops the abort of the current start's ctx
 	h       *HTTP
+	tp      [traceparentLen]byte // the traceparent of the current call
 }
 
 // hostConn is one keep-alive connection to one host, with its cookies.
@@ -263,7 +267,7 @@ func (c *client) do(ctx context.Context, method, path string, opts []Option) *Re
 	for i := range hc.jar {
 		req.Header.SetCookie(hc.jar[i].name, hc.jar[i].value)
 	}
-	k.setHeaders(&req.Header, hc.auth, opts)
+	k.setHeaders(&req.Header, hc.auth, opts, tracing(c.env, c.h.Traceparent, &c.tp))
 	if k.body != nil {
 		req.SetBodyRaw(k.body)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/url"
 	"strings"
@@ -84,7 +85,26 @@ type httpCall struct {
 	method   string
 	start    time.Time // the httpCall's one clock read before the exchange
 	deadline time.Time
-	fromCtx  bool // deadline is the ctx's, earlier than the timeout
+	fromCtx  bool     // deadline is the ctx's, earlier than the timeout
+	traced   bool     // the call carries a traceparent: tr are its ids
+	tr       traceIDs // the call's trace context, when traced
+}
+
+// callTrace is what a traced call needs from its client: the user's
+// random source (nil: the call is not traced) and the client's buffer for
+// the header's value.
+type callTrace struct {
+	rnd *rand.Rand
+	buf *[traceparentLen]byte
+}
+
+// tracing returns the callTrace of a client whose own option is on, for
+// env's user (off: zero, and the call costs nothing more).
+func tracing(env *Env, on bool, buf *[traceparentLen]byte) callTrace {
+	if !on && !env.Traceparent {
+		return callTrace{}
+	}
+	return callTrace{rnd: userRand(env), buf: buf}
 }
 
 // begin is the front half of a call of method on name (its default stats
@@ -104,16 +124,21 @@ func (k *httpCall) begin(ctx context.Context, r *Response, method, name string, 
 }
 
 // headerSetter is a request's header of either transport.
-type headerSetter interface{ Set(key, value string) }
+type headerSetter interface {
+	Set(key, value string)
+	SetBytesV(key string, value []byte)
+}
 
 // userAgent is sent with every request.
 const userAgent = "golocust"
 
 // setHeaders sets the headers of a call, in this order: those the client
 // adds to every request (User-Agent; auth, the host URL's user info, when
-// not empty), the body's Content-Type, then the Header options, which win.
-// A header that every request of both clients carries is added here.
-func (k *httpCall) setHeaders(h headerSetter, auth string, opts []Option) {
+// not empty), the body's Content-Type, then the Header options, which win,
+// and last, when the call is traced, a traceparent unless a Header option
+// set one. A header that every request of both clients carries is added
+// here.
+func (k *httpCall) setHeaders(h headerSetter, auth string, opts []Option, tc callTrace) {
 	h.Set("User-Agent", userAgent)
 	if auth != "" {
 		h.Set("Authorization", auth)
@@ -126,6 +151,23 @@ func (k *httpCall) setHeaders(h headerSetter, auth string, opts []Option) {
 			h.Set(o.a, o.b)
 		}
 	}
+	if tc.rnd != nil {
+		k.setTraceparent(h, opts, tc)
+	}
+}
+
+// setTraceparent gives the call its trace context: the caller's own
+// traceparent (a Header option; its ids are recorded when it parses), or
+// fresh ids from the user's random source, sent as a traceparent.
+func (k *httpCall) setTraceparent(h headerSetter, opts []Option, tc callTrace) {
+	for i := len(opts) - 1; i >= 0; i-- { // the last one was sent
+		if o := &opts[i]; o.kind == optHeader && strings.EqualFold(o.a, TraceparentHeader) {
+			k.tr, k.traced = parseTraceparent([]byte(o.b))
+			return
+		}
+	}
+	k.tr, k.traced = newTraceIDs(tc.rnd), true
+	h.SetBytesV(TraceparentHeader, k.tr.appendHeader(tc.buf[:0]))
 }
 
 // finish is the back half of a call: err is the exchange's (nil when a
@@ -153,7 +195,11 @@ func (k *httpCall) finish(env *Env, r *Response, ctx, userCtx context.Context, s
 	if err == nil {
 		size = int64(len(r.Body))
 	}
-	Record(env, k.method, k.name, r.Duration, size, cause)
+	var tr *traceIDs
+	if k.traced {
+		tr = &k.tr
+	}
+	record(env, k.method, k.name, r.Duration, size, cause, tr)
 	if cause != nil {
 		r.err = &RequestError{Method: k.method, Name: k.name, Err: cause}
 	}

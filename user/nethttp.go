@@ -80,6 +80,9 @@ type NetHTTP struct {
 	// own transport (TLSConfig and Protocols are then not used), for
 	// example one shared by all users or one with a custom dialer.
 	Transport http.RoundTripper
+	// Traceparent makes every call of this client carry a W3C traceparent
+	// (as Env.Traceparent does for all the user's clients).
+	Traceparent bool
 
 	c *netClient
 }
@@ -110,6 +113,7 @@ type netClient struct {
 	last   *http.Response
 	buf    bytes.Buffer
 	n      *NetHTTP
+	tp     [traceparentLen]byte // the traceparent of the current call
 }
 
 func (h *NetHTTP) bindNetHTTP(env *Env) (*NetHTTP, error) {
@@ -271,7 +275,7 @@ func (c *netClient) do(ctx context.Context, method, path string, opts []Option) 
 	if req.URL.Host == c.base.Host {
 		auth = c.auth
 	}
-	k.setHeaders(netHeader{req}, auth, opts)
+	k.setHeaders(netHeader{req}, auth, opts, tracing(c.env, c.n.Traceparent, &c.tp))
 
 	resp, err := c.client().Do(req)
 	if err == nil {
@@ -304,6 +308,8 @@ func (h netHeader) Set(key, value string) {
 	}
 	h.req.Header.Set(key, value)
 }
+
+func (h netHeader) SetBytesV(key string, value []byte) { h.Set(key, string(value)) }
 
 // stopped runs when the call's ctx is done during the call.
 func (c *netClient) stopped(ctx context.Context, st *netReq) {

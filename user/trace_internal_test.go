@@ -52,3 +52,15 @@ func TestParseTraceparentRefusesWhatIsNotOne(t *testing.T) {
 		assert.False(t, good, bad)
 	}
 }
+
+// BenchmarkTraceparent is what a traced call adds before it is sent: new
+// ids from the user's random source and the header's value.
+func BenchmarkTraceparent(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	var buf [traceparentLen]byte
+	b.ReportAllocs()
+	for b.Loop() {
+		ids := newTraceIDs(r)
+		_ = ids.appendHeader(buf[:0])
+	}
+}

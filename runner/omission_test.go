@@ -107,6 +107,7 @@ func (u *stallUser) Get(ctx context.Context) error {
 // stall. The service-time p99 does not show it; the corrected p99, with
 // the dropped iterations back-filled, does.
 func TestArrivalStallShowsInCorrectedLatency(t *testing.T) {
+	const pool = 5
 	var served atomic.Int64
 	var stalling atomic.Bool
 	var stallOnce sync.Once
@@ -130,7 +131,7 @@ func TestArrivalStallShowsInCorrectedLatency(t *testing.T) {
 	defer srv.Close()
 
 	reg := stats.NewRegistry(stats.Options{})
-	g, err := NewArrivalGate(Arrival{Rate: 200, Stages: []RateStage{{5 * time.Second, 200}}, PreAllocate: 5, MaxUsers: 5,
+	g, err := NewArrivalGate(Arrival{Rate: 200, Stages: []RateStage{{5 * time.Second, 200}}, PreAllocate: pool, MaxUsers: pool,
 		Omitted: reg.RecordOmitted})
 	require.NoError(t, err)
 	class := user.Class[stallUser]{Name: "S", Tasks: taskset.Weighted(taskset.Task[stallUser]{Run: (*stallUser).Get})}
@@ -164,6 +165,12 @@ func TestArrivalStallShowsInCorrectedLatency(t *testing.T) {
 	assert.Equal(t, st.Run+st.Dropped, tot.CorrectedHist.TotalCount())
 	assert.GreaterOrEqual(t, st.Dropped, int64(150), "about a second of the schedule is dropped")
 	assert.GreaterOrEqual(t, tot.Max, 900*time.Millisecond, "the stalled requests")
-	assert.Less(t, tot.Percentile(0.99), 200*time.Millisecond, "service-time p99 hides the stall")
+	// At most one request per pool user (5) meets the stall. On an idle
+	// machine that is under 1 % of the requests, so the service-time p99
+	// hides it; a busy machine runs fewer iterations (more are dropped), so
+	// the percentile that leaves those five out is the one that must hide
+	// it: below half the stall, which no request outside it comes near.
+	below := 1 - float64(pool+1)/float64(tot.NumRequests)
+	assert.Less(t, tot.Percentile(below), 500*time.Millisecond, "service time hides the stall (p%.2f)", 100*below)
 	assert.GreaterOrEqual(t, tot.CorrectedPercentile(0.99), 500*time.Millisecond, "corrected p99 shows it")
 }

@@ -306,7 +306,7 @@ func (s *Server) Connect(stream grpc.BidiStreamingServer[locustpb.WorkerMessage,
 
 	sctx, cancel := context.WithCancel(ctx)
 	sess := &Session{srv: s, stream: stream, hello: hello, ctx: sctx, cancel: cancel, peer: peerAddr(ctx), tlsName: peerCertName(ctx),
-		sendSem: make(chan struct{}, 1)}
+		sendSem: make(chan struct{}, 1), lastWait: lastMessageWait}
 	sess.heard.Store(time.Now().UnixNano())
 	replaced, err := s.register(sess)
 	if err != nil {
@@ -489,6 +489,7 @@ type Session struct {
 	// takes it for good, so no Send reaches the stream once the handler has
 	// returned.
 	sendSem   chan struct{}
+	lastWait  time.Duration // lastMessageWait; tests lengthen it
 	closeOnce sync.Once
 	closeSt   *status.Status
 }
@@ -580,7 +581,7 @@ func (s *Session) Reconnect(reason string) {
 func (s *Session) Close(code codes.Code, reason string) {
 	s.closeOnce.Do(func() {
 		if code == codes.OK {
-			// Best effort: never wait behind a Send stuck on flow control.
+			// Best effort: wait at most lastMessageWait behind a Send in progress.
 			_ = s.trySend(&locustpb.MasterMessage{Kind: &locustpb.MasterMessage_Goodbye{Goodbye: &locustpb.Goodbye{Reason: reason}}})
 			s.closeSt = nil
 		} else {
@@ -600,11 +601,24 @@ func (s *Session) status() error {
 	return st.Err()
 }
 
+// lastMessageWait bounds how long the last message of a session (Reconnect,
+// Goodbye) waits for a Send already in progress, such as a spawn to the same
+// worker. Dropping it at once lost the Reconnect whenever another goroutine
+// happened to be sending; waiting without bound would hang Close behind a
+// Send stuck on flow control (a worker that stopped reading).
+const lastMessageWait = time.Second
+
+// trySend sends m unless the session has ended, waiting at most
+// lastMessageWait for a Send in progress.
 func (s *Session) trySend(m *locustpb.MasterMessage) error {
+	t := time.NewTimer(s.lastWait)
+	defer t.Stop()
 	select {
 	case s.sendSem <- struct{}{}:
-	default:
-		return ErrClosed // a Send is in progress (maybe stuck on flow control)
+	case <-s.ctx.Done():
+		return ErrClosed
+	case <-t.C:
+		return ErrClosed // a Send is stuck (maybe on flow control)
 	}
 	defer func() { <-s.sendSem }()
 	if s.ctx.Err() != nil {

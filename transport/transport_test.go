@@ -267,6 +267,39 @@ func TestWorkerCap(t *testing.T) {
 	assert.EqualValues(t, 2, c.Ack().GetWorkerCount())
 }
 
+// A Reconnect issued while another goroutine is sending to the same worker
+// (a spawn, say) waits for that Send instead of being dropped: the worker is
+// told why it must reconnect.
+func TestReconnectWaitsForASendInProgress(t *testing.T) {
+	h := startServer(t, ServerOptions{})
+	ctx := testCtx(t)
+	st, err := h.client(t, ClientOptions{Hello: hello("w_0")}).Connect(ctx)
+	require.NoError(t, err)
+	defer st.Close("done")
+	s := h.accept(t)
+
+	s.lastWait = time.Hour  // so only the Send's end can release it
+	s.sendSem <- struct{}{} // a Send in progress
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.Reconnect("bad message")
+	}()
+	// Give Reconnect the chance to meet the Send in progress (if it has not
+	// yet, the test passes without proving much, never fails wrongly).
+	select {
+	case <-done:
+		t.Fatal("Reconnect returned while a Send was in progress")
+	case <-time.After(50 * time.Millisecond):
+	}
+	<-s.sendSem // the Send completes
+	<-done
+
+	m, err := st.Recv()
+	require.NoError(t, err, "the Reconnect message, before the stream's end")
+	assert.Equal(t, "bad message", m.GetReconnect().GetReason())
+}
+
 func TestReconnectKeepsIndex(t *testing.T) {
 	h := startServer(t, ServerOptions{})
 	ctx := testCtx(t)

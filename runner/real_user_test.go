@@ -22,7 +22,6 @@ func (s *shopper) Browse(ctx context.Context) error {
 	return s.Get(ctx, "/item?id=7", user.Name("/item")).Err()
 }
 
-
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)

@@ -213,7 +213,7 @@ func (s *session) runMaster(ctx context.Context) (*Result, error) {
 		ExcludeTags:        s.cfg.ExcludeTags,
 		ResetStats:         s.cfg.ResetStats,
 		DisableRebalancing: cl.DisableRebalancing,
-		Load:               s.cfg.Load.clusterLoad(),
+		Load:               s.load.Cluster(),
 		UserLimit:          s.cfg.userLimit(),
 		OnWorker: func(event, id, peer string) {
 			action := map[string]string{"joined": audit.WorkerJoined, "left": audit.WorkerLeft, "missing": audit.WorkerLeft}[event]

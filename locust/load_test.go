@@ -406,10 +406,17 @@ func (nopDriver) StopTest() <-chan error      { return nil }
 
 func TestEditingAShapeDrivenRunIsAConflict(t *testing.T) {
 	stages := runner.Stages{{Duration: time.Second, Users: 1}}
-	d := &loadDriver{driver: nopDriver{runner.StateRunning}, m: &loadModel{cfg: &LoadConfig{Stages: stages}}, shape: stages, begun: true}
-	assert.ErrorIs(t, d.Start(5, 1), webui.ErrConflict)
-	d = &loadDriver{driver: nopDriver{runner.StateRunning}, m: &loadModel{cfg: &LoadConfig{Iterations: 5}}, begun: true}
-	assert.NoError(t, d.Start(5, 1), "an iteration limit alone leaves the user count to the UI")
+	// A run under a model, begun (its first Start), then edited.
+	begun := func(l LoadConfig) driver {
+		d := runner.NewLoadModel(l.model(), runner.LoadModelOptions{}).Drive(nopDriver{runner.StateRunning}, l.shape())
+		require.NoError(t, editUsers(d, 1, 1))
+		t.Cleanup(d.Stop)
+		return d
+	}
+	d := begun(LoadConfig{Stages: stages})
+	assert.ErrorIs(t, editUsers(d, 5, 1), webui.ErrConflict)
+	d = begun(LoadConfig{Iterations: 5})
+	assert.NoError(t, editUsers(d, 5, 1), "an iteration limit alone leaves the user count to the UI")
 }
 
 // TestIterationLimitWithArrivalRate: -i 50 over 100 it/s stops after

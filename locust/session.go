@@ -44,16 +44,9 @@ const (
 )
 
 // driver is the runner a session drives: the local runner, or the master
-// of a cluster. Both speak in absolute user counts.
-type driver interface {
-	Start(users int, spawnRate float64) error
-	Stop()
-	Quit()
-	State() runner.State
-	UserCount() int
-	ClassCounts() map[string]int
-	StopTest() <-chan error
-}
+// of a cluster (masterDriver), under the run's load model
+// (runner.LoadModel.Drive). Both speak in absolute user counts.
+type driver = runner.Driver
 
 // driverFactory builds the driver for one test over the chosen classes
 // and host.
@@ -82,7 +75,9 @@ type session struct {
 	extra func() map[string]float64
 	// load is the load model (shape, arrival rate, iteration limit); nil
 	// for plain closed users.
-	load *loadModel
+	load *runner.LoadModel
+	// pick is the web form's shape choice for the next run (shapes.go).
+	pick shapePick
 	// workerStates, when set, counts workers per state (master).
 	workerStates func() map[string]int
 	// master is the cluster's master in --master mode (cluster.go).
@@ -226,13 +221,13 @@ func execute(ctx context.Context, cfg *Config, classes []user.Spawner) (*Result,
 // localDriver runs the users in this process; s.mu is held.
 func (s *session) localDriver(classes []user.Spawner, host string) (driver, error) {
 	return runner.NewLocal(runner.Options{
-		Classes:     s.load.classes(classes),
+		Classes:     classes,
 		Registry:    s.reg,
 		Logger:      s.log,
 		Host:        host,
 		StopTimeout: s.cfg.StopTimeout,
 		ResetStats:  s.cfg.ResetStats,
-		Gate:        s.load.gate(),
+		Gate:        s.load.Gate(),
 		OnRequest:   s.cfg.OnRequest,
 		UserLimit:   s.cfg.userLimit(),
 		Params:      s.params,

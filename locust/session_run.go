@@ -19,7 +19,7 @@ func (s *session) startRun(users int, rate float64, host string, runTime time.Du
 	}
 	if s.drv != nil && isActive(s.drv.State()) && classes == nil && (host == "" || host == s.host) {
 		// An edit of the running test: new count, same test.
-		return s.drv.Start(users, rate)
+		return editUsers(s.drv, users, rate)
 	}
 	if classes == nil {
 		classes = s.classes
@@ -40,7 +40,7 @@ func (s *session) startRun(users int, rate float64, host string, runTime time.Du
 	if err != nil {
 		return err
 	}
-	drv = s.load.wrap(drv)
+	drv = s.load.Drive(drv, s.runShape())
 	if err := s.hookTestStart(drv, host); err != nil {
 		drv.Quit()
 		return err

@@ -20,7 +20,7 @@ import (
 const DefaultShape = webui.DefaultShape
 
 // shapePick is the web form's shape choice for the next run: the run
-// started with it keeps its shape (loadDriver.shape), a later start
+// started with it keeps its shape (runner.LoadModel.Drive), a later start
 // chooses again.
 type shapePick struct {
 	// start serialises a web start's choice with the start itself, so
@@ -60,23 +60,17 @@ func (p *shapePick) with(name string, shape runner.Shape, start func() error) er
 // runShape returns the shape that drives the next run (and, once it has
 // started, the current one): the one chosen in the web form, else the
 // configured one; nil when none does.
-func (m *loadModel) runShape() runner.Shape {
-	if m == nil {
-		return nil
-	}
-	if _, sh := m.pick.get(); sh != nil {
+func (s *session) runShape() runner.Shape {
+	if _, sh := s.pick.get(); sh != nil {
 		return sh
 	}
-	return m.cfg.shape()
+	return s.cfg.Load.shape()
 }
 
 // shapeName is the name of the shape chosen for the current or next run,
 // "" for the default.
-func (m *loadModel) shapeName() string {
-	if m == nil {
-		return ""
-	}
-	name, _ := m.pick.get()
+func (s *session) shapeName() string {
+	name, _ := s.pick.get()
 	return name
 }
 
@@ -124,18 +118,17 @@ func (c *webController) ShapeNames() []string { return c.s.cfg.Load.shapeNames()
 
 // CurrentShape implements webui.ShapeChooser: the shape chosen for the
 // current (or last) run, "" for the default.
-func (c *webController) CurrentShape() string { return c.s.load.shapeName() }
+func (c *webController) CurrentShape() string { return c.s.shapeName() }
 
 // startWithShape starts a test from the web form with its shape choice
 // (name "" or DefaultShape: the configured load model).
 func (c *webController) startWithShape(name string, classes []user.Spawner, host string, start func() error) error {
-	m := c.s.load
 	if c.s.editsRun(classes, host) {
 		// An edit of the running test keeps its shape (the form sends
 		// none then).
 		return start()
 	}
-	if m == nil || len(c.s.cfg.Load.Shapes) == 0 {
+	if len(c.s.cfg.Load.Shapes) == 0 {
 		if name != "" && name != DefaultShape {
 			return &webui.FieldError{Field: "shape_class", Message: fmt.Sprintf("unknown shape %q: this scenario offers no shapes (Config.Load.Shapes); send %q or nothing", name, DefaultShape)}
 		}
@@ -151,7 +144,7 @@ func (c *webController) startWithShape(name string, classes []user.Spawner, host
 			return &webui.FieldError{Field: "shape_class", Message: fmt.Sprintf("unknown shape %q: choose from %s", name, strings.Join(append([]string{DefaultShape}, c.ShapeNames()...), ", "))}
 		}
 	}
-	return m.pick.with(name, shape, start)
+	return c.s.pick.with(name, shape, start)
 }
 
 // editsRun tells whether startRun(…, host, …, classes) would edit the
@@ -168,7 +161,7 @@ func (s *session) editsRun(classes []user.Spawner, host string) bool {
 func (s *session) defaultLoadInfo(model string) (string, bool) {
 	l := &s.cfg.Load
 	driven := l.shape() != nil || l.arrival()
-	if s.load.shapeName() == "" {
+	if s.shapeName() == "" {
 		return model, driven
 	}
 	switch {

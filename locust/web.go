@@ -359,7 +359,7 @@ func programName() string {
 // iterations it ran and dropped.
 func (s *session) loadInfo() webui.LoadInfo {
 	l := &s.cfg.Load
-	info := webui.LoadInfo{ShapeDriven: s.shapeDriven(), Shape: s.load.shapeName()}
+	info := webui.LoadInfo{ShapeDriven: s.shapeDriven(), Shape: s.shapeName()}
 	switch {
 	case info.Shape != "":
 		info.Model = "shape " + strconv.Quote(info.Shape)

@@ -1,7 +1,6 @@
 package runner
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -113,165 +112,104 @@ func wireArrival(a *locustpb.Arrival) (sched *Arrival, ok bool) {
 }
 
 // workerShare is a worker's share of a cluster load model for one run:
-// the gate its users take their iterations from, and whether the share is
-// over (its schedule ended or its iterations ran, and its users left).
+// a LoadModel of its stripe of the arrival rate and its part of the
+// iteration limit, run by a LoadRun over the worker's Local exactly as a
+// standalone run's model, and whether the share is over (its schedule
+// ended or its iterations ran, and its users left).
 type workerShare struct {
 	runID   uint64
-	gate    user.IterationGate // nil: no iteration (an empty share)
-	arrival *ArrivalGate
-	limit   *IterationLimit
+	model   *LoadModel    // nil: nothing to run (an empty share)
+	arrival bool          // an arrival schedule sizes the pool
+	stopped chan struct{} // closed when the worker stops the test
 	done    atomic.Bool
-	cancel  context.CancelFunc
-	scaler  *poolScaler
-	started atomic.Bool // the arrival gate was started (its Done closes)
-	stopped sync.Once
+	once    sync.Once
+
+	mu    sync.Mutex // guards bound
+	bound *LoadRun   // run, once started over the test's Local
+}
+
+// bind records the run once it drives the test's Local.
+func (s *workerShare) bind(r *LoadRun) {
+	s.mu.Lock()
+	s.bound = r
+	s.mu.Unlock()
 }
 
 // counts returns the iterations run and dropped so far.
 func (s *workerShare) counts() (run, dropped int64) {
-	if s.arrival != nil {
-		st := s.arrival.Stats()
-		run, dropped = st.Run, st.Dropped
+	s.mu.Lock()
+	r := s.bound
+	s.mu.Unlock()
+	if r == nil {
+		return 0, 0
 	}
-	if s.limit != nil {
-		run = s.limit.Taken()
-	}
+	run, dropped, _ = r.counts()
 	return max(run, 0), max(dropped, 0)
 }
 
-// stop ends the share's schedule and growth (before the pool stops), and
-// waits for the schedule's goroutines, so that the back-fill of its
-// dropped iterations is recorded before the final report.
+// stop ends the share's model (before the users stop) and waits for it,
+// so that the back-fill of its dropped iterations is recorded before the
+// final report.
 func (s *workerShare) stop() {
-	s.stopped.Do(func() {
-		if s.scaler != nil {
-			s.scaler.stop()
-		}
-		if s.arrival != nil {
-			s.arrival.Stop()
-		}
-		if s.cancel != nil {
-			s.cancel()
-		}
-		if s.arrival != nil && s.started.Load() {
-			<-s.arrival.Done()
+	s.once.Do(func() {
+		close(s.stopped)
+		s.mu.Lock()
+		r := s.bound
+		s.mu.Unlock()
+		if r != nil {
+			r.stopModel()
 		}
 	})
 }
 
-// poolScaler lets an ArrivalGate size a worker's pool, keeping the class
-// mix by weight.
-type poolScaler struct {
-	mu      sync.Mutex
-	p       *userPool
-	weights []int
-	fixed   []int
-	isFixed []bool
-	halted  bool
-}
-
-func (s *poolScaler) Start(users int, _ float64) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.halted {
-		return errors.New("runner: the worker's users are stopping")
+// newShare builds this worker's share of a run from the master's options
+// (nil without a load model) and the gate its users take iterations from
+// (nil: the worker's own). The share's run starts with the test's Local.
+func (w *Worker) newShare(a *locustpb.Arrival) (*workerShare, user.IterationGate, error) {
+	sched, modeled := wireArrival(a)
+	if !modeled {
+		return nil, nil, nil
 	}
-	s.p.apply(Targets(s.weights, s.fixed, users), s.weights, s.isFixed)
-	return nil
-}
-
-func (s *poolScaler) UserCount() int { return s.p.total() }
-
-func (s *poolScaler) stop() {
-	s.mu.Lock()
-	s.halted = true
-	s.mu.Unlock()
-}
-
-// newShare builds this worker's share of a run from the master's options.
-// The returned share is not started (see startShare).
-func (w *Worker) newShare(a *locustpb.Arrival, sched *Arrival) (*workerShare, error) {
-	sh := &workerShare{runID: a.GetRunId()}
-	var inner user.IterationGate
+	w.mu.Lock()
+	old := w.share
+	w.mu.Unlock()
+	empty := NewIterationLimit(NewCounter(0), nil)
+	if old != nil && old.runID == a.GetRunId() {
+		w.log.Warn("this worker lost its users during the run: its unfinished share is not run again")
+		return nil, empty, nil
+	}
+	sh := &workerShare{runID: a.GetRunId(), arrival: sched != nil, stopped: make(chan struct{})}
+	limited := a.GetIterationLimit() || a.GetMaxIterations() > 0
+	if limited && a.GetMaxIterations() == 0 {
+		// An empty share: nothing to run, whether users come or not.
+		sh.done.Store(true)
+		w.log.Info("iteration share", zap.Int64("iterations", 0))
+		w.nudgeReport()
+		return sh, empty, nil
+	}
+	l := Load{Arrival: sched}
+	if limited {
+		l.Iterations = a.GetMaxIterations()
+		w.log.Info("iteration share", zap.Int64("iterations", l.Iterations))
+	}
 	if sched != nil {
-		sched.Warn = func(msg string) { w.log.Warn(msg) }
-		sched.Omitted = w.reg.RecordOmitted
-		g, err := NewArrivalGate(*sched)
-		if err != nil {
-			return nil, err
-		}
-		sh.arrival, inner = g, g
+		w.log.Info("arrival-rate share", zap.Float64("cluster_rate", sched.Rate), zap.Int("stages", len(sched.Stages)),
+			zap.Int("part", sched.Part), zap.Int("parts", sched.Parts), zap.Int("pre_allocate", sched.PreAllocate), zap.Int("max_users", sched.MaxUsers))
 	}
-	if a.GetIterationLimit() || a.GetMaxIterations() > 0 {
-		sh.limit = NewIterationLimit(NewCounter(a.GetMaxIterations()), inner)
-		inner = sh.limit
-	}
-	sh.gate = inner
-	return sh, nil
+	sh.model = NewLoadModel(l, LoadModelOptions{Logger: w.log, Registry: w.reg})
+	return sh, sh.model.Gate(), nil
 }
 
-// startShare starts the share's schedule on p (arrival rate) and watches
-// for the end of the share: then the next report says so at once.
-func (w *Worker) startShare(sh *workerShare, p *userPool, weights, fixed []int, isFixed []bool) error {
-	ctx, cancel := context.WithCancel(context.Background())
-	sh.cancel = cancel
-	if sh.arrival != nil {
-		sh.scaler = &poolScaler{p: p, weights: weights, fixed: fixed, isFixed: isFixed}
-		a := sh.arrival.Config()
-		w.log.Info("arrival-rate share", zap.Float64("cluster_rate", a.Rate), zap.Int("stages", len(a.Stages)),
-			zap.Int("part", a.Part), zap.Int("parts", a.Parts), zap.Int("pre_allocate", a.PreAllocate), zap.Int("max_users", a.MaxUsers))
-		err := sh.arrival.Start(ctx, sh.scaler)
-		sh.started.Store(true) // Done closes either way
-		if err != nil {
-			cancel()
-			return err
-		}
-	}
-	if sh.limit != nil {
-		w.log.Info("iteration share", zap.Int64("iterations", sh.limit.tickets.(*Counter).n))
-	}
-	go w.watchShare(ctx, sh, p)
-	return nil
-}
-
-// watchShare marks the share done once its schedule is over or its
-// iterations are taken, and every user has left.
-func (w *Worker) watchShare(ctx context.Context, sh *workerShare, p *userPool) {
-	var over, exhausted <-chan struct{}
-	if sh.arrival != nil {
-		over = sh.arrival.Done()
-	}
-	if sh.limit != nil {
-		exhausted = sh.limit.Exhausted()
-		if c, ok := sh.limit.tickets.(*Counter); ok && c.n == 0 && sh.arrival == nil {
-			// An empty share: nothing to run, whether users come or not.
-			closed := make(chan struct{})
-			close(closed)
-			exhausted = closed
-		}
-	}
+// watchShare marks the share done once its run has finished (its schedule
+// is over or its iterations are taken, and every user has left) or the
+// worker stopped the test; the next report says so at once.
+func (w *Worker) watchShare(sh *workerShare) {
 	select {
-	case <-over:
-	case <-exhausted:
-		if sh.arrival != nil {
-			sh.arrival.Stop()
-		}
-	case <-ctx.Done():
-	}
-	t := time.NewTicker(10 * time.Millisecond)
-	defer t.Stop()
-	for p.total() > 0 {
-		select {
-		case <-ctx.Done():
-			// Stopped from outside: the share is over too.
-			sh.done.Store(true)
-			w.nudgeReport()
-			return
-		case <-t.C:
-		}
+	case <-sh.bound.Finished():
+		w.log.Info("this worker's share of the run is done")
+	case <-sh.stopped:
 	}
 	sh.done.Store(true)
-	w.log.Info("this worker's share of the run is done")
 	w.nudgeReport()
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/golocust/golocust/internal/bounds"
 	"github.com/golocust/golocust/stats"
+	"github.com/golocust/golocust/user"
 	"go.uber.org/zap"
 )
 
@@ -270,4 +271,44 @@ func orSeed(seed uint64) uint64 {
 		return rand.Uint64() | 1
 	}
 	return seed
+}
+
+// checkSpawners refuses no class, a nil class and two classes of one name.
+func checkSpawners(classes []user.Spawner) error {
+	if len(classes) == 0 {
+		return errors.New("runner: no user classes given")
+	}
+	seen := map[string]bool{}
+	for _, c := range classes {
+		if c == nil {
+			return errors.New("runner: nil user class")
+		}
+		if seen[c.ClassName()] {
+			return fmt.Errorf("runner: two user classes are named %q; give each a distinct Name", c.ClassName())
+		}
+		seen[c.ClassName()] = true
+	}
+	return nil
+}
+
+// filterClasses keeps the classes with a task left after filtering by
+// tags (Tags, ExcludeTags), each filtered; a class with none is dropped
+// with a warning. It fails when no class is left.
+func filterClasses(classes []user.Spawner, tags, exclude []string, log *zap.Logger) ([]user.Spawner, error) {
+	if len(tags) == 0 && len(exclude) == 0 {
+		return classes, nil
+	}
+	var kept []user.Spawner
+	for _, c := range classes {
+		f, err := c.Filter(tags, exclude)
+		if err != nil {
+			log.Warn("user class dropped: no task left after tag filtering", zap.String("class", c.ClassName()), zap.Error(err))
+			continue
+		}
+		kept = append(kept, f)
+	}
+	if len(kept) == 0 {
+		return nil, fmt.Errorf("no user class has a task left after filtering by tags %v, excluding %v", tags, exclude)
+	}
+	return kept, nil
 }

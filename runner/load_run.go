@@ -180,6 +180,13 @@ func (r *LoadRun) waitUsersGone(ctx context.Context) {
 
 // Stop ends the model first (no new iteration or ramp), then the users.
 func (r *LoadRun) Stop() {
+	r.stopModel()
+	r.Driver.Stop()
+}
+
+// stopModel ends the model: no new iteration, no new user, and the
+// schedule's back-fill of dropped iterations recorded, when it returns.
+func (r *LoadRun) stopModel() {
 	r.mu.Lock()
 	cancel, done, g := r.cancel, r.done, r.arrival
 	r.mu.Unlock()
@@ -190,7 +197,6 @@ func (r *LoadRun) Stop() {
 		cancel()
 		<-done
 	}
-	r.Driver.Stop()
 }
 
 // Quit stops the run and quits the driver.

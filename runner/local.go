@@ -2,8 +2,8 @@ package runner
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"go.uber.org/zap"
@@ -75,6 +75,10 @@ type Local struct {
 	pool    *userPool
 	ctx     context.Context // cancelled by Quit; passed to the hooks
 	cancel  context.CancelFunc
+	// forwardStopTest, when set before the first Start, gets the users'
+	// stop-test requests instead of StopTest (a worker sends them to its
+	// master).
+	forwardStopTest func(error)
 
 	// lifecycle is the test's state machine (lifecycle.go); its mu
 	// guards only its own fields here.
@@ -83,8 +87,8 @@ type Local struct {
 
 // NewLocal checks the options and returns a runner in state ready.
 func NewLocal(o Options) (*Local, error) {
-	if len(o.Classes) == 0 {
-		return nil, errors.New("runner: no user classes given")
+	if err := checkSpawners(o.Classes); err != nil {
+		return nil, err
 	}
 	if o.StopTimeout < 0 {
 		return nil, fmt.Errorf("runner: negative stop timeout %v", o.StopTimeout)
@@ -93,34 +97,18 @@ func NewLocal(o Options) (*Local, error) {
 	o.StopGrace = orDefault(o.StopGrace, DefaultStopGrace)
 	o.Seed = orSeed(o.Seed)
 	l := &Local{o: o, log: log, reg: reg, lifecycle: newLifecycle()}
-	seen := map[string]bool{}
-	for _, c := range o.Classes {
-		if c == nil {
-			return nil, errors.New("runner: nil user class")
-		}
-		name := c.ClassName()
-		if seen[name] {
-			return nil, fmt.Errorf("runner: two user classes are named %q; give each a distinct Name", name)
-		}
-		seen[name] = true
-		if len(o.Tags) > 0 || len(o.ExcludeTags) > 0 {
-			f, err := c.Filter(o.Tags, o.ExcludeTags)
-			if err != nil {
-				log.Warn("user class dropped: no task left after tag filtering", zap.String("class", name), zap.Error(err))
-				continue
-			}
-			c = f
-		}
+	classes, err := filterClasses(o.Classes, o.Tags, o.ExcludeTags, log)
+	if err != nil {
+		return nil, fmt.Errorf("runner: %w", err)
+	}
+	for _, c := range classes {
 		if c.ClassFixedCount() < 0 || c.ClassWeight() < 0 {
-			return nil, fmt.Errorf("runner: user class %q has a negative weight or fixed count", name)
+			return nil, fmt.Errorf("runner: user class %q has a negative weight or fixed count", c.ClassName())
 		}
 		l.classes = append(l.classes, c)
 		l.weights = append(l.weights, c.ClassWeight())
 		l.fixed = append(l.fixed, c.ClassFixedCount())
 		l.isFixed = append(l.isFixed, c.ClassFixedCount() > 0)
-	}
-	if len(l.classes) == 0 {
-		return nil, fmt.Errorf("runner: no user class has a task left after filtering by tags %v, excluding %v", o.Tags, o.ExcludeTags)
 	}
 	l.ctx, l.cancel = context.WithCancel(context.Background())
 	l.pool = newUserPool(poolConfig{
@@ -141,6 +129,10 @@ func NewLocal(o Options) (*Local, error) {
 func (l *Local) signalStopTest(reason error) {
 	if reason == nil {
 		reason = user.ErrStopTest
+	}
+	if l.forwardStopTest != nil {
+		l.forwardStopTest(reason)
+		return
 	}
 	if l.offerStopTest(reason) {
 		l.log.Info("a user asked to stop the test", zap.Error(reason))
@@ -166,7 +158,26 @@ func (l *Local) Start(users int, spawnRate float64) error {
 	if got := sum(targets); got < users {
 		l.log.Warn("only fixed-count user classes: running fewer users than asked", zap.Int("asked", users), zap.Int("users", got))
 	}
+	return l.startLocked(targets, spawnRate)
+}
 
+// applyTargets moves the users to per-class targets at once, as a Start
+// whose ramp has a single step and returns when it is done (a worker
+// applying its master's spawn message). It returns the live counts.
+func (l *Local) applyTargets(targets []int) ([]int, error) {
+	l.ctl.Lock()
+	defer l.ctl.Unlock()
+	if l.quit {
+		return l.pool.counts(), ErrQuit
+	}
+	err := l.startLocked(targets, 0)
+	return l.pool.counts(), err
+}
+
+// startLocked begins a test (or changes its user count) towards per-class
+// targets at spawnRate; spawnRate 0 ramps at once, before it returns. ctl
+// is held.
+func (l *Local) startLocked(targets []int, spawnRate float64) error {
 	l.mu.Lock()
 	fresh := l.freshLocked()
 	l.mu.Unlock()
@@ -182,7 +193,11 @@ func (l *Local) Start(users int, spawnRate float64) error {
 	l.waitRamp() // the transition starts from where the old ramp left the pool
 	tr := newTransition(l.pool.counts(), targets, l.weights, l.isFixed)
 	ctx, gen, done := l.beginRamp(l.ctx, nil)
-	l.log.Info("ramping", zap.Int("users", users), zap.Float64("spawn_rate", spawnRate))
+	if spawnRate == 0 {
+		l.ramp(ctx, tr, math.Inf(1), gen, done)
+		return nil
+	}
+	l.log.Info("ramping", zap.Int("users", sum(targets)), zap.Float64("spawn_rate", spawnRate))
 	go l.ramp(ctx, tr, spawnRate, gen, done)
 	return nil
 }
@@ -200,7 +215,7 @@ func (l *Local) ramp(ctx context.Context, tr *transition, rate float64, gen uint
 		}
 		return tr.done()
 	})
-	if !complete || !l.rampComplete(gen) {
+	if !complete || !l.rampComplete(gen) || math.IsInf(rate, 1) {
 		return
 	}
 	l.log.Info("all users spawned", zap.Any("classes", l.ClassCounts()), zap.Int("users", l.UserCount()))
@@ -214,11 +229,19 @@ func (l *Local) ramp(ctx context.Context, tr *transition, rate float64, gen uint
 // returns at once when no test runs.
 func (l *Local) Stop() { l.serialised(l.stopLocked) }
 
-func (l *Local) stopLocked() {
+func (l *Local) stopLocked() { l.stopWithinLocked(l.o.StopTimeout) }
+
+// stopWithin stops the test as Stop does, giving running tasks up to
+// timeout (a worker's stop timeout comes with each spawn).
+func (l *Local) stopWithin(timeout time.Duration) {
+	l.serialised(func() { l.stopWithinLocked(timeout) })
+}
+
+func (l *Local) stopWithinLocked(timeout time.Duration) {
 	if !l.beginStop() {
 		return
 	}
-	if n := l.pool.stopAll(l.o.StopTimeout, l.o.StopGrace); n > 0 {
+	if n := l.pool.stopAll(timeout, l.o.StopGrace); n > 0 {
 		l.log.Warn("users did not stop after their context was cancelled; they are left running", zap.Int("users", n))
 	}
 	if l.o.OnTestStop != nil {

@@ -83,13 +83,10 @@ type WorkerOptions struct {
 // a final one on stop, heartbeats, and reconnects after a master restart or
 // a reconnect message.
 type Worker struct {
-	// testHost and testParams are the running test's (for the hooks).
-	testHost   string
-	testParams param.Values
-	o          WorkerOptions
-	log        *zap.Logger
-	reg        *stats.Registry
-	client     *transport.Client
+	o      WorkerOptions
+	log    *zap.Logger
+	reg    *stats.Registry
+	client *transport.Client
 
 	connected atomic.Bool
 	index     atomic.Int64
@@ -99,10 +96,8 @@ type Worker struct {
 	// replaces the pool; mu is held briefly and never across a send to the
 	// master or a wait for users.
 	runState
-	pool     *userPool
-	names    []string // the pool's classes
-	weights  []int
-	isFixed  []bool
+	local    *Local   // the running test's users (newTest); nil between tests
+	names    []string // local's classes
 	seqBase  int64
 	stride   int
 	pos      map[string]int
@@ -113,7 +108,7 @@ type Worker struct {
 	resetOn  bool // reset the stats when the cluster finishes spawning (--reset-stats)
 	cpu      cpumeter.Meter
 	// share is this worker's share of the latest run's cluster load model
-	// (nil: none); driven tells that its arrival schedule sizes the pool
+	// (nil: none); driven tells that its arrival schedule sizes the users
 	// (the spawn messages' user counts are then ignored).
 	share  *workerShare
 	driven bool
@@ -124,8 +119,8 @@ type Worker struct {
 
 // NewWorker checks the options and prepares the connection (no I/O).
 func NewWorker(o WorkerOptions) (*Worker, error) {
-	if len(o.Classes) == 0 {
-		return nil, errors.New("runner: no user classes given")
+	if err := checkSpawners(o.Classes); err != nil {
+		return nil, err
 	}
 	o.StopGrace = orDefault(o.StopGrace, DefaultStopGrace)
 	o.HeartbeatInterval = orDefault(o.HeartbeatInterval, DefaultHeartbeatInterval)
@@ -135,16 +130,6 @@ func NewWorker(o WorkerOptions) (*Worker, error) {
 	o.LogInterval = orDefault(o.LogInterval, DefaultLogInterval)
 	o.Seed = orSeed(o.Seed)
 	log, reg := orDefaults(o.Logger, o.Registry)
-	seen := map[string]bool{}
-	for _, c := range o.Classes {
-		if c == nil {
-			return nil, errors.New("runner: nil user class")
-		}
-		if seen[c.ClassName()] {
-			return nil, fmt.Errorf("runner: two user classes are named %q; give each a distinct Name", c.ClassName())
-		}
-		seen[c.ClassName()] = true
-	}
 	co := o.Client
 	if co.Logger == nil {
 		co.Logger = log
@@ -175,12 +160,12 @@ func (w *Worker) Registry() *stats.Registry { return w.reg }
 // UserCount is the number of live users.
 func (w *Worker) UserCount() int {
 	w.mu.Lock()
-	p := w.pool
+	l := w.local
 	w.mu.Unlock()
-	if p == nil {
+	if l == nil {
 		return 0
 	}
-	return p.total()
+	return l.UserCount()
 }
 
 // RegisterHandler registers the handler of a custom message type sent by

@@ -57,7 +57,7 @@ func truncateLine(l string) string {
 func (w *Worker) report(st *transport.Stream, final, always bool) {
 	d := w.reg.TakeDelta()
 	w.mu.Lock()
-	p, names, sh, sent := w.pool, w.names, w.share, w.sent
+	l, names, sh, sent := w.local, w.names, w.share, w.sent
 	w.mu.Unlock()
 	var now [3]int64 // the share's run, dropped, done
 	if sh != nil {
@@ -71,8 +71,8 @@ func (w *Worker) report(st *transport.Stream, final, always bool) {
 	}
 	var classes map[string]int
 	users := 0
-	if p != nil {
-		counts := p.counts()
+	if l != nil {
+		counts := l.pool.counts()
 		classes = make(map[string]int, len(names))
 		for i, n := range names {
 			classes[n] = counts[i]

@@ -7,6 +7,7 @@ package runner
 // worker_report.go.
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -15,7 +16,6 @@ import (
 	"github.com/golocust/golocust/param"
 	"github.com/golocust/golocust/proto/locustpb"
 	"github.com/golocust/golocust/transport"
-	"github.com/golocust/golocust/user"
 )
 
 // numbering applies the master's numbering of this worker's users.
@@ -47,40 +47,32 @@ func (w *Worker) seqOf(class string, local int64) int64 {
 	return w.seqBase + local*int64(w.stride) + int64(w.pos[class])
 }
 
-// spawn applies a spawn message: on the first of a test it builds a fresh
-// user pool (host, tags) and clears the stats, then moves to the targets.
+// spawn applies a spawn message: on the first of a test it builds the
+// test's local runner (host, tags, class settings, its share of a load
+// model) and clears the stats, then moves the users to the targets at
+// once, through the same Local as a standalone run.
 func (w *Worker) spawn(st *transport.Stream, sp *locustpb.Spawn) {
 	_ = st.Send(&locustpb.WorkerMessage{Kind: &locustpb.WorkerMessage_Spawning{Spawning: &locustpb.Spawning{Sequence: sp.GetSequence()}}})
+	stopTO := time.Duration(sp.GetStopTimeoutUs()) * time.Microsecond
 	w.mu.Lock()
-	fresh := w.pool == nil
-	w.stopTO = time.Duration(sp.GetStopTimeoutUs()) * time.Microsecond
+	fresh := w.local == nil
+	w.stopTO = stopTO
 	w.mu.Unlock()
 	if fresh {
-		// Reset first: an arrival schedule starts with the pool.
+		// Reset first: an arrival schedule starts with the test.
 		w.reg.Reset()
-		if err := w.newPool(sp); err != nil {
+		if err := w.newTest(sp); err != nil {
 			w.log.Error("cannot run the master's test", zap.Error(err))
 			return
 		}
-		host := sp.GetHost()
-		if host == "" {
-			host = w.o.Host
-		}
-		params := param.NewValues(sp.GetOptions().GetParams())
-		w.mu.Lock()
-		w.testHost, w.testParams = host, params
-		w.mu.Unlock()
-		if w.o.OnTestStart != nil {
-			w.o.OnTestStart(host, params)
-		}
 	}
 	w.mu.Lock()
-	p, names, weights, isFixed, driven := w.pool, w.names, w.weights, w.isFixed, w.driven
+	l, names, driven := w.local, w.names, w.driven
 	w.setStateLocked(StateSpawning)
 	w.mu.Unlock()
-	p.mu.Lock()
-	p.stopTimeout = time.Duration(sp.GetStopTimeoutUs()) * time.Microsecond
-	p.mu.Unlock()
+	l.pool.mu.Lock()
+	l.pool.stopTimeout = stopTO
+	l.pool.mu.Unlock()
 	targets := make([]int, len(names))
 	known := 0
 	for i, n := range names {
@@ -95,11 +87,12 @@ func (w *Worker) spawn(st *transport.Stream, sp *locustpb.Spawn) {
 		w.log.Warn("the master asked for users of classes this worker does not have: run the same binary on master and workers",
 			zap.Strings("classes", sortedKeys(sp.GetUserClassCounts())))
 	}
-	var counts []int
-	if driven {
-		counts = p.counts() // the arrival schedule sizes the pool
-	} else {
-		counts = p.apply(targets, weights, isFixed)
+	counts := l.pool.counts() // an arrival schedule sizes the pool
+	if !driven {
+		var err error
+		if counts, err = l.applyTargets(targets); err != nil {
+			w.log.Error("cannot apply the master's spawn", zap.Error(err))
+		}
 	}
 	w.mu.Lock()
 	w.setStateLocked(StateRunning)
@@ -115,85 +108,71 @@ func (w *Worker) spawn(st *transport.Stream, sp *locustpb.Spawn) {
 	}}})
 }
 
-func (w *Worker) newPool(sp *locustpb.Spawn) error {
-	classes := w.o.Classes
+// newTest builds the local runner of the master's new test: its classes
+// (tags, class settings), host, custom parameters and hooks, and its share
+// of a cluster load model run by a LoadRun, as a standalone run's model.
+func (w *Worker) newTest(sp *locustpb.Spawn) error {
 	o := sp.GetOptions()
-	if len(o.GetTags()) > 0 || len(o.GetExcludeTags()) > 0 {
-		var kept []user.Spawner
-		for _, c := range classes {
-			f, err := c.Filter(o.GetTags(), o.GetExcludeTags())
-			if err != nil {
-				continue
-			}
-			kept = append(kept, f)
-		}
-		if len(kept) == 0 {
-			return fmt.Errorf("no user class has a task left after filtering by tags %v, excluding %v", o.GetTags(), o.GetExcludeTags())
-		}
-		classes = kept
-	}
-	classes, err := applyClassSettings(classes, o.GetClasses())
+	classes, err := filterClasses(w.o.Classes, o.GetTags(), o.GetExcludeTags(), w.log)
 	if err != nil {
 		return err
 	}
-	// A share of a cluster load model (arrival rate, iteration limit)
-	// gates the users' iterations.
-	gate := w.o.Gate
-	var sh *workerShare
-	sched, modeled := wireArrival(o.GetArrival())
-	if modeled {
-		w.mu.Lock()
-		old := w.share
-		w.mu.Unlock()
-		if old != nil && old.runID == o.GetArrival().GetRunId() {
-			w.log.Warn("this worker lost its users during the run: its unfinished share is not run again")
-			gate = NewIterationLimit(NewCounter(0), nil)
-		} else {
-			var err error
-			if sh, err = w.newShare(o.GetArrival(), sched); err != nil {
-				return fmt.Errorf("the master's load model: %w", err)
-			}
-			gate = sh.gate // closed users under a limit keep their wait (user.WaitKeeper)
-		}
-	}
-	names := make([]string, len(classes))
-	weights := make([]int, len(classes))
-	fixedN := make([]int, len(classes))
-	isFixed := make([]bool, len(classes))
-	for i, c := range classes {
-		names[i], weights[i], isFixed[i] = c.ClassName(), c.ClassWeight(), c.ClassFixedCount() > 0
-		fixedN[i] = c.ClassFixedCount()
+	if classes, err = applyClassSettings(classes, o.GetClasses()); err != nil {
+		return err
 	}
 	host := sp.GetHost()
 	if host == "" {
 		host = w.o.Host
 	}
-	p := newUserPool(poolConfig{
-		classes:     classes,
-		host:        host,
-		stats:       w.reg,
-		log:         w.log,
-		gate:        gate,
-		stopTest:    w.userStopTest,
-		seed:        w.o.Seed,
-		stopTimeout: time.Duration(sp.GetStopTimeoutUs()) * time.Microsecond,
-		onRequest:   w.o.OnRequest,
-		params:      param.NewValues(o.GetParams()),
-	})
-	p.seqOf = func(class int, local int64) int64 { return w.seqOf(names[class], local) }
+	params := param.NewValues(o.GetParams())
+	sh, gate, err := w.newShare(o.GetArrival())
+	if err != nil {
+		return fmt.Errorf("the master's load model: %w", err)
+	}
+	lo := Options{
+		Classes: classes, Registry: w.reg, Logger: w.log, Host: host,
+		StopTimeout: time.Duration(sp.GetStopTimeoutUs()) * time.Microsecond, StopGrace: w.o.StopGrace,
+		Seed: w.o.Seed, Gate: gate, OnRequest: w.o.OnRequest, Params: params,
+	}
+	// Locust fires test_start and test_stop on every node.
+	if fn := w.o.OnTestStart; fn != nil {
+		lo.OnTestStart = func(context.Context) error { fn(host, params); return nil }
+	}
+	if fn := w.o.OnTestStop; fn != nil {
+		lo.OnTestStop = func(context.Context) error { fn(host, params); return nil }
+	}
+	if w.o.Gate != nil && gate == nil {
+		lo.Gate = w.o.Gate
+	}
+	l, err := NewLocal(lo)
+	if err != nil {
+		return err
+	}
+	names := make([]string, len(l.classes))
+	for i, c := range l.classes {
+		names[i] = c.ClassName()
+	}
+	l.pool.seqOf = func(class int, local int64) int64 { return w.seqOf(names[class], local) }
+	l.forwardStopTest = w.userStopTest
 	w.mu.Lock()
-	w.pool, w.names, w.weights, w.isFixed = p, names, weights, isFixed
+	w.local, w.names = l, names
 	w.resetOn = o.GetResetStats()
-	w.driven = modeled && sched != nil
+	w.driven = sh != nil && sh.arrival
 	if sh != nil {
 		w.share, w.sent = sh, [3]int64{}
 	}
 	w.mu.Unlock()
-	if sh != nil {
-		if err := w.startShare(sh, p, weights, fixedN, isFixed); err != nil {
-			return fmt.Errorf("the master's load model: %w", err)
-		}
+	if sh == nil || sh.model == nil {
+		return nil
 	}
+	run := sh.model.Drive(l, nil).(*LoadRun)
+	sh.bind(run)
+	// Closed users come with the spawns; an arrival schedule starts its
+	// own.
+	if err := run.Start(0, 1); err != nil {
+		return fmt.Errorf("the master's load model: %w", err)
+	}
+	go w.watchShare(sh)
 	return nil
 }
 
@@ -220,33 +199,27 @@ func (w *Worker) stopUsers() {
 	w.stopUsersWithin(to)
 }
 
-// stopUsersWithin stops every user, giving running tasks up to to.
+// stopUsersWithin stops every user, giving running tasks up to to; the
+// test's local runner runs OnTestStop and is done.
 func (w *Worker) stopUsersWithin(to time.Duration) {
 	w.mu.Lock()
-	p := w.pool
-	w.pool = nil
+	l := w.local
+	w.local = nil
 	sh := w.share
 	w.driven = false
-	if p != nil {
+	if l != nil {
 		w.setStateLocked(StateStopping)
 	}
 	w.mu.Unlock()
-	if p == nil {
+	if l == nil {
 		return
 	}
 	if sh != nil {
 		sh.stop() // no new iteration, no new user
 	}
-	if n := p.stopAll(to, w.o.StopGrace); n > 0 {
-		w.log.Warn("users did not stop after their context was cancelled; they are left running", zap.Int("users", n))
-	}
+	l.stopWithin(to)
+	l.Quit()
 	w.mu.Lock()
 	w.setStateLocked(StateReady)
 	w.mu.Unlock()
-	if w.o.OnTestStop != nil {
-		w.mu.Lock()
-		host, params := w.testHost, w.testParams
-		w.mu.Unlock()
-		w.o.OnTestStop(host, params)
-	}
 }

@@ -173,6 +173,21 @@ func (cl *ClusterConfig) token() (string, error) {
 	return line, nil
 }
 
+// credentials reads the worker token and builds this node's TLS
+// configuration with tlsOf (masterTLS or workerTLS); their errors are
+// usage errors.
+func (cl *ClusterConfig) credentials(tlsOf func() (*tls.Config, error)) (string, *tls.Config, error) {
+	tok, err := cl.token()
+	if err != nil {
+		return "", nil, &UsageError{Msg: err.Error()}
+	}
+	tlsCfg, err := tlsOf()
+	if err != nil {
+		return "", nil, usageErrorf("--cluster-tls-*: %v", err)
+	}
+	return tok, tlsCfg, nil
+}
+
 func (cl *ClusterConfig) masterTLS() (*tls.Config, error) {
 	if cl.TLSCert == "" {
 		return nil, nil
@@ -195,13 +210,9 @@ func (cl *ClusterConfig) workerTLS() (*tls.Config, error) {
 // the workers, the outputs (console, CSV, JSON, web UI) are the master's.
 func (s *session) runMaster(ctx context.Context) (*Result, error) {
 	cl := &s.cfg.Cluster
-	tok, err := cl.token()
+	tok, tlsCfg, err := cl.credentials(cl.masterTLS)
 	if err != nil {
-		return nil, &UsageError{Msg: err.Error()}
-	}
-	tlsCfg, err := cl.masterTLS()
-	if err != nil {
-		return nil, usageErrorf("--cluster-tls-*: %v", err)
+		return nil, err
 	}
 	m, err := runner.NewMaster(runner.MasterOptions{
 		Classes:            s.classes,
@@ -336,13 +347,9 @@ func runWorker(ctx context.Context, cfg *Config, classes []user.Spawner, log *za
 		return nil, err
 	}
 	cl := &cfg.Cluster
-	tok, err := cl.token()
+	tok, tlsCfg, err := cl.credentials(cl.workerTLS)
 	if err != nil {
-		return nil, &UsageError{Msg: err.Error()}
-	}
-	tlsCfg, err := cl.workerTLS()
-	if err != nil {
-		return nil, usageErrorf("--cluster-tls-*: %v", err)
+		return nil, err
 	}
 	addr := net.JoinHostPort(cl.MasterHost, strconv.Itoa(cl.MasterPort))
 	wo := runner.WorkerOptions{

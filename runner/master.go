@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -204,9 +205,7 @@ func NewMaster(o MasterOptions) (*Master, error) {
 		return nil, err
 	}
 	so := o.Server
-	if so.Logger == nil {
-		so.Logger = log
-	}
+	so.Logger = cmp.Or(so.Logger, log)
 	srv, err := transport.NewServer(so)
 	if err != nil {
 		return nil, err

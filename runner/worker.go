@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -131,9 +132,7 @@ func NewWorker(o WorkerOptions) (*Worker, error) {
 	o.Seed = orSeed(o.Seed)
 	log, reg := orDefaults(o.Logger, o.Registry)
 	co := o.Client
-	if co.Logger == nil {
-		co.Logger = log
-	}
+	co.Logger = cmp.Or(co.Logger, log)
 	client, err := transport.NewClient(co)
 	if err != nil {
 		return nil, err

@@ -7,7 +7,12 @@
 // The package owns the process: configuration, flags and environment,
 // logging, the outputs (console tables, CSV, JSON, HTML report, metrics),
 // thresholds and the web UI's wiring. Running users, load models and the
-// cluster belong to package runner, which this package drives.
+// cluster belong to package runner, which this package drives through one
+// interface, runner.Driver (Start, Stop, Quit, State, counts): a
+// runner.Local, or the master (cluster.go), wrapped by the run's
+// runner.LoadModel (load.go converts Config.Load into a runner.Load). A
+// worker (--worker) is a runner.Worker, which runs each test on a
+// runner.Local as a standalone process does.
 //
 // Everything a run needs is one Config. Main fills it from flags and
 // LOCUST_* environment variables (a flag wins over its variable);

@@ -3,7 +3,19 @@
 // [Worker]s and merges their statistics exactly), under the load model the
 // run asks for (a fixed count, a [Shape] such as [Stages] or [Steps], an
 // open arrival rate through [NewArrivalGate], an iteration limit through
-// [NewIterationLimit]).
+// [NewIterationLimit]), composed once by a [LoadModel].
+//
+// # One engine
+//
+// One lifecycle (lifecycle.go: start, ramp, change users, stop, quit,
+// waiting for a state) is embedded by [Local] and [Master]; what a ramp
+// step does is theirs (spawn users here, send targets to workers). A
+// [Worker] runs each test the master starts on a Local of its own, so a
+// standalone run, locust.RunHeadless and every worker run users through
+// the same code; the master plans and merges, it never runs users. A
+// [LoadModel] ([Load]: shape, arrival rate, iteration limit) drives any
+// [Driver] (a Local, or a Master whose workers carry out their share
+// through the same LoadModel over their Local), run by run ([LoadRun]).
 //
 // # Dispatcher
 //
@@ -31,7 +43,7 @@
 //
 // [Local] runs users in this process, one goroutine per user, owned by an
 // internal user pool that spawns a user of a class, stops the newest users of
-// a class, or stops them all (the worker runner reuses it).
+// a class, or stops them all.
 //
 // Spawning follows Locust's arithmetic: max(1, floor(rate)) users per step, a
 // step every users/rate seconds measured from the first (so the time spawning
@@ -76,10 +88,13 @@
 // per-class targets ([Targets], [Distribute], [Adjust]), rebalances when
 // workers join, leave or go missing, and folds the workers' stats deltas
 // into one registry, histogram by histogram, so cluster percentiles are
-// exact. [Worker] connects (with retries and backoff), applies its targets
-// through the same user pool as [Local], heartbeats every second, sends a
-// delta every 3 s and a final one on stop, and reconnects after a master
-// restart. See the README's "Distributed mode" for the behaviour in full.
+// exact. [Worker] connects (with retries and backoff), runs each test on a
+// [Local] (built on the test's first spawn with its host, tags, class
+// settings and custom parameters, its share of a load model run by a
+// [LoadRun]; each spawn's targets applied at once, as a ramp of one step),
+// runs WorkerOptions.OnTestStart and OnTestStop through that Local,
+// heartbeats every second, sends a delta every 3 s and a final one on
+// stop, and reconnects after a master restart. See the README's "Distributed mode" for the behaviour in full.
 //
 // # Load models
 //
@@ -93,7 +108,9 @@
 //
 // # Where do I change X
 //
-// How a worker report is merged: a worker turns its delta into a
+// How a worker report is merged: in [ReportSum.Add] (report_sum.go), the
+// one decoder, folding into stats.Entry.Merge (stats/merge.go). In full: a
+// worker turns its delta into a
 // locustpb.StatsReport with [SnapshotToReport] (wire.go); the master
 // decodes it with [ReportSum.Add] (report_sum.go, the one decoder, also
 // behind [ReportToSnapshot]) and folds the sum into its registry every
@@ -123,12 +140,14 @@
 // which package locust implements (locust/web.go). New POST routes are
 // for operators unless webui/access.go lists them otherwise.
 //
-// How a load model is added: a model that sets users and spawn rate over
-// time is a [Shape] (shape.go: [Stages], [Steps]); one that admits
-// iterations is a user.IterationGate like [NewArrivalGate] (arrival.go)
-// or [NewIterationLimit] (iterations.go); a cluster split goes in
-// [ClusterLoad] (cluster_load.go). Its flag and parser go in
-// locust/load_flags.go and its selection in locust.LoadConfig
-// (locust/load.go), which composes the models for local, master and
-// worker runs.
+// How a load model is added: in [Load] and [LoadRun.Start] (load.go,
+// load_run.go), the one place that composes models for standalone runs,
+// masters and workers alike. In full: a model that sets users and spawn
+// rate over time is a [Shape] (shape.go: [Stages], [Steps]) set as
+// Load.Shape; one that admits iterations is a user.IterationGate like
+// [NewArrivalGate] (arrival.go) or [NewIterationLimit] (iterations.go),
+// built in gateOf (load.go); a split over workers goes in [ClusterLoad]
+// (cluster_load.go), whose share each worker runs as a Load. Its flag and
+// parser go in locust/load_flags.go and its field in locust.LoadConfig,
+// which locust converts to a Load (LoadConfig.model in locust/load.go).
 package runner

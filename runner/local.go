@@ -40,7 +40,9 @@ type Options struct {
 	// OnTestStart runs when a test starts (Start from ready or stopped,
 	// not on a change of the user count); an error aborts the Start.
 	// OnTestStop runs once the users of a test are gone; its error is
-	// logged.
+	// logged. A Worker runs WorkerOptions.OnTestStart and OnTestStop
+	// through them; package locust runs its hooks itself, around the
+	// driver, since a master runs them too.
 	OnTestStart, OnTestStop func(ctx context.Context) error
 	// Seed seeds every user's Env.Rand (user i gets a stream derived from
 	// Seed and i); 0 picks a random seed.

@@ -256,21 +256,13 @@ func (m *Master) Configure(classes []user.Spawner, host string) error {
 }
 
 func (m *Master) configure(classes []user.Spawner, host string) error {
-	if len(classes) == 0 {
-		return errors.New("runner: no user classes given")
+	if err := checkSpawners(classes); err != nil {
+		return err
 	}
 	var names []string
 	var weights, fixed []int
-	seen := map[string]bool{}
 	for _, c := range classes {
-		if c == nil {
-			return errors.New("runner: nil user class")
-		}
 		n := c.ClassName()
-		if seen[n] {
-			return fmt.Errorf("runner: two user classes are named %q; give each a distinct Name", n)
-		}
-		seen[n] = true
 		if c.ClassFixedCount() < 0 || c.ClassWeight() < 0 {
 			return fmt.Errorf("runner: user class %q has a negative weight or fixed count", n)
 		}

@@ -7,9 +7,9 @@
 //
 // The package has no Go API. Its tests (in the e2e module, e2e/deploy, so
 // that the library's go.mod does not require the Kubernetes API modules)
-// validate the files without a cluster: every manifest is decoded strictly into the Kubernetes API types
-// (an unknown or misspelt field is an error), and the wiring is checked
-// against what the binary serves: the workers dial the master Service on
+// validate the files without a cluster: every manifest is decoded strictly
+// into the Kubernetes API types (an unknown or misspelt field is an
+// error), and the wiring is checked against what the binary serves: the workers dial the master Service on
 // the master's gRPC port, probes ask /healthz and /readyz on the ports the
 // binary listens on, the worker token comes from the Secret, the
 // autoscaler targets the worker Deployment, and the pods run as the

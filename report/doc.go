@@ -13,8 +13,8 @@
 //   - the thresholds with their measured values and verdicts.
 //
 // The styles, uPlot (MIT, the one vendored copy in internal/uplot, with
-// its licence) and the data are inline. The tables are rendered by html/template, so every name,
-// message and traceback is escaped; the same numbers are embedded as JSON
+// its licence) and the data are inline. The tables are rendered by
+// html/template, so every name, message and traceback is escaped; the same numbers are embedded as JSON
 // in a <script type="application/json"> block (with <, > and & escaped, so
 // no name can close the block) from which the charts are drawn. The page
 // carries a Content-Security-Policy that allows exactly its own inline

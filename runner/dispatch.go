@@ -8,7 +8,7 @@ import (
 
 // This file holds the dispatcher: pure functions that decide how many users
 // of each class run and where. They have no state and no goroutines, so the
-// local runner and, later, the master use the same arithmetic.
+// local runner and the master use the same arithmetic.
 
 // smooth is a smooth weighted round-robin generator (the nginx algorithm):
 // every pick adds each weight to its running credit, takes the class with

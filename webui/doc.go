@@ -3,8 +3,8 @@
 //
 // The page is plain HTML, CSS and JavaScript modules embedded with go:embed
 // (no build step), with charts drawn by uPlot (the one vendored copy in
-// internal/uplot, served under /assets/vendor/uplot/). It ships
-// no inline script or style, so every response carries a strict
+// internal/uplot, served under /assets/vendor/uplot/). It ships no inline
+// script or style, so every response carries a strict
 // Content-Security-Policy; names from user code and from the target are
 // always inserted as text, never as HTML.
 //

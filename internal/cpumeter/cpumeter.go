@@ -1,5 +1,3 @@
-// Package cpumeter measures the process's own CPU use, for the workers'
-// heartbeats and the generator's self-watch (one implementation for both).
 package cpumeter
 
 import (

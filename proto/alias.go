@@ -19,6 +19,7 @@ type (
 	Custom                         = locustpb.Custom
 	ErrorEntry                     = locustpb.ErrorEntry
 	ExceptionEntry                 = locustpb.ExceptionEntry
+	Exemplar                       = locustpb.Exemplar
 	Goodbye                        = locustpb.Goodbye
 	Heartbeat                      = locustpb.Heartbeat
 	Hello                          = locustpb.Hello
@@ -69,6 +70,7 @@ type (
 
 const (
 	Cluster_Connect_FullMethodName       = locustpb.Cluster_Connect_FullMethodName
+	MaxExemplars                         = locustpb.MaxExemplars
 	MaxHistogramHighest                  = locustpb.MaxHistogramHighest
 	MaxHistogramSignificantDigits        = locustpb.MaxHistogramSignificantDigits
 	MaxSpanUs                            = locustpb.MaxSpanUs

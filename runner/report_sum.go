@@ -84,6 +84,7 @@ func (s *ReportSum) Add(r *locustpb.StatsReport, node string) error {
 			TotalBytes:  pe.GetTotalBytes(),
 			Start:       fromUnixUs(pe.GetStartUnixUs()),
 			LastRequest: fromUnixUs(pe.GetLastRequestUnixUs()),
+			Exemplars:   exemplarsFromWire(pe.GetExemplars()),
 		}
 		a.e.Merge(&x)
 		a.e.ReqPerSec = addWireSeconds(a.e.ReqPerSec, pe.GetFirstSecond(), pe.GetRequestsPerSecond())

@@ -128,7 +128,29 @@ func entryToWire(e *stats.Entry, hists bool) (*locustpb.StatsEntry, error) {
 		}
 	}
 	pe.FirstSecond, pe.RequestsPerSecond, pe.FailuresPerSecond = secondsToWire(e.ReqPerSec, e.FailPerSec)
+	for _, x := range e.Exemplars {
+		pe.Exemplars = append(pe.Exemplars, &locustpb.Exemplar{TraceId: x.TraceID[:], SpanId: x.SpanID[:],
+			ResponseTimeUs: x.Duration.Microseconds(), UnixUs: unixUs(x.Time)})
+	}
 	return pe, nil
+}
+
+// exemplarsFromWire decodes an entry's exemplars (the validator checked
+// the ids' lengths; others are skipped).
+func exemplarsFromWire(xs []*locustpb.Exemplar) []stats.Exemplar {
+	var out []stats.Exemplar
+	for _, x := range xs {
+		var ex stats.Exemplar
+		if len(x.GetTraceId()) != len(ex.TraceID) || len(x.GetSpanId()) != len(ex.SpanID) {
+			continue
+		}
+		copy(ex.TraceID[:], x.GetTraceId())
+		copy(ex.SpanID[:], x.GetSpanId())
+		ex.Duration = time.Duration(x.GetResponseTimeUs()) * time.Microsecond
+		ex.Time = fromUnixUs(x.GetUnixUs())
+		out = append(out, ex)
+	}
+	return out
 }
 
 // secondsToWire turns per-second maps into dense slices from the first

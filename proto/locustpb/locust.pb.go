@@ -1499,8 +1499,11 @@ type StatsEntry struct {
 	FailuresPerSecond []int64 `protobuf:"varint,13,rep,packed,name=failures_per_second,json=failuresPerSecond,proto3" json:"failures_per_second,omitempty"`
 	StartUnixUs       int64   `protobuf:"varint,14,opt,name=start_unix_us,json=startUnixUs,proto3" json:"start_unix_us,omitempty"`
 	LastRequestUnixUs int64   `protobuf:"varint,15,opt,name=last_request_unix_us,json=lastRequestUnixUs,proto3" json:"last_request_unix_us,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// The slowest traced requests of the entry (its exemplars), at most
+	// MaxExemplars; the master keeps the slowest of the union.
+	Exemplars     []*Exemplar `protobuf:"bytes,16,rep,name=exemplars,proto3" json:"exemplars,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *StatsEntry) Reset() {
@@ -1638,6 +1641,83 @@ func (x *StatsEntry) GetLastRequestUnixUs() int64 {
 	return 0
 }
 
+func (x *StatsEntry) GetExemplars() []*Exemplar {
+	if x != nil {
+		return x.Exemplars
+	}
+	return nil
+}
+
+// Exemplar is one traced request: the W3C trace context ids it carried,
+// its response time and when it was recorded.
+type Exemplar struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	TraceId        []byte                 `protobuf:"bytes,1,opt,name=trace_id,json=traceId,proto3" json:"trace_id,omitempty"` // 16 bytes
+	SpanId         []byte                 `protobuf:"bytes,2,opt,name=span_id,json=spanId,proto3" json:"span_id,omitempty"`    // 8 bytes
+	ResponseTimeUs int64                  `protobuf:"varint,3,opt,name=response_time_us,json=responseTimeUs,proto3" json:"response_time_us,omitempty"`
+	UnixUs         int64                  `protobuf:"varint,4,opt,name=unix_us,json=unixUs,proto3" json:"unix_us,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *Exemplar) Reset() {
+	*x = Exemplar{}
+	mi := &file_locust_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Exemplar) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Exemplar) ProtoMessage() {}
+
+func (x *Exemplar) ProtoReflect() protoreflect.Message {
+	mi := &file_locust_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Exemplar.ProtoReflect.Descriptor instead.
+func (*Exemplar) Descriptor() ([]byte, []int) {
+	return file_locust_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *Exemplar) GetTraceId() []byte {
+	if x != nil {
+		return x.TraceId
+	}
+	return nil
+}
+
+func (x *Exemplar) GetSpanId() []byte {
+	if x != nil {
+		return x.SpanId
+	}
+	return nil
+}
+
+func (x *Exemplar) GetResponseTimeUs() int64 {
+	if x != nil {
+		return x.ResponseTimeUs
+	}
+	return 0
+}
+
+func (x *Exemplar) GetUnixUs() int64 {
+	if x != nil {
+		return x.UnixUs
+	}
+	return 0
+}
+
 // ErrorEntry is one group of failures.
 type ErrorEntry struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
@@ -1653,7 +1733,7 @@ type ErrorEntry struct {
 
 func (x *ErrorEntry) Reset() {
 	*x = ErrorEntry{}
-	mi := &file_locust_proto_msgTypes[14]
+	mi := &file_locust_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1665,7 +1745,7 @@ func (x *ErrorEntry) String() string {
 func (*ErrorEntry) ProtoMessage() {}
 
 func (x *ErrorEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_locust_proto_msgTypes[14]
+	mi := &file_locust_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1678,7 +1758,7 @@ func (x *ErrorEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ErrorEntry.ProtoReflect.Descriptor instead.
 func (*ErrorEntry) Descriptor() ([]byte, []int) {
-	return file_locust_proto_rawDescGZIP(), []int{14}
+	return file_locust_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ErrorEntry) GetMethod() string {
@@ -1735,7 +1815,7 @@ type ExceptionEntry struct {
 
 func (x *ExceptionEntry) Reset() {
 	*x = ExceptionEntry{}
-	mi := &file_locust_proto_msgTypes[15]
+	mi := &file_locust_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1747,7 +1827,7 @@ func (x *ExceptionEntry) String() string {
 func (*ExceptionEntry) ProtoMessage() {}
 
 func (x *ExceptionEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_locust_proto_msgTypes[15]
+	mi := &file_locust_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1760,7 +1840,7 @@ func (x *ExceptionEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExceptionEntry.ProtoReflect.Descriptor instead.
 func (*ExceptionEntry) Descriptor() ([]byte, []int) {
-	return file_locust_proto_rawDescGZIP(), []int{15}
+	return file_locust_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ExceptionEntry) GetMessage() string {
@@ -1793,7 +1873,7 @@ type Stop struct {
 
 func (x *Stop) Reset() {
 	*x = Stop{}
-	mi := &file_locust_proto_msgTypes[16]
+	mi := &file_locust_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1805,7 +1885,7 @@ func (x *Stop) String() string {
 func (*Stop) ProtoMessage() {}
 
 func (x *Stop) ProtoReflect() protoreflect.Message {
-	mi := &file_locust_proto_msgTypes[16]
+	mi := &file_locust_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1818,7 +1898,7 @@ func (x *Stop) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Stop.ProtoReflect.Descriptor instead.
 func (*Stop) Descriptor() ([]byte, []int) {
-	return file_locust_proto_rawDescGZIP(), []int{16}
+	return file_locust_proto_rawDescGZIP(), []int{17}
 }
 
 // Stopped: the worker has no users left.
@@ -1830,7 +1910,7 @@ type Stopped struct {
 
 func (x *Stopped) Reset() {
 	*x = Stopped{}
-	mi := &file_locust_proto_msgTypes[17]
+	mi := &file_locust_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1842,7 +1922,7 @@ func (x *Stopped) String() string {
 func (*Stopped) ProtoMessage() {}
 
 func (x *Stopped) ProtoReflect() protoreflect.Message {
-	mi := &file_locust_proto_msgTypes[17]
+	mi := &file_locust_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1855,7 +1935,7 @@ func (x *Stopped) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Stopped.ProtoReflect.Descriptor instead.
 func (*Stopped) Descriptor() ([]byte, []int) {
-	return file_locust_proto_rawDescGZIP(), []int{17}
+	return file_locust_proto_rawDescGZIP(), []int{18}
 }
 
 // Quit: from the master, stop and exit; from a worker, it is exiting.
@@ -1868,7 +1948,7 @@ type Quit struct {
 
 func (x *Quit) Reset() {
 	*x = Quit{}
-	mi := &file_locust_proto_msgTypes[18]
+	mi := &file_locust_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1880,7 +1960,7 @@ func (x *Quit) String() string {
 func (*Quit) ProtoMessage() {}
 
 func (x *Quit) ProtoReflect() protoreflect.Message {
-	mi := &file_locust_proto_msgTypes[18]
+	mi := &file_locust_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1893,7 +1973,7 @@ func (x *Quit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Quit.ProtoReflect.Descriptor instead.
 func (*Quit) Descriptor() ([]byte, []int) {
-	return file_locust_proto_rawDescGZIP(), []int{18}
+	return file_locust_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Quit) GetReason() string {
@@ -1914,7 +1994,7 @@ type Reconnect struct {
 
 func (x *Reconnect) Reset() {
 	*x = Reconnect{}
-	mi := &file_locust_proto_msgTypes[19]
+	mi := &file_locust_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1926,7 +2006,7 @@ func (x *Reconnect) String() string {
 func (*Reconnect) ProtoMessage() {}
 
 func (x *Reconnect) ProtoReflect() protoreflect.Message {
-	mi := &file_locust_proto_msgTypes[19]
+	mi := &file_locust_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1939,7 +2019,7 @@ func (x *Reconnect) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reconnect.ProtoReflect.Descriptor instead.
 func (*Reconnect) Descriptor() ([]byte, []int) {
-	return file_locust_proto_rawDescGZIP(), []int{19}
+	return file_locust_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Reconnect) GetReason() string {
@@ -1960,7 +2040,7 @@ type Custom struct {
 
 func (x *Custom) Reset() {
 	*x = Custom{}
-	mi := &file_locust_proto_msgTypes[20]
+	mi := &file_locust_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1972,7 +2052,7 @@ func (x *Custom) String() string {
 func (*Custom) ProtoMessage() {}
 
 func (x *Custom) ProtoReflect() protoreflect.Message {
-	mi := &file_locust_proto_msgTypes[20]
+	mi := &file_locust_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1985,7 +2065,7 @@ func (x *Custom) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Custom.ProtoReflect.Descriptor instead.
 func (*Custom) Descriptor() ([]byte, []int) {
-	return file_locust_proto_rawDescGZIP(), []int{20}
+	return file_locust_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Custom) GetType() string {
@@ -2012,7 +2092,7 @@ type Goodbye struct {
 
 func (x *Goodbye) Reset() {
 	*x = Goodbye{}
-	mi := &file_locust_proto_msgTypes[21]
+	mi := &file_locust_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2024,7 +2104,7 @@ func (x *Goodbye) String() string {
 func (*Goodbye) ProtoMessage() {}
 
 func (x *Goodbye) ProtoReflect() protoreflect.Message {
-	mi := &file_locust_proto_msgTypes[21]
+	mi := &file_locust_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2037,7 +2117,7 @@ func (x *Goodbye) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Goodbye.ProtoReflect.Descriptor instead.
 func (*Goodbye) Descriptor() ([]byte, []int) {
-	return file_locust_proto_rawDescGZIP(), []int{21}
+	return file_locust_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Goodbye) GetReason() string {
@@ -2057,7 +2137,7 @@ type StopTest struct {
 
 func (x *StopTest) Reset() {
 	*x = StopTest{}
-	mi := &file_locust_proto_msgTypes[22]
+	mi := &file_locust_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2069,7 +2149,7 @@ func (x *StopTest) String() string {
 func (*StopTest) ProtoMessage() {}
 
 func (x *StopTest) ProtoReflect() protoreflect.Message {
-	mi := &file_locust_proto_msgTypes[22]
+	mi := &file_locust_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2082,7 +2162,7 @@ func (x *StopTest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopTest.ProtoReflect.Descriptor instead.
 func (*StopTest) Descriptor() ([]byte, []int) {
-	return file_locust_proto_rawDescGZIP(), []int{22}
+	return file_locust_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *StopTest) GetReason() string {
@@ -2102,7 +2182,7 @@ type Leaving struct {
 
 func (x *Leaving) Reset() {
 	*x = Leaving{}
-	mi := &file_locust_proto_msgTypes[23]
+	mi := &file_locust_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2114,7 +2194,7 @@ func (x *Leaving) String() string {
 func (*Leaving) ProtoMessage() {}
 
 func (x *Leaving) ProtoReflect() protoreflect.Message {
-	mi := &file_locust_proto_msgTypes[23]
+	mi := &file_locust_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2127,7 +2207,7 @@ func (x *Leaving) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Leaving.ProtoReflect.Descriptor instead.
 func (*Leaving) Descriptor() ([]byte, []int) {
-	return file_locust_proto_rawDescGZIP(), []int{23}
+	return file_locust_proto_rawDescGZIP(), []int{24}
 }
 
 // Logs: the lines the worker logged since its last Logs (bounded; a first
@@ -2141,7 +2221,7 @@ type Logs struct {
 
 func (x *Logs) Reset() {
 	*x = Logs{}
-	mi := &file_locust_proto_msgTypes[24]
+	mi := &file_locust_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2153,7 +2233,7 @@ func (x *Logs) String() string {
 func (*Logs) ProtoMessage() {}
 
 func (x *Logs) ProtoReflect() protoreflect.Message {
-	mi := &file_locust_proto_msgTypes[24]
+	mi := &file_locust_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2166,7 +2246,7 @@ func (x *Logs) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Logs.ProtoReflect.Descriptor instead.
 func (*Logs) Descriptor() ([]byte, []int) {
-	return file_locust_proto_rawDescGZIP(), []int{24}
+	return file_locust_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *Logs) GetLines() []string {
@@ -2190,7 +2270,7 @@ type Numbering struct {
 
 func (x *Numbering) Reset() {
 	*x = Numbering{}
-	mi := &file_locust_proto_msgTypes[25]
+	mi := &file_locust_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2202,7 +2282,7 @@ func (x *Numbering) String() string {
 func (*Numbering) ProtoMessage() {}
 
 func (x *Numbering) ProtoReflect() protoreflect.Message {
-	mi := &file_locust_proto_msgTypes[25]
+	mi := &file_locust_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2215,7 +2295,7 @@ func (x *Numbering) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Numbering.ProtoReflect.Descriptor instead.
 func (*Numbering) Descriptor() ([]byte, []int) {
-	return file_locust_proto_rawDescGZIP(), []int{25}
+	return file_locust_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *Numbering) GetBase() int64 {
@@ -2370,7 +2450,7 @@ const file_locust_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\x1a=\n" +
 	"\x0fEndedUsersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"\x98\x04\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"\xd5\x04\n" +
 	"\n" +
 	"StatsEntry\x12\x16\n" +
 	"\x06method\x18\x01 \x01(\tR\x06method\x12\x12\n" +
@@ -2389,7 +2469,13 @@ const file_locust_proto_rawDesc = "" +
 	"\x13requests_per_second\x18\f \x03(\x03R\x11requestsPerSecond\x12.\n" +
 	"\x13failures_per_second\x18\r \x03(\x03R\x11failuresPerSecond\x12\"\n" +
 	"\rstart_unix_us\x18\x0e \x01(\x03R\vstartUnixUs\x12/\n" +
-	"\x14last_request_unix_us\x18\x0f \x01(\x03R\x11lastRequestUnixUs\"\xcc\x01\n" +
+	"\x14last_request_unix_us\x18\x0f \x01(\x03R\x11lastRequestUnixUs\x12;\n" +
+	"\texemplars\x18\x10 \x03(\v2\x1d.golocust.cluster.v1.ExemplarR\texemplars\"\x81\x01\n" +
+	"\bExemplar\x12\x19\n" +
+	"\btrace_id\x18\x01 \x01(\fR\atraceId\x12\x17\n" +
+	"\aspan_id\x18\x02 \x01(\fR\x06spanId\x12(\n" +
+	"\x10response_time_us\x18\x03 \x01(\x03R\x0eresponseTimeUs\x12\x17\n" +
+	"\aunix_us\x18\x04 \x01(\x03R\x06unixUs\"\xcc\x01\n" +
 	"\n" +
 	"ErrorEntry\x12\x16\n" +
 	"\x06method\x18\x01 \x01(\tR\x06method\x12\x12\n" +
@@ -2450,7 +2536,7 @@ func file_locust_proto_rawDescGZIP() []byte {
 }
 
 var file_locust_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_locust_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
+var file_locust_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
 var file_locust_proto_goTypes = []any{
 	(WorkerState)(0),         // 0: golocust.cluster.v1.WorkerState
 	(*WorkerMessage)(nil),    // 1: golocust.cluster.v1.WorkerMessage
@@ -2467,24 +2553,25 @@ var file_locust_proto_goTypes = []any{
 	(*SpawningComplete)(nil), // 12: golocust.cluster.v1.SpawningComplete
 	(*StatsReport)(nil),      // 13: golocust.cluster.v1.StatsReport
 	(*StatsEntry)(nil),       // 14: golocust.cluster.v1.StatsEntry
-	(*ErrorEntry)(nil),       // 15: golocust.cluster.v1.ErrorEntry
-	(*ExceptionEntry)(nil),   // 16: golocust.cluster.v1.ExceptionEntry
-	(*Stop)(nil),             // 17: golocust.cluster.v1.Stop
-	(*Stopped)(nil),          // 18: golocust.cluster.v1.Stopped
-	(*Quit)(nil),             // 19: golocust.cluster.v1.Quit
-	(*Reconnect)(nil),        // 20: golocust.cluster.v1.Reconnect
-	(*Custom)(nil),           // 21: golocust.cluster.v1.Custom
-	(*Goodbye)(nil),          // 22: golocust.cluster.v1.Goodbye
-	(*StopTest)(nil),         // 23: golocust.cluster.v1.StopTest
-	(*Leaving)(nil),          // 24: golocust.cluster.v1.Leaving
-	(*Logs)(nil),             // 25: golocust.cluster.v1.Logs
-	(*Numbering)(nil),        // 26: golocust.cluster.v1.Numbering
-	nil,                      // 27: golocust.cluster.v1.Spawn.UserClassCountsEntry
-	nil,                      // 28: golocust.cluster.v1.RunOptions.ParamsEntry
-	nil,                      // 29: golocust.cluster.v1.SpawningComplete.UserClassCountsEntry
-	nil,                      // 30: golocust.cluster.v1.StatsReport.UserClassCountsEntry
-	nil,                      // 31: golocust.cluster.v1.StatsReport.EndedUsersEntry
-	nil,                      // 32: golocust.cluster.v1.Numbering.PositionsEntry
+	(*Exemplar)(nil),         // 15: golocust.cluster.v1.Exemplar
+	(*ErrorEntry)(nil),       // 16: golocust.cluster.v1.ErrorEntry
+	(*ExceptionEntry)(nil),   // 17: golocust.cluster.v1.ExceptionEntry
+	(*Stop)(nil),             // 18: golocust.cluster.v1.Stop
+	(*Stopped)(nil),          // 19: golocust.cluster.v1.Stopped
+	(*Quit)(nil),             // 20: golocust.cluster.v1.Quit
+	(*Reconnect)(nil),        // 21: golocust.cluster.v1.Reconnect
+	(*Custom)(nil),           // 22: golocust.cluster.v1.Custom
+	(*Goodbye)(nil),          // 23: golocust.cluster.v1.Goodbye
+	(*StopTest)(nil),         // 24: golocust.cluster.v1.StopTest
+	(*Leaving)(nil),          // 25: golocust.cluster.v1.Leaving
+	(*Logs)(nil),             // 26: golocust.cluster.v1.Logs
+	(*Numbering)(nil),        // 27: golocust.cluster.v1.Numbering
+	nil,                      // 28: golocust.cluster.v1.Spawn.UserClassCountsEntry
+	nil,                      // 29: golocust.cluster.v1.RunOptions.ParamsEntry
+	nil,                      // 30: golocust.cluster.v1.SpawningComplete.UserClassCountsEntry
+	nil,                      // 31: golocust.cluster.v1.StatsReport.UserClassCountsEntry
+	nil,                      // 32: golocust.cluster.v1.StatsReport.EndedUsersEntry
+	nil,                      // 33: golocust.cluster.v1.Numbering.PositionsEntry
 }
 var file_locust_proto_depIdxs = []int32{
 	3,  // 0: golocust.cluster.v1.WorkerMessage.hello:type_name -> golocust.cluster.v1.Hello
@@ -2492,45 +2579,46 @@ var file_locust_proto_depIdxs = []int32{
 	11, // 2: golocust.cluster.v1.WorkerMessage.spawning:type_name -> golocust.cluster.v1.Spawning
 	12, // 3: golocust.cluster.v1.WorkerMessage.spawning_complete:type_name -> golocust.cluster.v1.SpawningComplete
 	13, // 4: golocust.cluster.v1.WorkerMessage.stats:type_name -> golocust.cluster.v1.StatsReport
-	18, // 5: golocust.cluster.v1.WorkerMessage.stopped:type_name -> golocust.cluster.v1.Stopped
-	19, // 6: golocust.cluster.v1.WorkerMessage.quit:type_name -> golocust.cluster.v1.Quit
-	21, // 7: golocust.cluster.v1.WorkerMessage.custom:type_name -> golocust.cluster.v1.Custom
-	22, // 8: golocust.cluster.v1.WorkerMessage.goodbye:type_name -> golocust.cluster.v1.Goodbye
-	23, // 9: golocust.cluster.v1.WorkerMessage.stop_test:type_name -> golocust.cluster.v1.StopTest
-	24, // 10: golocust.cluster.v1.WorkerMessage.leaving:type_name -> golocust.cluster.v1.Leaving
-	25, // 11: golocust.cluster.v1.WorkerMessage.logs:type_name -> golocust.cluster.v1.Logs
+	19, // 5: golocust.cluster.v1.WorkerMessage.stopped:type_name -> golocust.cluster.v1.Stopped
+	20, // 6: golocust.cluster.v1.WorkerMessage.quit:type_name -> golocust.cluster.v1.Quit
+	22, // 7: golocust.cluster.v1.WorkerMessage.custom:type_name -> golocust.cluster.v1.Custom
+	23, // 8: golocust.cluster.v1.WorkerMessage.goodbye:type_name -> golocust.cluster.v1.Goodbye
+	24, // 9: golocust.cluster.v1.WorkerMessage.stop_test:type_name -> golocust.cluster.v1.StopTest
+	25, // 10: golocust.cluster.v1.WorkerMessage.leaving:type_name -> golocust.cluster.v1.Leaving
+	26, // 11: golocust.cluster.v1.WorkerMessage.logs:type_name -> golocust.cluster.v1.Logs
 	4,  // 12: golocust.cluster.v1.MasterMessage.ack:type_name -> golocust.cluster.v1.Ack
 	5,  // 13: golocust.cluster.v1.MasterMessage.heartbeat:type_name -> golocust.cluster.v1.Heartbeat
 	6,  // 14: golocust.cluster.v1.MasterMessage.spawn:type_name -> golocust.cluster.v1.Spawn
 	12, // 15: golocust.cluster.v1.MasterMessage.spawning_complete:type_name -> golocust.cluster.v1.SpawningComplete
-	17, // 16: golocust.cluster.v1.MasterMessage.stop:type_name -> golocust.cluster.v1.Stop
-	19, // 17: golocust.cluster.v1.MasterMessage.quit:type_name -> golocust.cluster.v1.Quit
-	20, // 18: golocust.cluster.v1.MasterMessage.reconnect:type_name -> golocust.cluster.v1.Reconnect
-	21, // 19: golocust.cluster.v1.MasterMessage.custom:type_name -> golocust.cluster.v1.Custom
-	22, // 20: golocust.cluster.v1.MasterMessage.goodbye:type_name -> golocust.cluster.v1.Goodbye
-	26, // 21: golocust.cluster.v1.MasterMessage.numbering:type_name -> golocust.cluster.v1.Numbering
+	18, // 16: golocust.cluster.v1.MasterMessage.stop:type_name -> golocust.cluster.v1.Stop
+	20, // 17: golocust.cluster.v1.MasterMessage.quit:type_name -> golocust.cluster.v1.Quit
+	21, // 18: golocust.cluster.v1.MasterMessage.reconnect:type_name -> golocust.cluster.v1.Reconnect
+	22, // 19: golocust.cluster.v1.MasterMessage.custom:type_name -> golocust.cluster.v1.Custom
+	23, // 20: golocust.cluster.v1.MasterMessage.goodbye:type_name -> golocust.cluster.v1.Goodbye
+	27, // 21: golocust.cluster.v1.MasterMessage.numbering:type_name -> golocust.cluster.v1.Numbering
 	0,  // 22: golocust.cluster.v1.Heartbeat.state:type_name -> golocust.cluster.v1.WorkerState
-	27, // 23: golocust.cluster.v1.Spawn.user_class_counts:type_name -> golocust.cluster.v1.Spawn.UserClassCountsEntry
+	28, // 23: golocust.cluster.v1.Spawn.user_class_counts:type_name -> golocust.cluster.v1.Spawn.UserClassCountsEntry
 	7,  // 24: golocust.cluster.v1.Spawn.options:type_name -> golocust.cluster.v1.RunOptions
 	9,  // 25: golocust.cluster.v1.RunOptions.arrival:type_name -> golocust.cluster.v1.Arrival
 	8,  // 26: golocust.cluster.v1.RunOptions.classes:type_name -> golocust.cluster.v1.ClassSettings
-	28, // 27: golocust.cluster.v1.RunOptions.params:type_name -> golocust.cluster.v1.RunOptions.ParamsEntry
+	29, // 27: golocust.cluster.v1.RunOptions.params:type_name -> golocust.cluster.v1.RunOptions.ParamsEntry
 	10, // 28: golocust.cluster.v1.Arrival.cluster_stages:type_name -> golocust.cluster.v1.RateStage
-	29, // 29: golocust.cluster.v1.SpawningComplete.user_class_counts:type_name -> golocust.cluster.v1.SpawningComplete.UserClassCountsEntry
+	30, // 29: golocust.cluster.v1.SpawningComplete.user_class_counts:type_name -> golocust.cluster.v1.SpawningComplete.UserClassCountsEntry
 	14, // 30: golocust.cluster.v1.StatsReport.entries:type_name -> golocust.cluster.v1.StatsEntry
 	14, // 31: golocust.cluster.v1.StatsReport.total:type_name -> golocust.cluster.v1.StatsEntry
-	15, // 32: golocust.cluster.v1.StatsReport.errors:type_name -> golocust.cluster.v1.ErrorEntry
-	16, // 33: golocust.cluster.v1.StatsReport.exceptions:type_name -> golocust.cluster.v1.ExceptionEntry
-	30, // 34: golocust.cluster.v1.StatsReport.user_class_counts:type_name -> golocust.cluster.v1.StatsReport.UserClassCountsEntry
-	31, // 35: golocust.cluster.v1.StatsReport.ended_users:type_name -> golocust.cluster.v1.StatsReport.EndedUsersEntry
-	32, // 36: golocust.cluster.v1.Numbering.positions:type_name -> golocust.cluster.v1.Numbering.PositionsEntry
-	1,  // 37: golocust.cluster.v1.Cluster.Connect:input_type -> golocust.cluster.v1.WorkerMessage
-	2,  // 38: golocust.cluster.v1.Cluster.Connect:output_type -> golocust.cluster.v1.MasterMessage
-	38, // [38:39] is the sub-list for method output_type
-	37, // [37:38] is the sub-list for method input_type
-	37, // [37:37] is the sub-list for extension type_name
-	37, // [37:37] is the sub-list for extension extendee
-	0,  // [0:37] is the sub-list for field type_name
+	16, // 32: golocust.cluster.v1.StatsReport.errors:type_name -> golocust.cluster.v1.ErrorEntry
+	17, // 33: golocust.cluster.v1.StatsReport.exceptions:type_name -> golocust.cluster.v1.ExceptionEntry
+	31, // 34: golocust.cluster.v1.StatsReport.user_class_counts:type_name -> golocust.cluster.v1.StatsReport.UserClassCountsEntry
+	32, // 35: golocust.cluster.v1.StatsReport.ended_users:type_name -> golocust.cluster.v1.StatsReport.EndedUsersEntry
+	15, // 36: golocust.cluster.v1.StatsEntry.exemplars:type_name -> golocust.cluster.v1.Exemplar
+	33, // 37: golocust.cluster.v1.Numbering.positions:type_name -> golocust.cluster.v1.Numbering.PositionsEntry
+	1,  // 38: golocust.cluster.v1.Cluster.Connect:input_type -> golocust.cluster.v1.WorkerMessage
+	2,  // 39: golocust.cluster.v1.Cluster.Connect:output_type -> golocust.cluster.v1.MasterMessage
+	39, // [39:40] is the sub-list for method output_type
+	38, // [38:39] is the sub-list for method input_type
+	38, // [38:38] is the sub-list for extension type_name
+	38, // [38:38] is the sub-list for extension extendee
+	0,  // [0:38] is the sub-list for field type_name
 }
 
 func init() { file_locust_proto_init() }
@@ -2570,7 +2658,7 @@ func file_locust_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_locust_proto_rawDesc), len(file_locust_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   32,
+			NumMessages:   33,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -403,8 +403,23 @@ func validateEntry(e *StatsEntry, l Limits, total bool) error {
 	if !inRange(l.MaxCount, e.GetRequestsPerSecond()...) || !inRange(l.MaxCount, e.GetFailuresPerSecond()...) {
 		return invalid("%q: per-second count out of range 0..%d", e.GetName(), l.MaxCount)
 	}
+	if len(e.GetExemplars()) > MaxExemplars {
+		return invalid("%q: more than %d exemplars", e.GetName(), MaxExemplars)
+	}
+	for _, x := range e.GetExemplars() {
+		if len(x.GetTraceId()) != 16 || len(x.GetSpanId()) != 8 {
+			return invalid("%q: an exemplar's trace id is not 16 bytes or its span id not 8", e.GetName())
+		}
+		if !inRange(MaxSpanUs, x.GetResponseTimeUs()) || !inRange(maxUnixUs, x.GetUnixUs()) {
+			return invalid("%q: an exemplar's time is out of range", e.GetName())
+		}
+	}
 	return nil
 }
+
+// MaxExemplars bounds the exemplars of one stats entry on the wire (a
+// worker sends at most stats.MaxExemplars).
+const MaxExemplars = 64
 
 // maxTotalUs bounds the summed response time of one report's entry: 2^52
 // µs (142 years), so that sums over many reports stay far from overflow.

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/golocust/golocust/stats"
 	"github.com/golocust/golocust/taskset"
 	"github.com/golocust/golocust/user"
 )
@@ -267,5 +268,36 @@ func TestConnectionErrors(t *testing.T) {
 		assert.ErrorIs(t, errs[2], context.DeadlineExceeded)
 		assert.Equal(t, 0, tg.count("GET /ok"), "a request whose ctx is done is not sent")
 		assert.Equal(t, 2, tg.count("GET /slow"))
+	})
+}
+
+// A closed-loop user reads the clock only around its requests (the loop
+// reuses their reads), yet a task's own failure is still timed over the
+// task, and requests keep their own durations.
+func TestClosedLoopTimesTasksFromSharedClockReads(t *testing.T) {
+	const work = 100 * time.Millisecond
+	forEachClient(t, func(t *testing.T, k clientKind) {
+		tg := newTarget(t)
+		slowFail := clientTask{run: func(c httpClient, ctx context.Context) error {
+			time.Sleep(work)
+			return errors.New("bad page")
+		}}
+		r := k.start(t, tg.URL, 1, true, clientTask{run: getOK.run}, slowFail)
+		eventually(t, func() bool {
+			e := r.reg.Snapshot().Errors
+			return len(e) > 0 && e[0].Occurrences >= 3
+		}, "three failed tasks")
+		r.stop()
+		r.wait(t, 10*time.Second)
+		s := r.reg.Snapshot()
+		var task *stats.Entry
+		for _, e := range s.Entries {
+			if e.Method == user.TaskMethod {
+				task = e
+			}
+		}
+		require.NotNil(t, task, methods(s))
+		assert.GreaterOrEqual(t, task.Min, work, "the failure is timed over the task")
+		assert.Less(t, entry(s, "GET", "/ok?id=1").Min, work, "a request is not charged with the next task's work")
 	})
 }

@@ -28,48 +28,71 @@ const Method = "quantile test (Mood's, per percentile) and two-proportion z-test
 // Options.MinChange; the last line says how many endpoints regressed.
 func WriteTable(w io.Writer, r *Report) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Comparison with the baseline%s (%s confidence; changes under %s ignored)\n",
-		r.nameSuffix(), pct(r.Options.Confidence), pct(r.Options.MinChange))
+	fmt.Fprintf(&b, "Comparison with the baseline%s (%s)\n", r.nameSuffix(), r.Settings())
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.Join(r.Header(), "\t"))
+	for i := range r.Rows {
+		cells := r.Cells(i)
+		cells[0] = printable(cells[0])
+		fmt.Fprintln(tw, strings.Join(cells, "\t"))
+	}
+	tw.Flush()
+	b.WriteString(printable(r.Summary()) + "\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// Settings says what the verdicts mean: "99% confidence; changes under 5%
+// ignored".
+func (r *Report) Settings() string {
+	return pct(r.Options.Confidence) + " confidence; changes under " + pct(r.Options.MinChange) + " ignored"
+}
+
+// Summary is the table's last line: which endpoints regressed, or that
+// none did.
+func (r *Report) Summary() string {
+	regs := r.Regressions()
+	if len(regs) == 0 {
+		return "No endpoint got significantly slower or failed more often."
+	}
+	names := make([]string, len(regs))
+	for i := range regs {
+		names[i] = regs[i].Label() + " (" + regs[i].Verdict() + ")"
+	}
+	return fmt.Sprintf("%d endpoint(s) regressed: %s", len(regs), strings.Join(names, ", "))
+}
+
+// Header is the table's header: Name, reqs base/now, one column per
+// compared percentile, req/s, fail % and verdict.
+func (r *Report) Header() []string {
 	head := []string{"Name", "reqs base/now"}
 	for _, q := range r.Options.Percentiles {
 		head = append(head, "p"+strings.TrimSuffix(stats.PercentileLabel(q), "%")+" ms")
 	}
-	head = append(head, "req/s", "fail %", "verdict")
-	fmt.Fprintln(tw, strings.Join(head, "\t"))
-	for i := range r.Rows {
-		row := &r.Rows[i]
-		cells := []string{printable(row.Label())}
-		switch row.Presence {
-		case OnlyBaseline:
-			cells = append(cells, fmt.Sprintf("%d/-", row.Base.Requests))
-		case OnlyCurrent:
-			cells = append(cells, fmt.Sprintf("-/%d", row.Cur.Requests))
-		default:
-			cells = append(cells, fmt.Sprintf("%d/%d", row.Base.Requests, row.Cur.Requests))
-		}
-		for j := range r.Options.Percentiles {
-			cells = append(cells, row.percentileCell(j))
-		}
-		cells = append(cells,
-			row.pair(func(s Side) string { return num(s.RPS) }, row.RPSChange, false),
-			row.pair(func(s Side) string { return num(100 * s.FailRatio) }, math.NaN(), row.MoreFailures),
-			row.Verdict())
-		fmt.Fprintln(tw, strings.Join(cells, "\t"))
+	return append(head, "req/s", "fail %", "verdict")
+}
+
+// Cells is row i of the table as text, one cell per Header column, e.g.
+// "GET /checkout", "1200/1010", "5.21→6.26 +20%*", ...; a * marks a change
+// that counts (significant and at least Options.MinChange).
+func (r *Report) Cells(i int) []string {
+	row := &r.Rows[i]
+	cells := []string{row.Label()}
+	switch row.Presence {
+	case OnlyBaseline:
+		cells = append(cells, fmt.Sprintf("%d/-", row.Base.Requests))
+	case OnlyCurrent:
+		cells = append(cells, fmt.Sprintf("-/%d", row.Cur.Requests))
+	default:
+		cells = append(cells, fmt.Sprintf("%d/%d", row.Base.Requests, row.Cur.Requests))
 	}
-	tw.Flush()
-	regs := r.Regressions()
-	if len(regs) == 0 {
-		b.WriteString("No endpoint got significantly slower or failed more often.\n")
-	} else {
-		names := make([]string, len(regs))
-		for i := range regs {
-			names[i] = printable(regs[i].Label()) + " (" + regs[i].Verdict() + ")"
-		}
-		fmt.Fprintf(&b, "%d endpoint(s) regressed: %s\n", len(regs), strings.Join(names, ", "))
+	for j := range r.Options.Percentiles {
+		cells = append(cells, row.percentileCell(j))
 	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	return append(cells,
+		row.pair(func(s Side) string { return num(s.RPS) }, row.RPSChange, false),
+		row.pair(func(s Side) string { return num(100 * s.FailRatio) }, math.NaN(), row.MoreFailures),
+		row.Verdict())
 }
 
 func (r *Report) nameSuffix() string {

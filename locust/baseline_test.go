@@ -42,8 +42,12 @@ func TestBaselineFlagsARunThatGotSlowerAndCompareAgreesWithoutLoad(t *testing.T)
 	}
 
 	// Twice as slow: 10 ms instead of 5 ms on every endpoint.
-	code, out := recordRun(t, dir, "branch", 10*time.Millisecond, "--baseline", filepath.Join(dir, "main.json"))
+	code, out := recordRun(t, dir, "branch", 10*time.Millisecond, "--baseline", filepath.Join(dir, "main.json"), "--html", filepath.Join(dir, "branch.html"))
 	assert.Equal(t, 3, code, out)
+	page, err := os.ReadFile(filepath.Join(dir, "branch.html"))
+	require.NoError(t, err)
+	assert.Contains(t, string(page), `<table id="baseline">`, "the HTML report shows the comparison")
+	assert.Contains(t, string(page), "2 endpoint(s) regressed")
 	assert.Contains(t, out, "Comparison with the baseline "+filepath.Join(dir, "main.json"))
 	assert.Contains(t, out, "GET /items")
 	assert.Contains(t, out, "regressed: ")

@@ -124,6 +124,7 @@ func (s *session) reportData(now time.Time, snap *stats.Snapshot, ths []threshol
 	return report.Data{
 		Start: start, End: end, Host: host, Script: programName(), Users: peak,
 		Classes: classes, Snapshot: snap, History: s.history.Points(), Thresholds: ths, Version: Version,
+		Baseline: s.compareBaseline(snap),
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/golocust/golocust/internal/uplot"
 	"time"
 
+	"github.com/golocust/golocust/compare"
 	"github.com/golocust/golocust/stats"
 	"github.com/golocust/golocust/threshold"
 )
@@ -46,6 +47,8 @@ type Data struct {
 	History []stats.HistoryPoint
 	// Thresholds are the evaluated thresholds, if any.
 	Thresholds []threshold.Result
+	// Baseline compares the run with a baseline run (--baseline), if any.
+	Baseline *compare.Report
 	// Version is golocust's version, shown in the footer; optional.
 	Version string
 	// Generated is when the report was made; zero: time.Now.
@@ -253,10 +256,37 @@ type pageView struct {
 	// iteration had an intended start); Ended the users that ended early.
 	Lag   string
 	Ended []endedRow
-	CSP   string
-	Style template.CSS
-	Code  template.JS
-	JSON  template.JS
+	// Baseline is the comparison with --baseline; nil without one.
+	Baseline *baselineView
+	CSP      string
+	Style    template.CSS
+	Code     template.JS
+	JSON     template.JS
+}
+
+// baselineView is the comparison with the baseline as the page shows it.
+type baselineView struct {
+	File, Settings, Summary string
+	Regressed               bool
+	Header                  []string
+	Rows                    []baselineRow
+}
+
+type baselineRow struct {
+	Cells     []string
+	Regressed bool
+	Total     bool
+}
+
+func baselineOf(rep *compare.Report) *baselineView {
+	if rep == nil {
+		return nil
+	}
+	v := &baselineView{File: rep.BaseName, Settings: rep.Settings(), Summary: rep.Summary(), Regressed: rep.Regressed(), Header: rep.Header()}
+	for i := range rep.Rows {
+		v.Rows = append(v.Rows, baselineRow{Cells: rep.Cells(i), Regressed: rep.Rows[i].Regressed(), Total: rep.Rows[i].Aggregated()})
+	}
+	return v
 }
 
 type endedRow struct {
@@ -471,7 +501,7 @@ func Write(w io.Writer, d Data) error {
 		Errors: j.Errors, Exceptions: j.Exceptions, HasHistory: len(d.History) > 0,
 		Thresholds: d.Thresholds, AllPassed: threshold.AllPassed(d.Thresholds),
 		FailedCount: len(threshold.Failed(d.Thresholds)),
-		Lag:         lagText(d.Snapshot), Ended: endedRows(d.Snapshot),
+		Lag:         lagText(d.Snapshot), Ended: endedRows(d.Snapshot), Baseline: baselineOf(d.Baseline),
 		CSP: ContentSecurityPolicy, Style: template.CSS(style), Code: template.JS(script),
 		JSON: template.JS(blob),
 	}

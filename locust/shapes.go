@@ -8,6 +8,8 @@ import (
 	"sync"
 	"unicode"
 
+	"go.uber.org/zap"
+
 	"github.com/golocust/golocust/runner"
 	"github.com/golocust/golocust/user"
 	"github.com/golocust/golocust/webui"
@@ -144,7 +146,13 @@ func (c *webController) startWithShape(name string, classes []user.Spawner, host
 			return &webui.FieldError{Field: "shape_class", Message: fmt.Sprintf("unknown shape %q: choose from %s", name, strings.Join(append([]string{DefaultShape}, c.ShapeNames()...), ", "))}
 		}
 	}
-	return c.s.pick.with(name, shape, start)
+	if err := c.s.pick.with(name, shape, start); err != nil {
+		return err
+	}
+	if name != "" {
+		c.s.log.Info("the load shape chosen in the web form drives the run", zap.String("shape", name))
+	}
+	return nil
 }
 
 // editsRun tells whether startRun(…, host, …, classes) would edit the

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -100,6 +101,11 @@ func TestWebFormShapeClassDrivesTheRun(t *testing.T) {
 	assert.Equal(t, "stepped", st.ShapeClass)
 	code, body = postForm(t, base+"/swarm", url.Values{"user_count": {"9"}, "spawn_rate": {"1"}})
 	assert.Equal(t, http.StatusConflict, code, "a shape-driven run is not edited: %s", body)
+	var logs struct {
+		Master []string `json:"master"`
+	}
+	getJSON(t, base+"/logs", &logs)
+	assert.Contains(t, strings.Join(logs.Master, "\n"), `the load shape chosen in the web form drives the run	{"shape": "stepped"}`)
 	stepped.stage.Store(1)
 	waitSwarm(t, base, "stage 2: 5 users", func(s swarmState) bool { return s.UserCount == 5 })
 	stepped.stage.Store(2)

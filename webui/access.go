@@ -348,6 +348,9 @@ func startDetail(req StartRequest) map[string]any {
 	if len(req.Classes) > 0 {
 		d["user_classes"] = req.Classes
 	}
+	if req.Shape != "" {
+		d["shape_class"] = req.Shape
+	}
 	return d
 }
 

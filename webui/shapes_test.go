@@ -97,6 +97,7 @@ func TestSwarmShapeClass(t *testing.T) {
 	req, n := f.lastStart()
 	require.Equal(t, 1, n)
 	assert.Equal(t, "spike", req.Shape)
+	assert.Equal(t, "spike", startDetail(req)["shape_class"], "the audit log's start event names the shape")
 
 	shape = "spike"
 	resp, b = get(t, base+"/stats/requests")

@@ -156,17 +156,26 @@ func (cl *ClusterConfig) validate() []error {
 	return errs
 }
 
+// firstLine reads the first line of a secret's file, trimmed; errors name
+// the flag.
+func firstLine(flag, path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", flag, err)
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	return strings.TrimSpace(line), nil
+}
+
 // token returns the worker token from the flag or its file.
 func (cl *ClusterConfig) token() (string, error) {
 	if cl.WorkerTokenFile == "" {
 		return cl.WorkerToken, nil
 	}
-	b, err := os.ReadFile(cl.WorkerTokenFile)
+	line, err := firstLine("--worker-token-file", cl.WorkerTokenFile)
 	if err != nil {
-		return "", fmt.Errorf("--worker-token-file: %w", err)
+		return "", err
 	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	line = strings.TrimSpace(line)
 	if line == "" {
 		return "", fmt.Errorf("--worker-token-file %s: the first line is empty", cl.WorkerTokenFile)
 	}

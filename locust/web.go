@@ -122,12 +122,10 @@ func (w *WebConfig) auth() (string, error) {
 	if w.AuthFile == "" {
 		return w.Auth, nil
 	}
-	b, err := os.ReadFile(w.AuthFile)
+	line, err := firstLine("--web-auth-file", w.AuthFile)
 	if err != nil {
-		return "", fmt.Errorf("--web-auth-file: %w", err)
+		return "", err
 	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	line = strings.TrimSpace(line)
 	if u, _, ok := strings.Cut(line, ":"); !ok || u == "" {
 		return "", fmt.Errorf("--web-auth-file %s: want user:password on the first line", w.AuthFile)
 	}

@@ -40,6 +40,7 @@ func TestLoadModelDrivesALocalWithAShape(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("the shape did not end the run")
 	}
+	waitStarted(t, rec, 3)
 	assert.Equal(t, "AAA", rec.order(), "the shape's 3 users, not the 50 asked")
 
 	plain := NewLoadModel(Load{}, LoadModelOptions{})

@@ -33,6 +33,7 @@ func TestWorkerRunsTheLocalEngine(t *testing.T) {
 	defer l.Quit()
 	require.NoError(t, l.Start(13, 1000)) // one ramp step: every user at once
 	require.NoError(t, l.WaitState(ctx, StateRunning))
+	waitStarted(t, alone, 13)
 
 	onWorker := newRecord()
 	m := startMaster(t, MasterOptions{Classes: classes(nil)})
@@ -40,6 +41,7 @@ func TestWorkerRunsTheLocalEngine(t *testing.T) {
 	waitWorkers(t, m, 1)
 	require.NoError(t, m.Start(13, 1000))
 	require.NoError(t, m.WaitUsers(ctx, 13))
+	waitStarted(t, onWorker, 13)
 
 	assert.Equal(t, "FAAABAAAAABAA", alone.order())
 	assert.Equal(t, alone.order(), onWorker.order(), "the worker spawns as the local runner does")
@@ -102,4 +104,15 @@ func TestWorkerShareIsALoadRun(t *testing.T) {
 	assert.Equal(t, aloneRan.Load(), workerRan.Load())
 	r, _ := sh.counts()
 	assert.Equal(t, int64(7), r)
+}
+
+// waitStarted waits until n users have begun to run (a user counts as
+// spawned before its goroutine records its start).
+func waitStarted(t *testing.T, rec *record, n int) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		return len(rec.started) >= n
+	}, 10*time.Second, 5*time.Millisecond, "%d users starting", n)
 }

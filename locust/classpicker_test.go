@@ -62,7 +62,7 @@ func TestPostUserEditsAClass(t *testing.T) {
 		msg   string
 	}{
 		{map[string]any{"user_class_name": "Nobody"}, "user_class_name", `unknown user class "Nobody": choose from Shopper`},
-		{map[string]any{"user_class_name": "Shopper", "host": "ftp://x"}, "host", "must be a URL starting with http:// or https://"},
+		{map[string]any{"user_class_name": "Shopper", "host": "ftp://x"}, "host", "want a base URL starting with http:// or https://"},
 		{map[string]any{"user_class_name": "Shopper", "tasks": []string{"Checkout"}}, "", `no task named "Checkout": choose from Items, Item`},
 		{map[string]any{"user_class_name": "Shopper", "weight": 0, "fixed_count": 0}, "", "the class would get no users"},
 		{map[string]any{"user_class_name": "Shopper", "tasks": []string{}}, "tasks", "pick at least one task"},

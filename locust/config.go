@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/golocust/golocust/internal/bounds"
+	"github.com/golocust/golocust/internal/selection"
 	"github.com/golocust/golocust/internal/timespan"
 	"github.com/golocust/golocust/param"
 	"github.com/golocust/golocust/runner"
@@ -213,6 +213,19 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// read validates c and normalises what flags, LOCUST_* variables, config
+// files and code all fill alike, through the one parser of each input
+// (internal/selection), so that the run sees the same values whichever
+// entry set them.
+func (c *Config) read() error {
+	if err := c.Validate(); err != nil {
+		return &UsageError{Msg: err.Error()}
+	}
+	c.Host, _ = selection.Host(c.Host) // Validate has refused what it cannot read
+	c.Tags, c.ExcludeTags = selection.Names(c.Tags), selection.Names(c.ExcludeTags)
+	return nil
+}
+
 // errorExitCode is the exit code of a run in which requests failed.
 func (c *Config) errorExitCode() int {
 	if c.ExitCodeOnError == ExitZeroOnError {
@@ -255,8 +268,8 @@ func (c *Config) Validate() error {
 	if c.StopTimeout < 0 || c.StopTimeout > MaxTimespan {
 		add("-s/--stop-timeout is %v: want a span such as 10s, at most %s", c.StopTimeout, timespan.MaxText)
 	}
-	if c.Host != "" && !strings.HasPrefix(c.Host, "http://") && !strings.HasPrefix(c.Host, "https://") {
-		add("-H/--host is %q: want a base URL starting with http:// or https://, such as http://127.0.0.1:8080", c.Host)
+	if _, err := selection.Host(c.Host); err != nil {
+		add("-H/--host is %v", err)
 	}
 	if c.Autoquit && !c.Autostart {
 		add("--autoquit needs --autostart: a headless run quits when it ends, a web UI run waits for you")

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/golocust/golocust/internal/bounds"
+	"github.com/golocust/golocust/internal/selection"
 )
 
 // UsageError is a problem with the command line or the LOCUST_*
@@ -156,7 +157,7 @@ func parseCommandLine(c *Config, args []string, lookupEnv func(string) (string, 
 	}
 	if len(c.Classes) == 0 {
 		if v, ok := lookupEnv("LOCUST_USER_CLASSES"); ok {
-			c.Classes = strings.Fields(v)
+			c.Classes = selection.Names([]string{v})
 		}
 	}
 	return defs, nil

@@ -2,11 +2,13 @@ package locust
 
 import (
 	"math"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/golocust/golocust/internal/bounds"
+	"github.com/golocust/golocust/internal/selection"
 	"github.com/golocust/golocust/runner"
 )
 
@@ -33,6 +35,13 @@ func checkAccepted(t *testing.T, input string, c *Config) {
 		if d < 0 || d > MaxTimespan {
 			fail(name, d)
 		}
+	}
+	// The host reads as the users' clients will request it, and as the
+	// web form reads it (internal/selection).
+	if h, err := selection.Host(c.Host); err != nil {
+		fail("host", c.Host)
+	} else if u, err := url.Parse(h); h != "" && (err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https")) {
+		fail("host", c.Host)
 	}
 	l := &c.Load
 	if l.Iterations < 0 || l.MaxUsers < 0 || l.MaxUsers > maxUsers || l.PreAllocate < 0 || l.PreAllocate > maxUsers {
@@ -88,6 +97,8 @@ func FuzzParseCommandLine(f *testing.F) {
 		"--arrival-rate 200 --arrival-stages 30s:100,1m:500 --max-users 50 --pre-allocate 10", "-i 1000 -u 5",
 		"--arrival-rate 1e-300", "--stages 8760h:1,1s:2", "--steps 10000000/1ns", "--threshold p95<300ms --threshold-delay 10s",
 		"--stop-timeout 8760h --expect-workers-max-wait 1.5s",
+		"-H http://127.0.0.1:8080/", "-H HTTP://127.0.0.1:9", "-H 127.0.0.1:8080", "-H http://127.0.0.1:9?a=1", "-H http://127.0.0.1:0",
+		"Shopper,Admin -T list,item -E slow", "Shoper --tags= --exclude-tags=,",
 	} {
 		f.Add(s)
 	}
@@ -113,7 +124,8 @@ func FuzzEnvironment(f *testing.F) {
 		names = append(names, "LOCUST_"+strings.ToUpper(strings.ReplaceAll(d.long, "-", "_")))
 	}
 	for i, n := range names {
-		for _, v := range []string{"", "1", "-1", "2700000h", "NaN", "30s:10@5", "10/30s:100"} {
+		for _, v := range []string{"", "1", "-1", "2700000h", "NaN", "30s:10@5", "10/30s:100",
+			" HTTP://127.0.0.1:8080/ ", "http://127.0.0.1:9#top", "list, item"} {
 			_ = n
 			f.Add(uint16(i), v)
 		}

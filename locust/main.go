@@ -8,11 +8,11 @@ import (
 	"os"
 	"os/signal"
 	"sort"
-	"strings"
 	"syscall"
 
 	"go.uber.org/zap"
 
+	"github.com/golocust/golocust/internal/selection"
 	"github.com/golocust/golocust/user"
 )
 
@@ -127,14 +127,14 @@ func listClasses(w io.Writer, classes []user.Spawner) {
 }
 
 // selectClasses keeps the classes named in cfg.Classes (all when empty)
-// and applies the tag filters, refusing unknown names and classes left
-// with no tasks.
+// and applies the tag filters, refusing unknown names, classes without a
+// name of their own and classes left with no tasks.
 func selectClasses(cfg *Config, classes []user.Spawner, log *zap.Logger) ([]user.Spawner, error) {
 	if len(classes) == 0 {
 		return nil, &UsageError{Msg: "no user classes: pass at least one user.Class to locust.Main"}
 	}
 	byName := map[string]user.Spawner{}
-	var names []string
+	names := make([]string, 0, len(classes))
 	for _, c := range classes {
 		if _, dup := byName[c.ClassName()]; dup {
 			return nil, &UsageError{Msg: fmt.Sprintf("two user classes are named %q: give each class a distinct Name", c.ClassName())}
@@ -142,37 +142,25 @@ func selectClasses(cfg *Config, classes []user.Spawner, log *zap.Logger) ([]user
 		byName[c.ClassName()] = c
 		names = append(names, c.ClassName())
 	}
+	asked, err := selection.Classes(names, cfg.Classes)
+	if err != nil {
+		return nil, &UsageError{Msg: err.Error() + " (-l lists them)"}
+	}
 	picked := classes
-	if len(cfg.Classes) > 0 {
-		picked = nil
-		seen := map[string]bool{}
-		for _, n := range cfg.Classes {
-			c, ok := byName[n]
-			if !ok {
-				sort.Strings(names)
-				return nil, &UsageError{Msg: fmt.Sprintf("unknown user class %q: choose from %s (-l lists them)", n, strings.Join(names, ", "))}
-			}
-			if !seen[n] {
-				picked = append(picked, c)
-				seen[n] = true
-			}
+	if asked != nil {
+		picked = make([]user.Spawner, len(asked))
+		for i, n := range asked {
+			picked[i] = byName[n]
 		}
 	}
-	if len(cfg.Tags) == 0 && len(cfg.ExcludeTags) == 0 {
-		return picked, nil
-	}
-	var kept []user.Spawner
-	var dropped []string
 	for _, c := range picked {
-		f, err := c.Filter(cfg.Tags, cfg.ExcludeTags)
-		if err != nil {
-			dropped = append(dropped, c.ClassName())
-			continue
+		if _, err := selection.Host(c.ClassHost()); err != nil {
+			return nil, &UsageError{Msg: fmt.Sprintf("user class %s: Host is %v", c.ClassName(), err)}
 		}
-		kept = append(kept, f)
 	}
-	if len(kept) == 0 {
-		return nil, &UsageError{Msg: fmt.Sprintf("no tasks left after filtering by -T/--tags %q and -E/--exclude-tags %q: check the tag names", cfg.Tags, cfg.ExcludeTags)}
+	kept, dropped, err := selection.Tags(picked, cfg.Tags, cfg.ExcludeTags)
+	if err != nil {
+		return nil, &UsageError{Msg: "-T/--tags, -E/--exclude-tags: " + err.Error()}
 	}
 	if len(dropped) > 0 {
 		log.Warn("user classes had no tasks left after filtering by tags and are not run", zap.Strings("classes", dropped))

@@ -133,8 +133,8 @@ type session struct {
 func execute(ctx context.Context, cfg *Config, classes []user.Spawner) (*Result, error) {
 	withDefaults := cfg.withDefaults() // a copy: the caller's Config stays as given
 	cfg = &withDefaults
-	if err := cfg.Validate(); err != nil {
-		return nil, &UsageError{Msg: err.Error()}
+	if err := cfg.read(); err != nil {
+		return nil, err
 	}
 	stdout, stderr := cfg.Stdout, cfg.Stderr
 	if stdout == nil {

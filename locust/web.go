@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/golocust/golocust/internal/selection"
 	"github.com/golocust/golocust/metrics"
 	"github.com/golocust/golocust/report"
 	"github.com/golocust/golocust/stats"
@@ -218,23 +219,21 @@ func (c *webController) Start(req webui.StartRequest) error {
 	}
 	var classes []user.Spawner
 	if len(req.Classes) > 0 {
-		byName := map[string]user.Spawner{}
-		for _, cl := range c.s.classes {
-			byName[cl.ClassName()] = cl
+		asked, err := selection.Classes(c.s.classNames(), req.Classes)
+		if err != nil {
+			return &webui.FieldError{Field: "user_classes", Message: err.Error()}
 		}
-		for _, n := range req.Classes {
-			cl, ok := byName[n]
-			if !ok {
-				return &webui.FieldError{Field: "user_classes", Message: fmt.Sprintf("unknown user class %q: choose from %s", n, strings.Join(c.s.classNames(), ", "))}
-			}
+		for _, n := range asked {
+			cl, _ := c.s.original(n)
 			classes = append(classes, cl)
 		}
 	}
-	if req.Host != "" && !strings.HasPrefix(req.Host, "http://") && !strings.HasPrefix(req.Host, "https://") {
-		return &webui.FieldError{Field: "host", Message: "want a base URL starting with http:// or https://"}
+	host, err := selection.Host(req.Host)
+	if err != nil {
+		return &webui.FieldError{Field: "host", Message: err.Error()}
 	}
-	if req.Host != "" {
-		if err := c.s.allowed.check(req.Host); err != nil {
+	if host != "" {
+		if err := c.s.allowed.check(host); err != nil {
 			return &webui.FieldError{Field: "host", Message: err.Error()}
 		}
 	}
@@ -260,8 +259,8 @@ func (c *webController) Start(req webui.StartRequest) error {
 			return err
 		}
 	}
-	return c.startWithShape(req.Shape, classes, req.Host, func() error {
-		return c.s.startRun(req.Users, req.SpawnRate, req.Host, req.RunTime, classes)
+	return c.startWithShape(req.Shape, classes, host, func() error {
+		return c.s.startRun(req.Users, req.SpawnRate, host, req.RunTime, classes)
 	})
 }
 

@@ -23,6 +23,12 @@ import (
 // the UI's URL and a func that ends the session and returns its result.
 func startWebSession(t *testing.T, cfg Config) (string, func() *Result) {
 	t.Helper()
+	return startWebSessionWith(t, cfg, shopperClass(""))
+}
+
+// startWebSessionWith is startWebSession with the given classes.
+func startWebSessionWith(t *testing.T, cfg Config, classes ...user.Spawner) (string, func() *Result) {
+	t.Helper()
 	urls := make(chan string, 1)
 	cfg.Web.Port = 0
 	cfg.Web.listening = func(u string) { urls <- u }
@@ -35,7 +41,7 @@ func startWebSession(t *testing.T, cfg Config) (string, func() *Result) {
 	}
 	done := make(chan outcome, 1)
 	go func() {
-		res, err := execute(ctx, &cfg, []user.Spawner{shopperClass("")})
+		res, err := execute(ctx, &cfg, classes)
 		done <- outcome{res, err}
 	}()
 	var base string

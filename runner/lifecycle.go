@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/golocust/golocust/internal/bounds"
+	"github.com/golocust/golocust/internal/selection"
 	"github.com/golocust/golocust/stats"
 	"github.com/golocust/golocust/user"
 	"go.uber.org/zap"
@@ -295,20 +296,9 @@ func checkSpawners(classes []user.Spawner) error {
 // tags (Tags, ExcludeTags), each filtered; a class with none is dropped
 // with a warning. It fails when no class is left.
 func filterClasses(classes []user.Spawner, tags, exclude []string, log *zap.Logger) ([]user.Spawner, error) {
-	if len(tags) == 0 && len(exclude) == 0 {
-		return classes, nil
+	kept, dropped, err := selection.Tags(classes, tags, exclude)
+	if len(dropped) > 0 && err == nil {
+		log.Warn("user classes dropped: no task left after tag filtering", zap.Strings("classes", dropped))
 	}
-	var kept []user.Spawner
-	for _, c := range classes {
-		f, err := c.Filter(tags, exclude)
-		if err != nil {
-			log.Warn("user class dropped: no task left after tag filtering", zap.String("class", c.ClassName()), zap.Error(err))
-			continue
-		}
-		kept = append(kept, f)
-	}
-	if len(kept) == 0 {
-		return nil, fmt.Errorf("no user class has a task left after filtering by tags %v, excluding %v", tags, exclude)
-	}
-	return kept, nil
+	return kept, err
 }

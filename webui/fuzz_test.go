@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/golocust/golocust/internal/bounds"
+	"github.com/golocust/golocust/internal/selection"
 	"github.com/golocust/golocust/internal/timespan"
 )
 
@@ -23,6 +24,9 @@ func FuzzSwarmForm(f *testing.F) {
 		"user_count=5&spawn_rate=0.00001", "user_count=5&spawn_rate=1&host=javascript:alert(1)",
 		"user_count=5&spawn_rate=1&user_classes=Nope&user_classes=Shopper", "user_count=0x10&spawn_rate=1_0",
 		"", "user_count=%ff&spawn_rate=%00",
+		"user_count=1&spawn_rate=1&host=+HTTP%3A%2F%2F127.0.0.1%3A9%2F+&user_classes=Shopper%2CBrowser",
+		"user_count=1&spawn_rate=1&host=http%3A%2F%2F127.0.0.1%3A9%3Fa%3D1&user_classes=Shoper",
+		"user_count=1&spawn_rate=1&host=http%3A%2F%2F127.0.0.1%3A0&user_classes=+Browser+Shopper+",
 	} {
 		f.Add(s, false)
 		f.Add(s, true)
@@ -60,6 +64,10 @@ func FuzzSwarmForm(f *testing.F) {
 			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 				t.Fatalf("accepted %q with host %q the users cannot request", body, req.Host)
 			}
+		}
+		// The form reads the host as -H/--host does.
+		if want, err := selection.Host(form.Get("host")); !edit && (err != nil || want != req.Host) {
+			t.Fatalf("the form read host %q as %q, -H/--host as %q (%v)", form.Get("host"), req.Host, want, err)
 		}
 		for _, c := range req.Classes {
 			if !slices.Contains(classes, c) {

@@ -4,12 +4,12 @@ import (
 	"maps"
 	"math"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/golocust/golocust/internal/bounds"
+	"github.com/golocust/golocust/internal/selection"
 	"github.com/golocust/golocust/internal/timespan"
 )
 
@@ -53,15 +53,10 @@ func parseSwarm(form url.Values, classes, shapes []string, edit bool) (StartRequ
 	if req.RunTime, ferr = parseRunTime(form.Get("run_time")); ferr != nil {
 		return req, ferr
 	}
-	for _, c := range form["user_classes"] {
-		c = strings.TrimSpace(c)
-		if c == "" || slices.Contains(req.Classes, c) {
-			continue
-		}
-		if !slices.Contains(classes, c) {
-			return req, &FieldError{Field: "user_classes", Message: "unknown user class " + strconv.Quote(c) + "; valid classes: " + strings.Join(classes, ", ")}
-		}
-		req.Classes = append(req.Classes, c)
+	if names, err := selection.Classes(classes, form["user_classes"]); err != nil {
+		return req, &FieldError{Field: "user_classes", Message: err.Error()}
+	} else if len(names) > 0 {
+		req.Classes = names
 	}
 	return req, nil
 }
@@ -110,21 +105,13 @@ func parseSpawnRate(s string) (float64, *FieldError) {
 	return v, nil
 }
 
+// parseHost reads the host field as -H/--host is read.
 func parseHost(s string) (string, *FieldError) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return "", nil
+	h, err := selection.Host(s)
+	if err != nil {
+		return "", &FieldError{Field: "host", Message: err.Error()}
 	}
-	bad := &FieldError{Field: "host", Message: "must be a URL starting with http:// or https://, such as http://127.0.0.1:8080"}
-	if len(s) > 2048 || strings.ContainsAny(s, "<>\"' \t\r\n") {
-		return "", bad
-	}
-	// As -H/--host: the users' HTTP client requests only http and https.
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", bad
-	}
-	return s, nil
+	return h, nil
 }
 
 // formatTimespan writes d as the run-time field reads it: "1h20m",

@@ -1,0 +1,163 @@
+package locust
+
+import (
+	"encoding/json"
+	"net/url"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+
+	"github.com/golocust/golocust/internal/selection"
+	"github.com/golocust/golocust/taskset"
+	"github.com/golocust/golocust/user"
+)
+
+// selectionClasses are two classes: Shopper's tasks are tagged list and
+// item, Admin's one task slow.
+func selectionClasses() []user.Spawner {
+	admin := user.Class[shopper]{Name: "Admin", Tasks: taskset.Weighted(
+		taskset.Task[shopper]{Weight: 1, Run: (*shopper).Items, Tags: []string{"slow"}})}
+	return []user.Spawner{shopperClass(""), admin}
+}
+
+// entry fills a Config from one input the way one entry point does.
+type entry struct {
+	name string
+	fill func(t *testing.T, flag, envName, value string) Config
+}
+
+var configEntries = []entry{
+	{"command line", func(t *testing.T, flag, _, value string) Config {
+		c := DefaultConfig()
+		args := []string{"--headless", value} // a class name is positional
+		if flag != "" {
+			args = []string{"--headless", flag, value}
+		}
+		_, err := parseCommandLine(&c, args, env(nil))
+		require.NoError(t, err)
+		return c
+	}},
+	{"environment", func(t *testing.T, _, envName, value string) Config {
+		c := DefaultConfig()
+		_, err := parseCommandLine(&c, []string{"--headless"}, env(map[string]string{envName: value}))
+		require.NoError(t, err)
+		return c
+	}},
+	{"RunHeadless Config", func(t *testing.T, flag, _, value string) Config {
+		c := Config{Headless: true}
+		switch flag {
+		case "-H":
+			c.Host = value
+		case "-T":
+			c.Tags = []string{value}
+		default:
+			c.Classes = []string{value}
+		}
+		return c
+	}},
+}
+
+// readEntry runs what execute does with a filled Config before the run:
+// defaults, validation and normalisation, class and tag selection.
+func readEntry(c Config) (Config, []string, error) {
+	c = c.withDefaults()
+	if err := c.read(); err != nil {
+		return c, nil, err
+	}
+	picked, err := selectClasses(&c, selectionClasses(), zap.NewNop())
+	var names []string
+	for _, p := range picked {
+		names = append(names, p.ClassName())
+	}
+	return c, names, err
+}
+
+// One input gives one result, or one error, whichever entry it comes
+// through: the command line, a LOCUST_* variable, a Config in code, and
+// (hosts and classes) the web form's POST /swarm.
+func TestHostsClassesAndTagsReadAlikeThroughEveryEntry(t *testing.T) {
+	base, end := startWebSessionWith(t, Config{}, selectionClasses()...)
+	defer end()
+	swarm := func(t *testing.T, field, value string) (int, map[string]any) {
+		code, body := postForm(t, base+"/swarm", url.Values{"user_count": {"0"}, "spawn_rate": {"1"}, field: {value}})
+		var ans map[string]any
+		require.NoError(t, json.Unmarshal([]byte(body), &ans), body)
+		stop, _ := postForm(t, base+"/stop", nil) // the next POST starts a new test, not an edit
+		require.Equal(t, 200, stop)
+		return code, ans
+	}
+
+	t.Run("hosts", func(t *testing.T) {
+		for _, in := range []string{" http://127.0.0.1:9/ ", "HTTP://127.0.0.1:9/api/", "127.0.0.1:9", "ftp://127.0.0.1",
+			"http://127.0.0.1:9?a=1", "http://127.0.0.1:0", "http://127.0.0.1:9/#x"} {
+			want, wantErr := selection.Host(in)
+			for _, e := range configEntries {
+				c, _, err := readEntry(e.fill(t, "-H", "LOCUST_HOST", in))
+				if wantErr != nil {
+					assert.ErrorContains(t, err, "-H/--host is "+wantErr.Error(), "%s %q", e.name, in)
+					continue
+				}
+				require.NoError(t, err, "%s %q", e.name, in)
+				assert.Equal(t, want, c.Host, "%s %q", e.name, in)
+			}
+			code, ans := swarm(t, "host", in)
+			if wantErr != nil {
+				assert.Equal(t, 400, code, "web form %q", in)
+				assert.Equal(t, "host", ans["field"], "web form %q", in)
+				assert.Contains(t, ans["message"], wantErr.Error(), "web form %q", in)
+				continue
+			}
+			require.Equal(t, 200, code, "web form %q: %v", in, ans)
+			assert.Equal(t, want, ans["host"], "web form %q", in)
+		}
+	})
+
+	t.Run("classes", func(t *testing.T) {
+		for _, in := range []string{"Admin,Shopper", " Shopper ", "Admin Shopper Admin", "Shoper", "Nobody"} {
+			want, wantErr := selection.Classes([]string{"Shopper", "Admin"}, []string{in})
+			for _, e := range configEntries {
+				_, names, err := readEntry(e.fill(t, "", "LOCUST_USER_CLASSES", in))
+				if wantErr != nil {
+					assert.EqualError(t, err, wantErr.Error()+" (-l lists them)", "%s %q", e.name, in)
+					continue
+				}
+				require.NoError(t, err, "%s %q", e.name, in)
+				assert.Equal(t, want, names, "%s %q", e.name, in)
+			}
+			code, ans := swarm(t, "user_classes", in)
+			if wantErr != nil {
+				assert.Equal(t, 400, code, "web form %q", in)
+				assert.Equal(t, "user_classes", ans["field"], "web form %q", in)
+				assert.Contains(t, ans["message"], wantErr.Error(), "web form %q", in)
+				continue
+			}
+			require.Equal(t, 200, code, "web form %q: %v", in, ans)
+			var got []string
+			for _, n := range ans["user_classes"].([]any) {
+				got = append(got, n.(string))
+			}
+			assert.Equal(t, want, got, "web form %q", in)
+		}
+		_, err := selection.Classes([]string{"Shopper", "Admin"}, []string{"Shoper"})
+		assert.ErrorContains(t, err, `did you mean "Shopper"?`)
+	})
+
+	t.Run("tags", func(t *testing.T) {
+		for in, wantClasses := range map[string][]string{"list,item": {"Shopper"}, " slow ": {"Admin"}, "list slow": {"Shopper", "Admin"}, "nope": nil} {
+			kept, _, wantErr := selection.Tags(selectionClasses(), []string{in}, nil)
+			require.Equal(t, len(wantClasses), len(kept), "%q", in)
+			for _, e := range configEntries {
+				c, names, err := readEntry(e.fill(t, "-T", "LOCUST_TAGS", in))
+				if wantErr != nil {
+					assert.EqualError(t, err, "-T/--tags, -E/--exclude-tags: "+wantErr.Error(), "%s %q", e.name, in)
+					continue
+				}
+				require.NoError(t, err, "%s %q", e.name, in)
+				assert.Equal(t, selection.Names([]string{in}), c.Tags, "%s %q", e.name, in)
+				assert.Equal(t, wantClasses, names, "%s %q", e.name, in)
+			}
+		}
+	})
+}

@@ -219,31 +219,11 @@ func closestFlag(typed string, byName map[string]flagDef) string {
 	typed = strings.TrimLeft(typed, "-")
 	best, bestDist := "", 3
 	for name, d := range byName {
-		if dist := editDistance(typed, name); dist < bestDist {
+		if dist := selection.EditDistance(typed, name); dist < bestDist {
 			best, bestDist = d.name(), dist
 		}
 	}
 	return best
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // writeUsage prints the flags grouped, each with its short and long name
@@ -319,11 +299,10 @@ func (v *autoquitValue) String() string {
 }
 
 func (v *autoquitValue) Set(s string) error {
-	d, err := ParseTimespan(s)
-	if err != nil {
+	if err := (&spanValue{p: v.after}).Set(s); err != nil {
 		return err
 	}
-	*v.on, *v.after = true, d
+	*v.on = true
 	return nil
 }
 
@@ -397,17 +376,41 @@ func (v *boolValue) Set(s string) error {
 
 func (v *boolValue) IsBoolFlag() bool { return true }
 
-type listValue struct{ p *[]string }
+// listValue collects a repeatable list flag. Each value may hold several
+// items separated by sep (by commas and spaces when sep is ""); items are
+// trimmed, empty ones dropped, and check, when set, refuses a bad one.
+type listValue struct {
+	p     *[]string
+	sep   string
+	check func(item string) error
+}
 
 func (v *listValue) String() string {
 	if v.p == nil {
 		return ""
 	}
+	if v.sep != "" {
+		return strings.Join(*v.p, v.sep+" ")
+	}
 	return strings.Join(*v.p, ",")
 }
 
 func (v *listValue) Set(s string) error {
-	*v.p = append(*v.p, strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' })...)
+	items := strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' })
+	if v.sep != "" {
+		items = strings.Split(s, v.sep)
+	}
+	for _, item := range items {
+		if item = strings.TrimSpace(item); item == "" {
+			continue
+		}
+		if v.check != nil {
+			if err := v.check(item); err != nil {
+				return err
+			}
+		}
+		*v.p = append(*v.p, item)
+	}
 	return nil
 }
 

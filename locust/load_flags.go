@@ -30,38 +30,54 @@ func loadFlags(c *Config) []flagDef {
 	}
 }
 
-// parseStages parses --stages: comma-separated duration:users[@rate].
-func parseStages(s string) (runner.Stages, error) {
-	const example = `want duration:users[@spawn rate] per stage, comma-separated, e.g. "30s:10,1m:50@5,30s:0"`
-	var out runner.Stages
+// eachStage reads the comma-separated stages of s, each
+// "duration:rest": it checks each duration and their total, and hands the
+// rest to read. Errors name the stage and end with example.
+func eachStage(s, example string, read func(dur time.Duration, rest string) error) error {
 	var total time.Duration
 	for i, part := range strings.Split(s, ",") {
 		part = strings.TrimSpace(part)
 		d, rest, ok := strings.Cut(part, ":")
 		if !ok {
-			return nil, fmt.Errorf("stage %d %q: %s", i+1, part, example)
+			return fmt.Errorf("stage %d %q: %s", i+1, part, example)
 		}
 		dur, err := parseSpan(strings.TrimSpace(d))
 		if err != nil {
-			return nil, fmt.Errorf("stage %d %q: bad duration: %v; %s", i+1, part, err, example)
+			return fmt.Errorf("stage %d %q: bad duration: %v; %s", i+1, part, err, example)
 		}
 		if total += dur; total > MaxTimespan {
-			return nil, fmt.Errorf("stage %d %q: the stages last longer than the largest accepted span, %s", i+1, part, timespan.MaxText)
+			return fmt.Errorf("stage %d %q: the stages last longer than the largest accepted span, %s", i+1, part, timespan.MaxText)
 		}
+		if err := read(dur, rest); err != nil {
+			return fmt.Errorf("stage %d %q: %v: %s", i+1, part, err, example)
+		}
+	}
+	return nil
+}
+
+// parseStages parses --stages: comma-separated duration:users[@rate].
+func parseStages(s string) (runner.Stages, error) {
+	const example = `want duration:users[@spawn rate] per stage, comma-separated, e.g. "30s:10,1m:50@5,30s:0"`
+	var out runner.Stages
+	err := eachStage(s, example, func(dur time.Duration, rest string) error {
 		users, rate, hasRate := strings.Cut(rest, "@")
 		u, err := strconv.Atoi(strings.TrimSpace(users))
 		if err != nil || u < 0 || u > maxUsers {
-			return nil, fmt.Errorf("stage %d %q: bad user count %q: %s", i+1, part, users, example)
+			return fmt.Errorf("bad user count %q", users)
 		}
 		st := runner.Stage{Duration: dur, Users: u}
 		if hasRate {
 			r, err := parseSpawnRate(rate)
 			if err != nil {
-				return nil, fmt.Errorf("stage %d %q: bad spawn rate %q (want a number %s): %s", i+1, part, rate, bounds.SpawnRateRange, example)
+				return fmt.Errorf("bad spawn rate %q (want a number %s)", rate, bounds.SpawnRateRange)
 			}
 			st.SpawnRate = r
 		}
 		out = append(out, st)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -70,25 +86,16 @@ func parseStages(s string) (runner.Stages, error) {
 func parseRateStages(s string) ([]runner.RateStage, error) {
 	const example = `want duration:iterations per second per stage, comma-separated, e.g. "30s:100,1m:500"`
 	var out []runner.RateStage
-	var total time.Duration
-	for i, part := range strings.Split(s, ",") {
-		part = strings.TrimSpace(part)
-		d, rate, ok := strings.Cut(part, ":")
-		if !ok {
-			return nil, fmt.Errorf("stage %d %q: %s", i+1, part, example)
-		}
-		dur, err := parseSpan(strings.TrimSpace(d))
-		if err != nil {
-			return nil, fmt.Errorf("stage %d %q: bad duration: %v; %s", i+1, part, err, example)
-		}
-		if total += dur; total > MaxTimespan {
-			return nil, fmt.Errorf("stage %d %q: the stages last longer than the largest accepted span, %s", i+1, part, timespan.MaxText)
-		}
+	err := eachStage(s, example, func(dur time.Duration, rate string) error {
 		r, err := strconv.ParseFloat(strings.TrimSpace(rate), 64)
 		if err != nil || math.IsNaN(r) || math.IsInf(r, 0) || r < 0 || r > 1e9 {
-			return nil, fmt.Errorf("stage %d %q: bad rate %q: %s", i+1, part, rate, example)
+			return fmt.Errorf("bad rate %q", rate)
 		}
 		out = append(out, runner.RateStage{Duration: dur, Rate: r})
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

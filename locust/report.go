@@ -29,36 +29,18 @@ func reportFlags(c *Config) []flagDef {
 	return []flagDef{
 		{long: "html", group: "Output", usage: "write a self-contained HTML report to FILE at the end ({u}, {r}, {t} become users, rate, run time)", value: &stringValue{p: &c.HTML}},
 		{long: "json-file", group: "Output", usage: "write the final statistics and thresholds as JSON to NAME.json", value: &stringValue{p: &c.JSONFile}},
-		{long: "threshold", group: "Thresholds", usage: `pass/fail objective, repeatable: p95<300ms, avg<100ms, fail_ratio<0.01, rps>500, "GET /item:p99<500ms", p95<baseline*1.10 (with --baseline)`, value: &exprList{p: &c.Thresholds}},
+		{long: "threshold", group: "Thresholds", usage: `pass/fail objective, repeatable: p95<300ms, avg<100ms, fail_ratio<0.01, rps>500, "GET /item:p99<500ms", p95<baseline*1.10 (with --baseline)`, value: &listValue{p: &c.Thresholds, sep: ";", check: checkThreshold}},
 		{long: "threshold-abort", group: "Thresholds", usage: "stop the run early when a threshold is breached (checked every 2 s)", value: &boolValue{p: &c.ThresholdAbort}},
 		{long: "threshold-delay", group: "Thresholds", usage: "with --threshold-abort, start checking only after this long", value: &spanValue{p: &c.ThresholdDelay}},
 	}
 }
 
-// exprList collects repeated --threshold values. In the environment,
-// LOCUST_THRESHOLD holds several expressions separated by semicolons
-// (names may contain commas).
-type exprList struct{ p *[]string }
-
-func (v *exprList) String() string {
-	if v.p == nil {
-		return ""
-	}
-	return strings.Join(*v.p, "; ")
-}
-
-func (v *exprList) Set(s string) error {
-	for _, part := range strings.Split(s, ";") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
-		}
-		if _, err := threshold.Parse(part); err != nil {
-			return err
-		}
-		*v.p = append(*v.p, part)
-	}
-	return nil
+// checkThreshold refuses a --threshold expression that does not parse. In
+// the environment, LOCUST_THRESHOLD holds several expressions separated by
+// semicolons (names may contain commas).
+func checkThreshold(expr string) error {
+	_, err := threshold.Parse(expr)
+	return err
 }
 
 // htmlFileName applies Locust's {u}, {r} and {t} placeholders.

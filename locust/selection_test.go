@@ -74,6 +74,20 @@ func readEntry(c Config) (Config, []string, error) {
 	return c, names, err
 }
 
+// webAnswered checks a POST /swarm answer against the error the parser
+// gave: a 400 naming field and saying the same, or a 200 (true).
+func webAnswered(t *testing.T, code int, ans map[string]any, field, in string, wantErr error) bool {
+	t.Helper()
+	if wantErr != nil {
+		assert.Equal(t, 400, code, "web form %q", in)
+		assert.Equal(t, field, ans["field"], "web form %q", in)
+		assert.Contains(t, ans["message"], wantErr.Error(), "web form %q", in)
+		return false
+	}
+	require.Equal(t, 200, code, "web form %q: %v", in, ans)
+	return true
+}
+
 // One input gives one result, or one error, whichever entry it comes
 // through: the command line, a LOCUST_* variable, a Config in code, and
 // (hosts and classes) the web form's POST /swarm.
@@ -103,13 +117,9 @@ func TestHostsClassesAndTagsReadAlikeThroughEveryEntry(t *testing.T) {
 				assert.Equal(t, want, c.Host, "%s %q", e.name, in)
 			}
 			code, ans := swarm(t, "host", in)
-			if wantErr != nil {
-				assert.Equal(t, 400, code, "web form %q", in)
-				assert.Equal(t, "host", ans["field"], "web form %q", in)
-				assert.Contains(t, ans["message"], wantErr.Error(), "web form %q", in)
+			if !webAnswered(t, code, ans, "host", in, wantErr) {
 				continue
 			}
-			require.Equal(t, 200, code, "web form %q: %v", in, ans)
 			assert.Equal(t, want, ans["host"], "web form %q", in)
 		}
 	})
@@ -127,13 +137,9 @@ func TestHostsClassesAndTagsReadAlikeThroughEveryEntry(t *testing.T) {
 				assert.Equal(t, want, names, "%s %q", e.name, in)
 			}
 			code, ans := swarm(t, "user_classes", in)
-			if wantErr != nil {
-				assert.Equal(t, 400, code, "web form %q", in)
-				assert.Equal(t, "user_classes", ans["field"], "web form %q", in)
-				assert.Contains(t, ans["message"], wantErr.Error(), "web form %q", in)
+			if !webAnswered(t, code, ans, "user_classes", in, wantErr) {
 				continue
 			}
-			require.Equal(t, 200, code, "web form %q: %v", in, ans)
 			var got []string
 			for _, n := range ans["user_classes"].([]any) {
 				got = append(got, n.(string))

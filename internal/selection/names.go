@@ -78,7 +78,7 @@ func Classes(known, asked []string) ([]string, error) {
 func closest(name string, known []string) string {
 	best, bestD := "", -1
 	for _, k := range known {
-		d := distance(strings.ToLower(name), strings.ToLower(k))
+		d := EditDistance(strings.ToLower(name), strings.ToLower(k))
 		if bestD < 0 || d < bestD {
 			best, bestD = k, d
 		}
@@ -89,8 +89,9 @@ func closest(name string, known []string) string {
 	return best
 }
 
-// distance is the Levenshtein edit distance between a and b.
-func distance(a, b string) int {
+// EditDistance is the Levenshtein distance between a and b, in runes: the
+// measure of every "did you mean" (class names here, flags in locust).
+func EditDistance(a, b string) int {
 	ra, rb := []rune(a), []rune(b)
 	prev := make([]int, len(rb)+1)
 	cur := make([]int, len(rb)+1)

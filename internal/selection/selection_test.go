@@ -86,13 +86,13 @@ func TestClassesKeepsTheAskedOrderAndSuggestsTheClosestName(t *testing.T) {
 	}
 }
 
-func TestDistance(t *testing.T) {
+func TestEditDistance(t *testing.T) {
 	for _, c := range []struct {
 		a, b string
 		d    int
 	}{{"", "", 0}, {"a", "", 1}, {"kitten", "sitting", 3}, {"Shopper", "Shoper", 1}, {"é", "e", 1}} {
-		assert.Equal(t, c.d, distance(c.a, c.b), "%q %q", c.a, c.b)
-		assert.Equal(t, c.d, distance(c.b, c.a), "%q %q", c.b, c.a)
+		assert.Equal(t, c.d, EditDistance(c.a, c.b), "%q %q", c.a, c.b)
+		assert.Equal(t, c.d, EditDistance(c.b, c.a), "%q %q", c.b, c.a)
 	}
 }
 

@@ -161,49 +161,69 @@ var memReady sync.WaitGroup
 // cookies. The target runs in another process so that its memory is not
 // counted. Run with -benchtime=1x.
 func BenchmarkUserMemory(b *testing.B) {
-	const n = 2000
+	benchMemory(b, 2000, "HTTP", loginAndWait(func(u *idleHTTPUser) httpClient { return &u.HTTP }))
+}
+
+// benchMemory reports the heap and stack per waiting user of a class
+// without a client ("user") and of withClient ("<client>user"), and their
+// difference, the client's state ("<client>state"), over n users each.
+func benchMemory(b *testing.B, n int, client string, withClient user.Spawner) {
 	host := targetProcess(b)
-	measure := func(s user.Spawner) (heap, stack float64) {
-		var ms0, ms1 runtime.MemStats
-		runtime.GC()
-		runtime.ReadMemStats(&ms0)
-		ctx, cancel := context.WithCancel(context.Background())
-		var done sync.WaitGroup
-		memReady.Add(n)
-		reg := stats.NewRegistry(stats.Options{})
-		for i := range n {
-			env := &user.Env{ID: i, Host: host, Stats: reg}
-			done.Add(1)
-			go func() { defer done.Done(); s.Run(ctx, env) }()
-		}
-		memReady.Wait()
-		runtime.GC()
-		runtime.GC() // and the buffers' pools (kept over one GC)
-		runtime.ReadMemStats(&ms1)
-		cancel()
-		done.Wait()
-		return float64(ms1.HeapAlloc-ms0.HeapAlloc) / n, float64(ms1.StackInuse-ms0.StackInuse) / n
-	}
 	plain := user.Class[idleUser]{Wait: user.Constant(time.Hour), Tasks: taskset.Weighted(taskset.Task[idleUser]{Name: "t",
 		Run: func(*idleUser, context.Context) error { memReady.Done(); return nil }})}
-	withHTTP := user.Class[idleHTTPUser]{Wait: user.Constant(time.Hour), Tasks: taskset.Weighted(taskset.Task[idleHTTPUser]{Name: "t",
-		Run: func(u *idleHTTPUser, ctx context.Context) error {
-			err := u.Get(ctx, "/login").Err()
-			if u.Cookie("sid") == "" {
+	for b.Loop() {
+		h0, s0 := memPerUser(host, n, plain)
+		h1, s1 := memPerUser(host, n, withClient)
+		b.ReportMetric(h0, "heapB/user")
+		b.ReportMetric(s0, "stackB/user")
+		b.ReportMetric(h1, "heapB/"+client+"user")
+		b.ReportMetric(s1, "stackB/"+client+"user")
+		b.ReportMetric(h1-h0, "heapB/"+client+"state")
+		b.ReportMetric(s1-s0, "stackB/"+client+"state")
+	}
+}
+
+// memPerUser starts n users of s against host, waits until each has run
+// its first task (memReady), and returns the heap and stack they hold,
+// per user.
+func memPerUser(host string, n int, s user.Spawner) (heap, stack float64) {
+	var ms0, ms1 runtime.MemStats
+	gcAndRead(&ms0)
+	ctx, cancel := context.WithCancel(context.Background())
+	var done sync.WaitGroup
+	memReady.Add(n)
+	reg := stats.NewRegistry(stats.Options{})
+	for i := range n {
+		env := &user.Env{ID: i, Host: host, Stats: reg}
+		done.Add(1)
+		go func() { defer done.Done(); s.Run(ctx, env) }()
+	}
+	memReady.Wait()
+	gcAndRead(&ms1)
+	cancel()
+	done.Wait()
+	return float64(ms1.HeapAlloc-ms0.HeapAlloc) / float64(n), float64(ms1.StackInuse-ms0.StackInuse) / float64(n)
+}
+
+// loginAndWait is a class whose users log in once (a keep-alive
+// connection and two cookies), then wait an hour.
+func loginAndWait[U any](client func(*U) httpClient) user.Class[U] {
+	return user.Class[U]{Wait: user.Constant(time.Hour), Tasks: taskset.Weighted(taskset.Task[U]{Name: "t",
+		Run: func(u *U, ctx context.Context) error {
+			c := client(u)
+			err := c.Get(ctx, "/login").Err()
+			if c.Cookie("sid") == "" {
 				err = fmt.Errorf("no cookie: %w", err)
 			}
 			memReady.Done()
 			return err
 		}})}
-	for b.Loop() {
-		h0, s0 := measure(plain)
-		h1, s1 := measure(withHTTP)
-		b.ReportMetric(h0, "heapB/user")
-		b.ReportMetric(s0, "stackB/user")
-		b.ReportMetric(h1, "heapB/HTTPuser")
-		b.ReportMetric(s1, "stackB/HTTPuser")
-		b.ReportMetric(h1-h0, "heapB/HTTPstate")
-	}
+}
+
+func gcAndRead(ms *runtime.MemStats) {
+	runtime.GC()
+	runtime.GC() // and the buffers' pools (kept over one GC)
+	runtime.ReadMemStats(ms)
 }
 
 type pacedUser struct{ user.HTTP }

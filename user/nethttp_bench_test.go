@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -124,52 +123,7 @@ type idleNetUser struct{ user.NetHTTP }
 // its transport's read and write loops) and two cookies. Run with
 // -benchtime=1x.
 func BenchmarkNetHTTPUserMemory(b *testing.B) {
-	const n = 1000
-	host := targetProcess(b)
-	measure := func(s user.Spawner) (heap, stack float64) {
-		var ms0, ms1 runtime.MemStats
-		gcAndRead(&ms0)
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{}, n)
-		memReady.Add(n)
-		reg := stats.NewRegistry(stats.Options{})
-		for i := range n {
-			env := &user.Env{ID: i, Host: host, Stats: reg}
-			go func() { s.Run(ctx, env); done <- struct{}{} }()
-		}
-		memReady.Wait()
-		gcAndRead(&ms1)
-		cancel()
-		for range n {
-			<-done
-		}
-		return float64(ms1.HeapAlloc-ms0.HeapAlloc) / n, float64(ms1.StackInuse-ms0.StackInuse) / n
-	}
-	plain := user.Class[idleUser]{Wait: user.Constant(time.Hour), Tasks: taskset.Weighted(taskset.Task[idleUser]{Name: "t",
-		Run: func(*idleUser, context.Context) error { memReady.Done(); return nil }})}
-	withNet := user.Class[idleNetUser]{Wait: user.Constant(time.Hour), Tasks: taskset.Weighted(taskset.Task[idleNetUser]{Name: "t",
-		Run: func(u *idleNetUser, ctx context.Context) error {
-			err := u.Get(ctx, "/login").Err()
-			if u.Cookie("sid") == "" {
-				err = fmt.Errorf("no cookie: %w", err)
-			}
-			memReady.Done()
-			return err
-		}})}
-	for b.Loop() {
-		h0, s0 := measure(plain)
-		h1, s1 := measure(withNet)
-		b.ReportMetric(h1, "heapB/NetHTTPuser")
-		b.ReportMetric(s1, "stackB/NetHTTPuser")
-		b.ReportMetric(h1-h0, "heapB/NetHTTPstate")
-		b.ReportMetric(s1-s0, "stackB/NetHTTPstate")
-	}
-}
-
-func gcAndRead(ms *runtime.MemStats) {
-	runtime.GC()
-	runtime.GC() // and the buffers' pools (kept over one GC)
-	runtime.ReadMemStats(ms)
+	benchMemory(b, 1000, "NetHTTP", loginAndWait(func(u *idleNetUser) httpClient { return &u.NetHTTP }))
 }
 
 // BenchmarkGetCPU is the generator's own CPU per recorded GET (user and

@@ -3,6 +3,7 @@ package locust
 import (
 	"github.com/golocust/golocust/compare"
 	"github.com/golocust/golocust/stats"
+	"github.com/golocust/golocust/webui"
 )
 
 // loadBaseline reads --baseline before the run starts, so that a missing
@@ -28,4 +29,26 @@ func (s *session) compareBaseline(snap *stats.Snapshot) *compare.Report {
 	rep := compare.Compare(s.baseline, snap, s.cfg.Baseline.options())
 	rep.BaseName = s.cfg.Baseline.File
 	return rep
+}
+
+// baselineTable is the web UI's Baseline tab; nil without a baseline.
+func (s *session) baselineTable() *webui.BaselineTable {
+	rep := s.compareBaseline(s.snapshot())
+	if rep == nil {
+		return nil
+	}
+	t := &webui.BaselineTable{File: rep.BaseName, Settings: rep.Settings(), Summary: rep.Summary(), Regressed: rep.Regressed(), Header: rep.Header()}
+	for i := range rep.Rows {
+		t.Rows = append(t.Rows, webui.BaselineRow{Cells: rep.Cells(i), Regressed: rep.Rows[i].Regressed(), Total: rep.Rows[i].Aggregated()})
+	}
+	return t
+}
+
+// webBaseline is the web UI's Options.Baseline: nil without --baseline, so
+// that the UI shows no tab.
+func (s *session) webBaseline() func() *webui.BaselineTable {
+	if s.baseline == nil {
+		return nil
+	}
+	return s.baselineTable
 }

@@ -173,6 +173,7 @@ func serveWeb(ctx context.Context, s *session) (<-chan error, error) {
 		ReportCSP: report.ContentSecurityPolicy,
 		Ready:     s.readiness,
 		LoadModel: s.loadInfo,
+		Baseline:  s.webBaseline(),
 		Metrics:   metrics.Handler(s.metricsHandler()),
 		// -u, -r and -t prefill the start form, as in Locust (-H does
 		// through Host).

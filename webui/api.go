@@ -636,6 +636,7 @@ func (s *Server) config(w http.ResponseWriter, r *http.Request) {
 		"is_distributed": c.IsMaster(),
 		"user_classes":   classes,
 		"full_history":   s.o.FullHistoryCSV != "",
+		"baseline":       s.o.Baseline != nil,
 		"report":         s.o.Report != nil,
 		"metrics":        s.o.Metrics != nil,
 		"max_rows":       MaxRows,

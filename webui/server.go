@@ -103,6 +103,10 @@ type Options struct {
 	// LoadModel describes the load model driving the run (nil: the
 	// closed model): the UI says so and shows the iteration counts.
 	LoadModel func() LoadInfo
+	// Baseline compares the current statistics with a baseline run
+	// (--baseline) for GET /stats/baseline and the Baseline tab; nil (or
+	// a nil answer): no baseline, no tab.
+	Baseline func() *BaselineTable
 	// Ready answers the readiness probe GET /readyz: nil when ready, else
 	// the reason (503). GET /healthz and /readyz need no auth, so that an
 	// orchestrator can probe them. Nil: always ready.
@@ -227,6 +231,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /stats/failures/csv", s.failuresCSV)
 	mux.HandleFunc("GET /stats/history", s.history)
 	mux.HandleFunc("GET /stats/report", s.report)
+	mux.HandleFunc("GET /stats/baseline", s.baseline)
 	mux.HandleFunc("GET /exceptions", s.exceptions)
 	mux.HandleFunc("GET /exceptions/csv", s.exceptionsCSV)
 	mux.HandleFunc("GET /tasks", s.tasks)

@@ -3,10 +3,11 @@ import { $, $$, el, setText, show, round, fmtMs, fmtTime, fmtBytes, getJSON, pos
 import { Charts } from './charts.js';
 import { initClassPicker } from './classpicker.js';
 import { decorate as decorateExemplars, restore as restoreExemplars } from './exemplars.js';
+import { renderBaseline } from './baseline.js';
 
 const STATS_INTERVAL = 2000;
 const SLOW_INTERVAL = 5000;
-const TABS = ['stats', 'charts', 'failures', 'exceptions', 'ratio', 'download', 'workers', 'logs', 'audit'];
+const TABS = ['stats', 'charts', 'failures', 'exceptions', 'ratio', 'download', 'workers', 'logs', 'audit', 'baseline'];
 
 const ui = {
   config: { user_classes: [], is_distributed: false, max_rows: 500, can_control: true, can_admin: true },
@@ -476,6 +477,7 @@ async function pollSlow() {
     getJSON('tasks').then(renderRatios),
   ];
   if (ui.config.can_admin) jobs.push(getJSON('logs').then(renderLogs), getJSON('audit').then(renderAudit));
+  if (ui.config.baseline) jobs.push(getJSON('stats/baseline').then(renderBaseline));
   await Promise.allSettled(jobs);
 }
 
@@ -498,7 +500,7 @@ async function loadHistory() {
 
 function selectTab(name, push = true) {
   if (!TABS.includes(name) || (name === 'workers' && !ui.config.is_distributed) ||
-    ((name === 'logs' || name === 'audit') && !ui.config.can_admin)) name = 'stats';
+    ((name === 'logs' || name === 'audit') && !ui.config.can_admin) || (name === 'baseline' && !ui.config.baseline)) name = 'stats';
   ui.tab = name;
   for (const b of $$('.tabs [data-tab]')) {
     const on = b.dataset.tab === name;
@@ -554,6 +556,7 @@ async function main() {
   show('#tab-btn-workers', ui.config.is_distributed);
   show('#tab-btn-logs', ui.config.can_admin);
   show('#tab-btn-audit', ui.config.can_admin);
+  show('#tab-btn-baseline', !!ui.config.baseline);
   show('#account', ui.config.auth);
   setText('#account-name', ui.config.auth ? `${ui.config.account} (${ui.config.role})` : '');
   show('#dl-full-history', ui.config.full_history);

@@ -376,6 +376,10 @@ func runWorker(ctx context.Context, cfg *Config, classes []user.Spawner, log *za
 	if err != nil {
 		return nil, &UsageError{Msg: err.Error()}
 	}
+	if err := workerInit(cfg, w); err != nil {
+		_ = w.Close()
+		return nil, err
+	}
 	// Probes on --health-port: ready while connected to the master.
 	hctx, hcancel := context.WithCancel(context.Background())
 	healthDone, err := serveHealth(hctx, cfg, log, func() error {

@@ -10,10 +10,12 @@ import (
 )
 
 // Hooks are called at points of a process's life with the run's
-// Environment (Locust's init, test_start and test_stop events). Init runs
-// on the standalone process or the master; TestStart and TestStop run
-// there and, as Locust's events, on every worker too (Environment.
-// WorkerIndex tells which; a worker logs their errors). Each runs on one
+// Environment (Locust's init, test_start and test_stop events). As
+// Locust's events, each runs on the standalone process or the master and
+// on every worker too: Init once per process (on a worker before it
+// connects, so its WorkerIndex is still -1; an error ends the worker with
+// exit 1), TestStart and TestStop per test (Environment.WorkerIndex tells
+// which worker; a worker logs their errors). Each runs on one
 // goroutine at a time. A hook must not block for long: the web UI's start
 // and stop wait for it.
 type Hooks struct {
@@ -160,6 +162,22 @@ func (s *session) hookInit() error {
 	env := s.environment(nil, s.host)
 	s.mu.Unlock()
 	if err := s.cfg.Hooks.Init(env); err != nil {
+		return fmt.Errorf("Hooks.Init: %w", err)
+	}
+	return nil
+}
+
+// workerInit runs Hooks.Init on a worker, before it connects: the
+// Environment has the worker's own options and parameter values, and
+// WorkerIndex -1 (the master gives the index at the handshake).
+func workerInit(cfg *Config, w *runner.Worker) error {
+	if cfg.Hooks.Init == nil {
+		return nil
+	}
+	c := *cfg
+	c.Params = append([]param.Spec(nil), cfg.Params...)
+	env := &Environment{cfg: c, host: cfg.Host, params: param.NewValues(cfg.ParamValues), drv: w, reg: w.Registry(), index: -1, worker: true}
+	if err := cfg.Hooks.Init(env); err != nil {
 		return fmt.Errorf("Hooks.Init: %w", err)
 	}
 	return nil

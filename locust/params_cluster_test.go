@@ -2,6 +2,7 @@ package locust
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -72,6 +73,7 @@ func TestCustomParametersGoToTheWorkersWithTheSpawn(t *testing.T) {
 		defer hookMu.Unlock()
 		hooks = append(hooks, fmt.Sprintf("%s worker=%v index=%d label=%s host=%v", when, e.IsWorker(), e.WorkerIndex(), labelParam.Get(e.Params()), e.Host() == tg.URL))
 	}
+	wcfg.Hooks.Init = func(e *Environment) error { note("init", e); return nil }
 	wcfg.Hooks.TestStart = func(_ context.Context, e *Environment) error { note("start", e); return nil }
 	wcfg.Hooks.TestStop = func(_ context.Context, e *Environment) error { note("stop", e); return nil }
 	ctx, cancel := context.WithCancel(context.Background())
@@ -90,11 +92,37 @@ func TestCustomParametersGoToTheWorkersWithTheSpawn(t *testing.T) {
 	assert.NoError(t, <-wdone)
 	require.NotNil(t, res)
 	hookMu.Lock()
-	assert.Equal(t, []string{"start worker=true index=0 label=from-master host=true", "stop worker=true index=0 label=from-master host=true"}, hooks)
+	assert.Equal(t, []string{
+		"init worker=true index=-1 label=default-label host=false", // before it connects: its own values
+		"start worker=true index=0 label=from-master host=true",
+		"stop worker=true index=0 label=from-master host=true",
+	}, hooks)
 	hookMu.Unlock()
 	mu.Lock()
 	defer mu.Unlock()
 	assert.Len(t, seen, 1, "%v", seen)
 	assert.Positive(t, seen["from-master"])
 	assert.Equal(t, seen["from-master"], res.Stats.Total.NumRequests)
+}
+
+// A worker's Init hook runs before it connects; its error ends the worker
+// (exit 1) with the hook named, and no connection is tried.
+func TestWorkerInitHookErrorEndsTheWorker(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Cluster.Worker = true
+	cfg.Cluster.MasterPort, _ = strconv.Atoi(clusterPort(t)) // nobody listens
+	out := &testLogWriter{t: t}
+	defer out.flush()
+	cfg.Stdout, cfg.Stderr = out, out
+	cfg.Hooks.Init = func(e *Environment) error {
+		if !e.IsWorker() || e.WorkerIndex() != -1 {
+			return fmt.Errorf("want a worker before its handshake, got worker=%v index=%d", e.IsWorker(), e.WorkerIndex())
+		}
+		return errors.New("no fixtures")
+	}
+	_, err := execute(t.Context(), &cfg, []user.Spawner{labellerClass()})
+	require.Error(t, err)
+	assert.Equal(t, "Hooks.Init: no fixtures", err.Error())
+	var ue *UsageError
+	assert.NotErrorAs(t, err, &ue, "exit 1, not a usage error's 2")
 }

@@ -195,6 +195,10 @@ const (
 	endFenced // the master went silent: the users stopped at once
 )
 
+// Close releases the worker's connection to the master when Run is not
+// going to be called (an Init hook failed, say); Run releases it itself.
+func (w *Worker) Close() error { return w.client.Close() }
+
 // Run connects to the master and serves it until the master quits this
 // worker (nil), ctx ends (the users stop within the stop timeout, the final
 // stats are sent with a goodbye; nil), or the master cannot be reached: at

@@ -6,6 +6,8 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -74,20 +76,27 @@ func writeEndedUsers(w io.Writer, snap *stats.Snapshot) {
 	}
 }
 
-// generatorWatch warns, once per session each, when this process's CPU use
+// generatorWatch warns, once per run each, when this process's CPU use
 // passes 90 % of a core (Locust's warning) or when the generator's lag
 // dominates the measured latency: either way the numbers may be the
 // generator's, not the target's. A master warns for its workers' CPU
 // itself (runner.Master); their lag reaches it in their reports.
 type generatorWatch struct {
-	cpu                  cpumeter.Meter
+	cpu cpumeter.Meter
+	// run is the run the warnings below were given in (session.runGen): a
+	// new run, such as one started again from the web UI, warns again.
+	run                  uint64
 	cpuWarned, lagWarned bool
 }
 
 // generatorWatchInterval is how often the session checks (Locust: 5 s).
 const generatorWatchInterval = 5 * time.Second
 
-func (g *generatorWatch) check(log *zap.Logger, snap *stats.Snapshot) {
+// check warns about run's generator, at most once per run and warning.
+func (g *generatorWatch) check(log *zap.Logger, snap *stats.Snapshot, run uint64) {
+	if run != g.run {
+		g.run, g.cpuWarned, g.lagWarned = run, false, false
+	}
 	if pct := g.cpu.Percent(); pct > 90 && !g.cpuWarned {
 		g.cpuWarned = true
 		log.Warn("CPU usage above 90%! This may constrain your throughput and may even give inconsistent response time measurements: run workers (--master/--worker) to spread the load",
@@ -96,5 +105,51 @@ func (g *generatorWatch) check(log *zap.Logger, snap *stats.Snapshot) {
 	if lagP99, p50, yes := lagDominates(snap); yes && !g.lagWarned {
 		g.lagWarned = true
 		log.Warn(fmt.Sprintf(lagWarning, msf(lagP99), msf(p50)))
+	}
+}
+
+// endedLog logs the users that ended early (Snapshot.EndedUsers) as they
+// are counted: one line per class and reason for all the users that ended
+// so since the last line, never one line per user, so that a scenario
+// whose users all stop at once does not flood the log.
+type endedLog struct {
+	mu     sync.Mutex
+	logged map[string]int64 // counts already logged, by reason
+}
+
+// reset forgets what was logged: a new test counts from zero.
+func (e *endedLog) reset() {
+	e.mu.Lock()
+	e.logged = nil
+	e.mu.Unlock()
+}
+
+// log writes a line for each reason whose count grew since the last call.
+func (e *endedLog) log(log *zap.Logger, counts map[string]int64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, reason := range slices.Sorted(maps.Keys(counts)) {
+		n, done := counts[reason], e.logged[reason]
+		if n < done {
+			done = 0 // the statistics were reset: these are new
+		}
+		if n == done {
+			continue
+		}
+		if e.logged == nil {
+			e.logged = map[string]int64{}
+		}
+		e.logged[reason] = n
+		// Reasons read "Class: why" (user.Class.endedEarly).
+		class, why, ok := strings.Cut(reason, ": ")
+		if !ok {
+			class, why = "a class", reason
+		}
+		users := "users"
+		if n-done == 1 {
+			users = "user"
+		}
+		log.Warn(fmt.Sprintf("%d %s of %s ended early: %s", n-done, users, class, why),
+			zap.String("class", class), zap.Int64("users", n-done), zap.String("reason", why))
 	}
 }

@@ -124,6 +124,8 @@ type session struct {
 	// runs), so that the report's duration leaves out the time before and
 	// after it (waiting for workers, --autoquit, an idle web UI).
 	testBegan, testEnded time.Time
+	// endedLog logs the users that ended early, per class and reason.
+	endedLog endedLog
 	// params are the custom parameters of the current (or next) test:
 	// Config.ParamValues, then what the web form set.
 	params param.Values

@@ -46,6 +46,7 @@ func (s *session) startRun(users int, rate float64, host string, runTime time.Du
 		return err
 	}
 	s.testOn = true
+	s.endedLog.reset()
 	if s.history != nil {
 		s.history.Reset()
 	}
@@ -105,6 +106,8 @@ func (s *session) testStopped() {
 	for _, err := range s.hookTestStop() {
 		s.log.Error("test stop hook", zap.Error(err))
 	}
+	// The users that ended early since the last periodic line.
+	s.endedLog.log(s.log, s.reg.Snapshot().EndedUsers)
 }
 
 func (s *session) quit() {

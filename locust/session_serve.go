@@ -144,7 +144,9 @@ loop:
 			}
 		case <-watchTick.C:
 			if s.active() {
-				watch.check(s.log, s.snapshot())
+				snap := s.snapshot()
+				watch.check(s.log, snap, s.currentGen())
+				s.endedLog.log(s.log, snap.EndedUsers)
 			}
 		case now := <-csvTick.C:
 			if s.csv != nil && s.active() {

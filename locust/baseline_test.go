@@ -3,6 +3,7 @@ package locust
 import (
 	"bytes"
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -152,4 +153,29 @@ func TestABaselineThresholdNeedsABaseline(t *testing.T) {
 	code := Run(t.Context(), []string{"--headless", "-t", "1s", "--threshold", "p95<baseline*1.1"}, nil, &stdout, &stderr, shopperClass("http://127.0.0.1:1"))
 	assert.Equal(t, ExitUsage, code)
 	assert.Contains(t, stderr.String(), `--threshold "p95<baseline*1.1" compares with the baseline: pass --baseline FILE`)
+}
+
+func TestTheWebUIServesTheBaselineComparison(t *testing.T) {
+	dir := t.TempDir()
+	code, _ := recordRun(t, dir, "main", 5*time.Millisecond)
+	require.Equal(t, 0, code)
+	cfg := DefaultConfig()
+	cfg.Baseline.File = filepath.Join(dir, "main.json")
+	base, end := startWebSession(t, cfg)
+	defer http.DefaultClient.CloseIdleConnections()
+	resp, err := http.Get(base + "/stats/baseline")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	var table struct {
+		File string `json:"file"`
+		Rows []struct {
+			Cells []string `json:"cells"`
+		} `json:"rows"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&table))
+	assert.Equal(t, cfg.Baseline.File, table.File)
+	require.Len(t, table.Rows, 3, "two endpoints and Aggregated")
+	assert.Equal(t, "only in baseline", table.Rows[0].Cells[len(table.Rows[0].Cells)-1], "no request yet in this run")
+	end()
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"sort"
+	"strings"
 	"syscall"
 
 	"go.uber.org/zap"
@@ -154,6 +155,12 @@ func selectClasses(cfg *Config, classes []user.Spawner, log *zap.Logger) ([]user
 		}
 	}
 	for _, c := range picked {
+		// A class's own HTTP base URL is checked as -H is; another target
+		// (grpc://…, dns:///svc:443, host:port) is for the class's own
+		// client (user.GRPC) to read.
+		if h := strings.ToLower(c.ClassHost()); !strings.HasPrefix(h, "http://") && !strings.HasPrefix(h, "https://") {
+			continue
+		}
 		if _, err := selection.Host(c.ClassHost()); err != nil {
 			return nil, &UsageError{Msg: fmt.Sprintf("user class %s: Host is %v", c.ClassName(), err)}
 		}

@@ -167,3 +167,26 @@ func TestHostsClassesAndTagsReadAlikeThroughEveryEntry(t *testing.T) {
 		}
 	})
 }
+
+// A class's own Host is checked as -H is when it is an HTTP base URL; a
+// gRPC target (grpc://…, host:port) is left to the class's own client.
+func TestClassHostIsCheckedWhenItIsAnHTTPURL(t *testing.T) {
+	c := DefaultConfig()
+	require.NoError(t, c.read())
+	for host, wantErr := range map[string]string{
+		"http://127.0.0.1:8080/api/": "",
+		"grpc://127.0.0.1:50051":     "",
+		"127.0.0.1:50051":            "",
+		"dns:///svc:443":             "",
+		"http://127.0.0.1:8080/?q=1": `user class Q: Host is "http://127.0.0.1:8080/?q=1": want a base URL starting with http:// or https://, such as http://127.0.0.1:8080 (a query or a fragment would be dropped from every request)`,
+		"HTTPS://":                   `user class Q: Host is "HTTPS://": want a base URL starting with http:// or https://, such as http://127.0.0.1:8080 (it names no host)`,
+	} {
+		q := user.Class[shopper]{Name: "Q", Host: host, Tasks: taskset.Weighted(taskset.Task[shopper]{Weight: 1, Run: (*shopper).Items})}
+		_, err := selectClasses(&c, []user.Spawner{q}, zap.NewNop())
+		if wantErr == "" {
+			assert.NoError(t, err, host)
+		} else {
+			assert.EqualError(t, err, wantErr, host)
+		}
+	}
+}

@@ -63,7 +63,7 @@ func TestREADMEScenarioRuns(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, os.Args[0], "--headless", "-H", srv.URL, "-u", strconv.Itoa(users), "-r", "100",
-		"-t", "2s", "--csv", prefix, "--only-summary")
+		"-t", "3s", "--stop-timeout", "5s", "--csv", prefix, "--only-summary")
 	cmd.Env = append(os.Environ(), runMainEnv+"=1")
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out

@@ -106,3 +106,24 @@ func ExampleCSVCell() {
 	// '=HYPERLINK("x")
 	// /api/items
 }
+
+// A request that carried a traceparent is recorded with its ids; each
+// name keeps its slowest traced requests as exemplars, and
+// ExemplarsAtPercentile gives the ones behind a percentile.
+func ExampleEntry_ExemplarsAtPercentile() {
+	r := stats.NewRegistry(stats.Options{})
+	for i := 1; i <= 200; i++ {
+		s := stats.Sample{Method: "GET", Name: "/checkout", Duration: time.Duration(i) * time.Millisecond}
+		s.TraceID[15], s.SpanID[7] = byte(i), byte(i) // from the request's traceparent
+		r.Record(s)
+	}
+	e := r.Snapshot().Entries[0]
+	fmt.Println("kept:", len(e.Exemplars))
+	for _, x := range e.ExemplarsAtPercentile(0.99) {
+		fmt.Println(x.TraceID, x.Duration)
+	}
+	// Output:
+	// kept: 10
+	// 000000000000000000000000000000c8 200ms
+	// 000000000000000000000000000000c7 199ms
+}

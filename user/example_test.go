@@ -162,3 +162,28 @@ func ExampleConstantPacing() {
 	// 250ms
 	// 2s
 }
+
+// With Traceparent, every call carries a W3C traceparent header; the
+// stats keep the trace ids of each name's slowest requests, for the
+// target's tracing tool.
+func ExampleClass_traceparent() {
+	var seen string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen = r.Header.Get(user.TraceparentHeader)
+	}))
+	defer srv.Close()
+	reg := stats.NewRegistry(stats.Options{})
+	c := user.Class[Shopper]{Traceparent: true, Tasks: taskset.Weighted(
+		taskset.Task[Shopper]{Run: (*Shopper).Browse},
+	)}
+	c.Run(context.Background(), &user.Env{Host: srv.URL, Stats: reg, Gate: &iterations{n: 1}})
+	var item *stats.Entry
+	for _, e := range reg.Snapshot().Entries {
+		if e.Name == "/item" {
+			item = e
+		}
+	}
+	x := item.Exemplars[0]
+	fmt.Println(seen == "00-"+x.TraceID.String()+"-"+x.SpanID.String()+"-01")
+	// Output: true
+}

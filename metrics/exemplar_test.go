@@ -23,7 +23,13 @@ type omExemplar struct {
 	value                     float64
 }
 
-var omBucket = regexp.MustCompile(`^locust_response_time_seconds_bucket\{method="([^"]*)",name="([^"]*)",le="([^"]*)"\} \d+ # \{trace_id="([0-9a-f]{32})",span_id="([0-9a-f]{16})"\} (\S+) \S+$`)
+// The exemplar's labels come in any order (OpenMetrics does not fix one,
+// and client_golang writes them from a map).
+var (
+	omBucket  = regexp.MustCompile(`^locust_response_time_seconds_bucket\{method="([^"]*)",name="([^"]*)",le="([^"]*)"\} \d+ # \{([^}]*)\} (\S+) \S+$`)
+	omTraceID = regexp.MustCompile(`(?:^|,)trace_id="([0-9a-f]{32})"(?:,|$)`)
+	omSpanID  = regexp.MustCompile(`(?:^|,)span_id="([0-9a-f]{16})"(?:,|$)`)
+)
 
 func scrapeOpenMetrics(t *testing.T, h http.Handler) (string, []omExemplar) {
 	t.Helper()
@@ -45,9 +51,12 @@ func scrapeOpenMetrics(t *testing.T, h http.Handler) (string, []omExemplar) {
 		if m == nil {
 			continue
 		}
-		v, err := strconv.ParseFloat(m[6], 64)
+		v, err := strconv.ParseFloat(m[5], 64)
 		require.NoError(t, err)
-		out = append(out, omExemplar{name: m[2], le: m[3], traceID: m[4], spanID: m[5], value: v})
+		tid, sid := omTraceID.FindStringSubmatch(m[4]), omSpanID.FindStringSubmatch(m[4])
+		require.NotNil(t, tid, "no trace_id in %s", line)
+		require.NotNil(t, sid, "no span_id in %s", line)
+		out = append(out, omExemplar{name: m[2], le: m[3], traceID: tid[1], spanID: sid[1], value: v})
 	}
 	return string(body), out
 }

@@ -156,30 +156,33 @@ func (cl *ClusterConfig) validate() []error {
 	return errs
 }
 
-// firstLine reads the first line of a secret's file, trimmed; errors name
-// the flag.
-func firstLine(flag, path string) (string, error) {
-	b, err := os.ReadFile(path)
+// secret returns a secret given on the command line (value) or, when file
+// is set, the first line of that file, trimmed; problem says what is wrong
+// with that line ("" when nothing). Errors name the file's flag.
+func secret(value, flag, file string, problem func(line string) string) (string, error) {
+	if file == "" {
+		return value, nil
+	}
+	b, err := os.ReadFile(file)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", flag, err)
 	}
 	line, _, _ := strings.Cut(string(b), "\n")
-	return strings.TrimSpace(line), nil
+	line = strings.TrimSpace(line)
+	if p := problem(line); p != "" {
+		return "", fmt.Errorf("%s %s: %s", flag, file, p)
+	}
+	return line, nil
 }
 
 // token returns the worker token from the flag or its file.
 func (cl *ClusterConfig) token() (string, error) {
-	if cl.WorkerTokenFile == "" {
-		return cl.WorkerToken, nil
-	}
-	line, err := firstLine("--worker-token-file", cl.WorkerTokenFile)
-	if err != nil {
-		return "", err
-	}
-	if line == "" {
-		return "", fmt.Errorf("--worker-token-file %s: the first line is empty", cl.WorkerTokenFile)
-	}
-	return line, nil
+	return secret(cl.WorkerToken, "--worker-token-file", cl.WorkerTokenFile, func(line string) string {
+		if line == "" {
+			return "the first line is empty"
+		}
+		return ""
+	})
 }
 
 // credentials reads the worker token and builds this node's TLS

@@ -76,7 +76,7 @@ func coreFlags(c *Config) []flagDef {
 		{long: "print-stats", group: "Output", usage: "print the stats table every 2 s in web UI runs too", value: &boolValue{p: &c.PrintStats}},
 		{long: "only-summary", group: "Output", usage: "print only the final summary, no periodic table", value: &boolValue{p: &c.OnlySummary}},
 		{long: "exit-code-on-error", group: "Output", usage: "exit code when a request failed or a task panicked", value: &intValue{p: &c.ExitCodeOnError, min: 0, max: 255, want: "an exit code", zero: ExitZeroOnError}},
-		{long: "loglevel", short: "L", group: "Output", usage: "DEBUG, INFO, WARNING, ERROR or CRITICAL", value: &levelValue{p: &c.LogLevel}},
+		{long: "loglevel", short: "L", group: "Output", usage: "DEBUG, INFO, WARNING, ERROR or CRITICAL", value: &stringValue{p: &c.LogLevel, read: readLevel}},
 		{long: "logfile", group: "Output", usage: "write the log to this file instead of stderr", value: &stringValue{p: &c.LogFile}},
 	}
 }
@@ -342,7 +342,11 @@ func (v *spanValue) Set(s string) error {
 	return nil
 }
 
-type stringValue struct{ p *string }
+// stringValue is a string flag; read, when set, checks and normalises it.
+type stringValue struct {
+	p    *string
+	read func(string) (string, error)
+}
 
 func (v *stringValue) String() string {
 	if v.p == nil {
@@ -351,7 +355,17 @@ func (v *stringValue) String() string {
 	return *v.p
 }
 
-func (v *stringValue) Set(s string) error { *v.p = s; return nil }
+func (v *stringValue) Set(s string) error {
+	if v.read != nil {
+		r, err := v.read(s)
+		if err != nil {
+			return err
+		}
+		s = r
+	}
+	*v.p = s
+	return nil
+}
 
 type boolValue struct{ p *bool }
 
@@ -414,19 +428,10 @@ func (v *listValue) Set(s string) error {
 	return nil
 }
 
-type levelValue struct{ p *string }
-
-func (v *levelValue) String() string {
-	if v.p == nil {
-		return ""
-	}
-	return *v.p
-}
-
-func (v *levelValue) Set(s string) error {
+// readLevel reads --loglevel: a level name, upper case.
+func readLevel(s string) (string, error) {
 	if _, err := parseLevel(s); err != nil {
-		return fmt.Errorf("want DEBUG, INFO, WARNING, ERROR or CRITICAL")
+		return "", fmt.Errorf("want DEBUG, INFO, WARNING, ERROR or CRITICAL")
 	}
-	*v.p = strings.ToUpper(strings.TrimSpace(s))
-	return nil
+	return strings.ToUpper(strings.TrimSpace(s)), nil
 }

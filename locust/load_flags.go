@@ -20,10 +20,10 @@ import (
 func loadFlags(c *Config) []flagDef {
 	l := &c.Load
 	return []flagDef{
-		{long: "stages", group: "Load models", usage: `run stages of users, e.g. "30s:10,1m:50@5,30s:0" (duration:users[@spawn rate]); the run ends after the last`, value: &stagesValue{p: &l.Stages}},
-		{long: "steps", group: "Load models", usage: `add users in steps, e.g. "10/30s:100@5" (10 users every 30s up to 100, at 5 users/s)`, value: &stepsValue{p: &l.Steps}},
+		{long: "stages", group: "Load models", usage: `run stages of users, e.g. "30s:10,1m:50@5,30s:0" (duration:users[@spawn rate]); the run ends after the last`, value: stagesValue(&l.Stages)},
+		{long: "steps", group: "Load models", usage: `add users in steps, e.g. "10/30s:100@5" (10 users every 30s up to 100, at 5 users/s)`, value: stepsValue(&l.Steps)},
 		{long: "arrival-rate", group: "Load models", usage: "open model: start this many iterations per second (starting rate with --arrival-stages)", value: &floatValue{p: &l.ArrivalRate, flag: "--arrival-rate", example: "200"}},
-		{long: "arrival-stages", group: "Load models", usage: `ramp the arrival rate, e.g. "30s:100,1m:500" (duration:iterations per second); the run ends after the last`, value: &rateStagesValue{p: &l.ArrivalStages}},
+		{long: "arrival-stages", group: "Load models", usage: `ramp the arrival rate, e.g. "30s:100,1m:500" (duration:iterations per second); the run ends after the last`, value: rateStagesValue(&l.ArrivalStages)},
 		{long: "max-users", group: "Load models", usage: "arrival rate: most users that carry the iterations (iterations due while all are busy are dropped)", value: &intValue{p: &l.MaxUsers, min: 0, max: maxUsers, want: "a whole number of users"}},
 		{long: "pre-allocate", group: "Load models", usage: "arrival rate: users started with the run (grown on demand up to --max-users)", value: &intValue{p: &l.PreAllocate, min: 0, max: maxUsers, want: "a whole number of users"}},
 		{long: "iterations", short: "i", group: "Load models", usage: "stop after this many task iterations in total", value: &int64Value{p: &l.Iterations}},
@@ -158,78 +158,68 @@ func parseSpawnRate(s string) (float64, error) {
 	return r, bounds.SpawnRate(r)
 }
 
-type stagesValue struct{ p *runner.Stages }
+// parsedValue is a flag whose text parse reads and show writes back: the
+// load models' stages, arrival stages and steps.
+type parsedValue[T any] struct {
+	p     *T
+	parse func(string) (T, error)
+	show  func(T) string
+}
 
-func (v *stagesValue) String() string {
+func (v *parsedValue[T]) String() string {
 	if v.p == nil {
 		return ""
 	}
-	parts := make([]string, 0, len(*v.p))
-	for _, st := range *v.p {
-		p := fmt.Sprintf("%s:%d", st.Duration, st.Users)
-		if st.SpawnRate > 0 {
-			p += "@" + strconv.FormatFloat(st.SpawnRate, 'g', -1, 64)
+	return v.show(*v.p)
+}
+
+func (v *parsedValue[T]) Set(s string) error {
+	x, err := v.parse(s)
+	if err != nil {
+		return err
+	}
+	*v.p = x
+	return nil
+}
+
+func stagesValue(p *runner.Stages) *parsedValue[runner.Stages] {
+	return &parsedValue[runner.Stages]{p: p, parse: parseStages, show: func(stages runner.Stages) string {
+		parts := make([]string, 0, len(stages))
+		for _, st := range stages {
+			p := fmt.Sprintf("%s:%d", st.Duration, st.Users)
+			if st.SpawnRate > 0 {
+				p += "@" + strconv.FormatFloat(st.SpawnRate, 'g', -1, 64)
+			}
+			parts = append(parts, p)
 		}
-		parts = append(parts, p)
-	}
-	return strings.Join(parts, ",")
+		return strings.Join(parts, ",")
+	}}
 }
 
-func (v *stagesValue) Set(s string) error {
-	st, err := parseStages(s)
-	if err != nil {
-		return err
-	}
-	*v.p = st
-	return nil
+func rateStagesValue(p *[]runner.RateStage) *parsedValue[[]runner.RateStage] {
+	return &parsedValue[[]runner.RateStage]{p: p, parse: parseRateStages, show: func(stages []runner.RateStage) string {
+		parts := make([]string, 0, len(stages))
+		for _, st := range stages {
+			parts = append(parts, fmt.Sprintf("%s:%s", st.Duration, strconv.FormatFloat(st.Rate, 'g', -1, 64)))
+		}
+		return strings.Join(parts, ",")
+	}}
 }
 
-type rateStagesValue struct{ p *[]runner.RateStage }
-
-func (v *rateStagesValue) String() string {
-	if v.p == nil {
-		return ""
-	}
-	parts := make([]string, 0, len(*v.p))
-	for _, st := range *v.p {
-		parts = append(parts, fmt.Sprintf("%s:%s", st.Duration, strconv.FormatFloat(st.Rate, 'g', -1, 64)))
-	}
-	return strings.Join(parts, ",")
-}
-
-func (v *rateStagesValue) Set(s string) error {
-	st, err := parseRateStages(s)
-	if err != nil {
-		return err
-	}
-	*v.p = st
-	return nil
-}
-
-type stepsValue struct{ p **runner.Steps }
-
-func (v *stepsValue) String() string {
-	if v.p == nil || *v.p == nil {
-		return ""
-	}
-	s := *v.p
-	out := fmt.Sprintf("%d/%s", s.Step, s.Interval)
-	if s.Max > 0 {
-		out += ":" + strconv.Itoa(s.Max)
-	}
-	if s.SpawnRate > 0 {
-		out += "@" + strconv.FormatFloat(s.SpawnRate, 'g', -1, 64)
-	}
-	return out
-}
-
-func (v *stepsValue) Set(s string) error {
-	st, err := parseSteps(s)
-	if err != nil {
-		return err
-	}
-	*v.p = st
-	return nil
+func stepsValue(p **runner.Steps) *parsedValue[*runner.Steps] {
+	return &parsedValue[*runner.Steps]{p: p, parse: parseSteps, show: func(s *runner.Steps) string {
+		if s == nil {
+			return ""
+		}
+		out := fmt.Sprintf("%d/%s", s.Step, s.Interval)
+		if s.Max > 0 {
+			out += ":" + strconv.Itoa(s.Max)
+		}
+		if s.SpawnRate > 0 {
+			out += "@" + strconv.FormatFloat(s.SpawnRate, 'g', -1, 64)
+		}
+		return out
+	}}
 }
 
 type floatValue struct {

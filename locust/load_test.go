@@ -103,7 +103,7 @@ func FuzzParseStages(f *testing.F) {
 		if err != nil {
 			return
 		}
-		v := &stagesValue{p: &st}
+		v := stagesValue(&st)
 		again, err := parseStages(v.String())
 		require.NoError(t, err, "%q printed as %q", s, v.String())
 		require.Equal(t, st, again)
@@ -122,7 +122,7 @@ func FuzzParseRateStages(f *testing.F) {
 		if err != nil {
 			return
 		}
-		v := &rateStagesValue{p: &st}
+		v := rateStagesValue(&st)
 		again, err := parseRateStages(v.String())
 		require.NoError(t, err, "%q printed as %q", s, v.String())
 		require.Equal(t, st, again)
@@ -141,7 +141,7 @@ func FuzzParseSteps(f *testing.F) {
 		if err != nil {
 			return
 		}
-		v := &stepsValue{p: &st}
+		v := stepsValue(&st)
 		again, err := parseSteps(v.String())
 		require.NoError(t, err, "%q printed as %q", s, v.String())
 		require.Equal(t, st, again)

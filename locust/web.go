@@ -120,17 +120,12 @@ func (w *WebConfig) validate() []error {
 
 // auth returns the credentials from Auth or AuthFile.
 func (w *WebConfig) auth() (string, error) {
-	if w.AuthFile == "" {
-		return w.Auth, nil
-	}
-	line, err := firstLine("--web-auth-file", w.AuthFile)
-	if err != nil {
-		return "", err
-	}
-	if u, _, ok := strings.Cut(line, ":"); !ok || u == "" {
-		return "", fmt.Errorf("--web-auth-file %s: want user:password on the first line", w.AuthFile)
-	}
-	return line, nil
+	return secret(w.Auth, "--web-auth-file", w.AuthFile, func(line string) string {
+		if u, _, ok := strings.Cut(line, ":"); !ok || u == "" {
+			return "want user:password on the first line"
+		}
+		return ""
+	})
 }
 
 // serveWeb starts the web UI for s; the channel yields once it stops.

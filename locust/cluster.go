@@ -235,6 +235,7 @@ func (s *session) runMaster(ctx context.Context) (*Result, error) {
 		Tags:               s.cfg.Tags,
 		ExcludeTags:        s.cfg.ExcludeTags,
 		ResetStats:         s.cfg.ResetStats,
+		Traceparent:        s.cfg.Traceparent,
 		DisableRebalancing: cl.DisableRebalancing,
 		Load:               s.load.Cluster(),
 		UserLimit:          s.cfg.userLimit(),

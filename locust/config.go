@@ -137,7 +137,7 @@ type Config struct {
 	// Traceparent makes every HTTP and gRPC call carry a W3C traceparent
 	// header (--traceparent): the run keeps the trace ids of each name's
 	// slowest requests (stats.Entry.Exemplars), and --otel exports them as
-	// spans. A worker traces when its own Config says so.
+	// spans. A master sends it to its workers with every spawn.
 	Traceparent bool
 	// Params are the scenario's custom parameters (Locust's
 	// init_command_line_parser arguments), declared with the param

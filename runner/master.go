@@ -52,6 +52,10 @@ type MasterOptions struct {
 	StopTimeout       time.Duration
 	Tags, ExcludeTags []string
 	ResetStats        bool
+	// Traceparent is sent to workers with every spawn: their users' calls
+	// carry a W3C traceparent header (user.Traced), as with --traceparent
+	// on a standalone run.
+	Traceparent bool
 	// Server configures the gRPC listener (bind address, TLS, token).
 	Server transport.ServerOptions
 	// DisableRebalancing keeps users where they are when workers join or

@@ -118,7 +118,7 @@ func (m *Master) dispatch(counts []int, rebalance bool) {
 			for i, n := range m.names {
 				cc[n] = int64(rows[k][i])
 			}
-			opts := &locustpb.RunOptions{Tags: m.o.Tags, ExcludeTags: m.o.ExcludeTags, ResetStats: m.o.ResetStats, Classes: m.settings, Params: m.params.Map()}
+			opts := &locustpb.RunOptions{Tags: m.o.Tags, ExcludeTags: m.o.ExcludeTags, ResetStats: m.o.ResetStats, Classes: m.settings, Params: m.params.Map(), Traceparent: m.o.Traceparent}
 			if m.plan != nil {
 				opts.Arrival = m.o.Load.share(m.plan.part[w.id], m.plan.parts, m.plan.runID)
 			}

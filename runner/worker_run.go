@@ -16,6 +16,7 @@ import (
 	"github.com/golocust/golocust/param"
 	"github.com/golocust/golocust/proto/locustpb"
 	"github.com/golocust/golocust/transport"
+	"github.com/golocust/golocust/user"
 )
 
 // numbering applies the master's numbering of this worker's users.
@@ -119,6 +120,13 @@ func (w *Worker) newTest(sp *locustpb.Spawn) error {
 	}
 	if classes, err = applyClassSettings(classes, o.GetClasses()); err != nil {
 		return err
+	}
+	if o.GetTraceparent() {
+		var untraceable []string
+		classes, untraceable = user.Traced(classes)
+		for _, name := range untraceable {
+			w.log.Warn("the master asks for traceparent headers; this user class cannot send them (it is not a user.Class)", zap.String("class", name))
+		}
 	}
 	host := sp.GetHost()
 	if host == "" {

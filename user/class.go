@@ -77,6 +77,23 @@ type Traceable interface {
 
 var _ Traceable = Class[struct{}]{}
 
+// Traced returns classes with their calls traced (Traceable.
+// WithTraceparent(true)), and the names of those that cannot be (they are
+// not Traceable) and are returned as they are.
+func Traced(classes []Spawner) (out []Spawner, untraceable []string) {
+	out = make([]Spawner, len(classes))
+	for i, c := range classes {
+		t, ok := c.(Traceable)
+		if !ok {
+			untraceable = append(untraceable, c.ClassName())
+			out[i] = c
+			continue
+		}
+		out[i] = t.WithTraceparent(true)
+	}
+	return out, untraceable
+}
+
 // WithTraceparent implements Traceable.
 func (c Class[U]) WithTraceparent(on bool) Spawner {
 	c.Traceparent = c.Traceparent || on

@@ -863,7 +863,10 @@ type RunOptions struct {
 	// The scenario's custom parameters for this test (Locust sends its
 	// parsed options with every spawn), by name, as text; users read them
 	// from their Env.
-	Params        map[string]string `protobuf:"bytes,6,rep,name=params,proto3" json:"params,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Params map[string]string `protobuf:"bytes,6,rep,name=params,proto3" json:"params,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Every call of the workers' users carries a W3C traceparent header
+	// (the master's --traceparent), besides classes that trace by themselves.
+	Traceparent   bool `protobuf:"varint,7,opt,name=traceparent,proto3" json:"traceparent,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -938,6 +941,13 @@ func (x *RunOptions) GetParams() map[string]string {
 		return x.Params
 	}
 	return nil
+}
+
+func (x *RunOptions) GetTraceparent() bool {
+	if x != nil {
+		return x.Traceparent
+	}
+	return false
 }
 
 // ClassSettings are one user class's settings (user.ClassSettings).
@@ -2377,7 +2387,7 @@ const file_locust_proto_rawDesc = "" +
 	"\aoptions\x18\x05 \x01(\v2\x1f.golocust.cluster.v1.RunOptionsR\aoptions\x1aB\n" +
 	"\x14UserClassCountsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"\xda\x02\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"\xfc\x02\n" +
 	"\n" +
 	"RunOptions\x12\x12\n" +
 	"\x04tags\x18\x01 \x03(\tR\x04tags\x12!\n" +
@@ -2386,7 +2396,8 @@ const file_locust_proto_rawDesc = "" +
 	"resetStats\x126\n" +
 	"\aarrival\x18\x04 \x01(\v2\x1c.golocust.cluster.v1.ArrivalR\aarrival\x12<\n" +
 	"\aclasses\x18\x05 \x03(\v2\".golocust.cluster.v1.ClassSettingsR\aclasses\x12C\n" +
-	"\x06params\x18\x06 \x03(\v2+.golocust.cluster.v1.RunOptions.ParamsEntryR\x06params\x1a9\n" +
+	"\x06params\x18\x06 \x03(\v2+.golocust.cluster.v1.RunOptions.ParamsEntryR\x06params\x12 \n" +
+	"\vtraceparent\x18\a \x01(\bR\vtraceparent\x1a9\n" +
 	"\vParamsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x86\x01\n" +

@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"strconv"
-	"strings"
 
 	"github.com/golocust/golocust/compare"
 	"github.com/golocust/golocust/threshold"
@@ -74,36 +72,9 @@ func baselineFlags(c *Config) []flagDef {
 	return []flagDef{
 		{long: "baseline", group: "Baseline", usage: "compare the run with this --json-file of an earlier run: the tables, JSON, report and web UI show the change per endpoint; exit 3 when an endpoint got significantly slower or failed more often", value: &stringValue{p: &b.File}},
 		{long: "compare", group: "Baseline", usage: "compare two saved runs without generating load: --compare OLD.json NEW.json (exit 3 when an endpoint got significantly slower or failed more often)", value: &stringValue{p: &b.compareOld}},
-		{long: "baseline-confidence", group: "Baseline", usage: "confidence level of the comparison's verdicts, e.g. 99% or 0.99 (default 99%)", value: &fractionValue{p: &b.Confidence, flag: "--baseline-confidence", example: "99%"}},
-		{long: "baseline-min-change", group: "Baseline", usage: "smallest relative change of p50/p95/p99 that counts, e.g. 5% or 0.05 (default 5%)", value: &fractionValue{p: &b.MinChange, flag: "--baseline-min-change", example: "5%"}},
+		{long: "baseline-confidence", group: "Baseline", usage: "confidence level of the comparison's verdicts, e.g. 99% or 0.99 (default 99%)", value: &floatValue{p: &b.Confidence, flag: "--baseline-confidence", example: "99%", percent: true}},
+		{long: "baseline-min-change", group: "Baseline", usage: "smallest relative change of p50/p95/p99 that counts, e.g. 5% or 0.05 (default 5%)", value: &floatValue{p: &b.MinChange, flag: "--baseline-min-change", example: "5%", percent: true}},
 	}
-}
-
-// fractionValue reads "99%" or "0.99".
-type fractionValue struct {
-	p             *float64
-	flag, example string
-}
-
-func (v *fractionValue) String() string {
-	if v.p == nil || *v.p == 0 {
-		return ""
-	}
-	return strconv.FormatFloat(*v.p*100, 'g', -1, 64) + "%"
-}
-
-func (v *fractionValue) Set(s string) error {
-	t := strings.TrimSpace(s)
-	scale := 1.0
-	if rest, ok := strings.CutSuffix(t, "%"); ok {
-		t, scale = strings.TrimSpace(rest), 100
-	}
-	f, err := strconv.ParseFloat(t, 64)
-	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 {
-		return fmt.Errorf("want a percentage or a fraction, e.g. %s %s", v.flag, v.example)
-	}
-	*v.p = f / scale
-	return nil
 }
 
 // runCompare is --compare OLD.json NEW.json: it prints the comparison and

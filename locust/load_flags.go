@@ -222,24 +222,43 @@ func stepsValue(p **runner.Steps) *parsedValue[*runner.Steps] {
 	}}
 }
 
+// floatValue is a number > 0 or, with percent, a fraction >= 0 that may
+// be written as a percentage ("99%" or "0.99").
 type floatValue struct {
 	p             *float64
 	flag, example string
+	percent       bool
 }
 
 func (v *floatValue) String() string {
 	if v.p == nil || *v.p == 0 {
 		return ""
 	}
+	if v.percent {
+		return strconv.FormatFloat(*v.p*100, 'g', -1, 64) + "%"
+	}
 	return strconv.FormatFloat(*v.p, 'g', -1, 64)
 }
 
 func (v *floatValue) Set(s string) error {
-	f, err := parsePositive(s)
-	if err != nil {
-		return fmt.Errorf("want a number > 0, e.g. %s %s", v.flag, v.example)
+	if !v.percent {
+		f, err := parsePositive(s)
+		if err != nil {
+			return fmt.Errorf("want a number > 0, e.g. %s %s", v.flag, v.example)
+		}
+		*v.p = f
+		return nil
 	}
-	*v.p = f
+	t := strings.TrimSpace(s)
+	scale := 1.0
+	if rest, ok := strings.CutSuffix(t, "%"); ok {
+		t, scale = strings.TrimSpace(rest), 100
+	}
+	f, err := strconv.ParseFloat(t, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 {
+		return fmt.Errorf("want a percentage or a fraction, e.g. %s %s", v.flag, v.example)
+	}
+	*v.p = f / scale
 	return nil
 }
 

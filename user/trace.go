@@ -27,13 +27,17 @@ type traceIDs struct {
 }
 
 // newTraceIDs draws fresh ids from r (never the invalid all-zero ones).
-func newTraceIDs(r *rand.Rand) (t traceIDs) {
+func newTraceIDs(r *rand.Rand) traceIDs { return drawTraceIDs(r.Uint64) }
+
+// drawTraceIDs fills a trace and a span id from next, drawing again while
+// one is all zeros (invalid in W3C trace context).
+func drawTraceIDs(next func() uint64) (t traceIDs) {
 	for t.trace.IsZero() {
-		putUint64(t.trace[:8], r.Uint64())
-		putUint64(t.trace[8:], r.Uint64())
+		putUint64(t.trace[:8], next())
+		putUint64(t.trace[8:], next())
 	}
 	for t.span.IsZero() {
-		putUint64(t.span[:], r.Uint64())
+		putUint64(t.span[:], next())
 	}
 	return t
 }
@@ -103,16 +107,7 @@ func (s *traceSource) next() uint64 {
 	return z ^ (z >> 31)
 }
 
-func (s *traceSource) ids() (t traceIDs) {
-	for t.trace.IsZero() {
-		putUint64(t.trace[:8], s.next())
-		putUint64(t.trace[8:], s.next())
-	}
-	for t.span.IsZero() {
-		putUint64(t.span[:], s.next())
-	}
-	return t
-}
+func (s *traceSource) ids() traceIDs { return drawTraceIDs(s.next) }
 
 // userRand returns env's random source, making one when the runner gave
 // none (a user's HTTP clients run on the user's goroutine only).

@@ -159,11 +159,20 @@ func number(whole, frac string, unit time.Duration) (d time.Duration, long bool)
 		}
 	}
 	d = time.Duration(w) * unit
-	// The fraction, to the nanosecond: digits past 1e18 are below it.
+	// The fraction, to the nanosecond, read as time.ParseDuration reads it
+	// (the same digits kept, the same float rounding), so that both agree
+	// to the nanosecond on every span they both accept.
 	var f uint64
 	scale := 1.0
-	for i := 0; i < len(frac) && scale < 1e18; i++ {
-		f = f*10 + uint64(frac[i]-'0')
+	for i := 0; i < len(frac); i++ {
+		if f > (1<<63-1)/10 {
+			break // further digits are below what a float64 keeps
+		}
+		y := f*10 + uint64(frac[i]-'0')
+		if y > 1<<63 {
+			break
+		}
+		f = y
 		scale *= 10
 	}
 	if f > 0 {

@@ -262,26 +262,9 @@ func side(snap *stats.Snapshot, e *stats.Entry, ps []float64) Side {
 	return Side{
 		Requests: e.NumRequests, Failures: e.NumFailures,
 		Percentiles: e.Percentiles(ps...),
-		RPS:         rps(snap, e),
+		RPS:         snap.RunRPS(e),
 		FailRatio:   e.FailRatio(),
 	}
-}
-
-// rps is the entry's requests over the snapshot's span, as the report and
-// the final console table compute it.
-func rps(snap *stats.Snapshot, e *stats.Entry) float64 {
-	start, last := snap.Start, snap.LastRequest
-	if start.IsZero() {
-		start = e.Start
-	}
-	if last.IsZero() {
-		last = e.LastRequest
-	}
-	d := last.Sub(start).Seconds()
-	if start.IsZero() || last.IsZero() || d <= 0 {
-		return 0
-	}
-	return float64(e.NumRequests) / d
 }
 
 func relChange(base, cur float64) float64 {

@@ -123,6 +123,21 @@ func (e *Entry) FailRatio() float64 {
 // (The renderers divide every row by the snapshot's span, as Locust does.)
 func (e *Entry) TotalRPS() float64 { return perSec(e.NumRequests, e.Start, e.LastRequest) }
 
+// RunRPS is e's requests per second over the whole run: its requests
+// divided by the snapshot's span (first to last request; e's own where
+// the snapshot has none), as the report, the console's final table, the
+// thresholds and the baseline comparison compute it.
+func (s *Snapshot) RunRPS(e *Entry) float64 {
+	start, last := s.Start, s.LastRequest
+	if start.IsZero() {
+		start = e.Start
+	}
+	if last.IsZero() {
+		last = e.LastRequest
+	}
+	return perSec(e.NumRequests, start, last)
+}
+
 // TotalFailPerSec returns failures per second between Start and
 // LastRequest.
 func (e *Entry) TotalFailPerSec() float64 { return perSec(e.NumFailures, e.Start, e.LastRequest) }

@@ -262,20 +262,7 @@ func (r Result) judge(v float64) Result {
 // RPS is the requests per second of e over the whole run: its requests
 // divided by the span of the snapshot (first to last request), as the
 // report and the console's final table compute it.
-func RPS(snap *stats.Snapshot, e *stats.Entry) float64 {
-	start, last := snap.Start, snap.LastRequest
-	if start.IsZero() {
-		start = e.Start
-	}
-	if last.IsZero() {
-		last = e.LastRequest
-	}
-	d := last.Sub(start).Seconds()
-	if start.IsZero() || last.IsZero() || d <= 0 {
-		return 0
-	}
-	return float64(e.NumRequests) / d
-}
+func RPS(snap *stats.Snapshot, e *stats.Entry) float64 { return snap.RunRPS(e) }
 
 // Lookup finds the entry a target names: "" or "Aggregated" is the total;
 // otherwise the entry whose "METHOD NAME" equals target, else the entries

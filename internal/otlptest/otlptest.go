@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -156,11 +157,20 @@ func (r *Receiver) Spans() []*tracepb.Span {
 // test after d.
 func (r *Receiver) WaitForSpans(t testing.TB, d time.Duration, what string, cond func([]*tracepb.Span) bool) {
 	t.Helper()
+	r.waitFor(t, d, func() bool { return cond(r.spans) }, func() string {
+		return fmt.Sprintf("otlptest: no spans with %s within %v (%d spans)", what, d, len(r.Spans()))
+	})
+}
+
+// waitFor waits until holds (called with r.mu held) is true, waking on
+// each export received, and fails the test with fail's text after d.
+func (r *Receiver) waitFor(t testing.TB, d time.Duration, holds func() bool, fail func() string) {
+	t.Helper()
 	deadline := time.NewTimer(d)
 	defer deadline.Stop()
 	for {
 		r.mu.Lock()
-		ok := cond(r.spans)
+		ok := holds()
 		ch := r.changed
 		r.mu.Unlock()
 		if ok {
@@ -169,7 +179,7 @@ func (r *Receiver) WaitForSpans(t testing.TB, d time.Duration, what string, cond
 		select {
 		case <-ch:
 		case <-deadline.C:
-			t.Fatalf("otlptest: no spans with %s within %v (%d spans)", what, d, len(r.Spans()))
+			t.Fatal(fail())
 		}
 	}
 }
@@ -193,22 +203,9 @@ func (r *Receiver) Exports() []*colmetricpb.ExportMetricsServiceRequest {
 // test after d.
 func (r *Receiver) WaitFor(t testing.TB, d time.Duration, what string, cond func([]*colmetricpb.ExportMetricsServiceRequest) bool) {
 	t.Helper()
-	deadline := time.NewTimer(d)
-	defer deadline.Stop()
-	for {
-		r.mu.Lock()
-		ok := cond(r.exports)
-		ch := r.changed
-		r.mu.Unlock()
-		if ok {
-			return
-		}
-		select {
-		case <-ch:
-		case <-deadline.C:
-			t.Fatalf("otlptest: no export with %s within %v (%d exports)", what, d, len(r.Exports()))
-		}
-	}
+	r.waitFor(t, d, func() bool { return cond(r.exports) }, func() string {
+		return fmt.Sprintf("otlptest: no export with %s within %v (%d exports)", what, d, len(r.Exports()))
+	})
 }
 
 // Metric is one metric of an export with its resource's attributes.

@@ -267,22 +267,21 @@ func TestSeqUniqueAcrossWorkers(t *testing.T) {
 func TestRebalanceOnJoinAndLeave(t *testing.T) {
 	lg := zap.NewNop()
 	classes := []user.Spawner{class("A", 1, 0, nil)}
-	m := startMaster(t, MasterOptions{Logger: lg, Classes: classes})
+	// With heartbeats a minute apart, no heartbeat or missed one can move
+	// users within waitFor's deadline: the join and the goodbye must. (A
+	// wall-clock bound on how soon failed on loaded machines.)
+	m := startMaster(t, MasterOptions{Logger: lg, Classes: classes, HeartbeatInterval: time.Minute})
 	w1 := startWorker(t, m.Addr(), WorkerOptions{Logger: lg, Classes: classes})
 	waitWorkers(t, m, 1)
 	require.NoError(t, m.Start(100, 10_000))
 	waitFor(t, "100 users on one worker", func() bool { return w1.UserCount() == 100 })
 
 	w2 := startWorker(t, m.Addr(), WorkerOptions{Logger: lg, Classes: classes})
-	start := time.Now()
-	waitFor(t, "50/50", func() bool { return w1.UserCount() == 50 && w2.UserCount() == 50 })
-	assert.Less(t, time.Since(start), 2*time.Second, "users moved within 2 s of the join")
+	waitFor(t, "50/50 after the join", func() bool { return w1.UserCount() == 50 && w2.UserCount() == 50 })
 
 	// SIGTERM on w2: goodbye, and its users move at once.
 	require.NoError(t, w2.stop(t))
-	start = time.Now()
-	waitFor(t, "100 on w1", func() bool { return w1.UserCount() == 100 })
-	assert.Less(t, time.Since(start), time.Second, "users moved within 1 s of the goodbye")
+	waitFor(t, "100 on w1 after the goodbye", func() bool { return w1.UserCount() == 100 })
 	assert.Len(t, m.Workers(), 1, "a worker that said goodbye is removed")
 	m.Stop()
 }

@@ -429,12 +429,14 @@ func (c *client) dial(hc *hostConn, deadline time.Time) error {
 // when it happens on a response's first byte.
 type trackConn struct {
 	net.Conn
-	rerr      error
-	deadlines int // SetDeadline calls, for the test that keeps them rare
+	rerr         error
+	deadlines    int       // SetDeadline calls, for the test that keeps them rare
+	lastDeadline time.Time // the last one set, for the test of its precision
 }
 
 func (t *trackConn) SetDeadline(d time.Time) error {
 	t.deadlines++
+	t.lastDeadline = d
 	return t.Conn.SetDeadline(d)
 }
 

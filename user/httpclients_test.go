@@ -154,9 +154,7 @@ func TestHardStopCutsOffInFlightRequests(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 		assert.Equal(t, int64(3), tg.inFlight.Load())
 		r.cancel()
-		t0 := time.Now()
-		r.wait(t, 5*time.Second)
-		assert.Less(t, time.Since(t0), 2*time.Second)
+		r.wait(t, 5*time.Second) // /slow never answers: only the cut-off ends it
 
 		s := r.reg.Snapshot()
 		e := entry(s, "GET", "/slow")

@@ -116,10 +116,8 @@ func TestWaitingUserLeavesAtOnceOnGracefulStop(t *testing.T) {
 	}
 	r := start(t, c, "", 20)
 	eventually(t, func() bool { return n.Load() == 20 }, "every user ran once")
-	t0 := time.Now()
 	r.stop()
-	r.wait(t, 5*time.Second)
-	assert.Less(t, time.Since(t0), 5*time.Second)
+	r.wait(t, 5*time.Second) // far less than the hour's wait
 	assert.EqualValues(t, 20, n.Load())
 }
 

@@ -17,15 +17,8 @@ DURATION=${DURATION:-10}
 PORT=${PORT:-18091}
 MAXUSERS=${MAXUSERS:-200}
 
-for pkg in nginx-light:nginx time:/usr/bin/time; do
-  if ! command -v "${pkg#*:}" >/dev/null 2>&1; then
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${pkg%%:*}" >/dev/null
-  fi
-done
-
-work=$(mktemp -d)
-cleanup() { [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
+. bench/lib.sh
+need nginx-light:nginx time:/usr/bin/time
 
 VEGETA=${VEGETA:-}
 if [ -z "$VEGETA" ]; then
@@ -33,29 +26,9 @@ if [ -z "$VEGETA" ]; then
   VEGETA="$work/bin/vegeta"
 fi
 
-cat > "$work/nginx.conf" <<CONF
-worker_processes 1;
-daemon on;
-pid $work/nginx.pid;
-error_log $work/error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  server {
-    listen 127.0.0.1:$PORT;
-    location / { return 200 "ok\n"; }
-  }
-}
-CONF
-taskset -c 0 nginx -c "$work/nginx.conf" -p "$work"
-for _ in $(seq 50); do
-  curl -fs "http://127.0.0.1:$PORT/" >/dev/null 2>&1 && break || sleep 0.1
-done
+start_nginx "$PORT" 4096 0
 
 go build -o "$work/closedloop" ./bench/closedloop
-
-cpu() { awk '{print $1 + $2}' "$1"; }
 
 echo "GET http://127.0.0.1:$PORT/" > "$work/targets"
 /usr/bin/time -f "%U %S %c %w" -o "$work/vegeta.time" \

@@ -41,6 +41,20 @@ type swarmState struct {
 	UserCount   int    `json:"user_count"`
 	ShapeDriven bool   `json:"shape_driven"`
 	ShapeClass  string `json:"shape_class"`
+	Stats       []struct {
+		Name        string `json:"name"`
+		NumRequests int    `json:"num_requests"`
+	} `json:"stats"`
+}
+
+// requests is the run's total request count (the Aggregated row).
+func (s swarmState) requests() int {
+	for _, e := range s.Stats {
+		if e.Name == "Aggregated" {
+			return e.NumRequests
+		}
+	}
+	return 0
 }
 
 func waitSwarm(t *testing.T, base, what string, ok func(swarmState) bool) swarmState {
@@ -129,6 +143,7 @@ func TestWebFormShapeClassDrivesTheRun(t *testing.T) {
 	st = waitSwarm(t, base, "3 users of the configured shape", func(s swarmState) bool { return s.UserCount == 3 })
 	assert.True(t, st.ShapeDriven)
 	assert.Empty(t, st.ShapeClass)
+	waitSwarm(t, base, "a request of the last run", func(s swarmState) bool { return s.requests() > 0 })
 	code, _ = postForm(t, base+"/stop", nil)
 	require.Equal(t, http.StatusOK, code)
 	waitSwarm(t, base, "stopped", func(s swarmState) bool { return s.State == "stopped" && s.UserCount == 0 })

@@ -280,7 +280,7 @@ func (c *client) do(ctx context.Context, method, path string, opts []Option) *Re
 		slack = 0 // the caller's own deadline is kept exactly
 	}
 	sent, err := c.exchange(hc, req, raw, k.deadline, slack)
-	end := time.Now()
+	end := k.end()
 	if err == nil {
 		c.storeCookies(hc, raw)
 		r.StatusCode = raw.StatusCode()

@@ -123,6 +123,12 @@ func (k *httpCall) begin(ctx context.Context, r *Response, method, name string, 
 	return err == nil
 }
 
+// end returns the time now, for the end of the call. It reads one clock
+// (time.Since reads the monotonic clock only; time.Now reads two), and the
+// time it returns has the start's monotonic reading plus the elapsed
+// time, so Sub and Before on it stay monotonic.
+func (k *httpCall) end() time.Time { return k.start.Add(time.Since(k.start)) }
+
 // headerSetter is a request's header of either transport.
 type headerSetter interface {
 	Set(key, value string)

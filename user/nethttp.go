@@ -283,7 +283,7 @@ func (c *netClient) do(ctx context.Context, method, path string, opts []Option) 
 		_, err = c.buf.ReadFrom(resp.Body)
 		_ = resp.Body.Close()
 	}
-	end := time.Now()
+	end := k.end()
 	if err == nil {
 		c.last = resp
 		r.StatusCode = resp.StatusCode

@@ -252,7 +252,10 @@ func (c *netClient) do(ctx context.Context, method, path string, opts []Option) 
 	rctx, cancelDeadline := context.WithDeadline(rctx, k.deadline)
 	defer cancelDeadline()
 	defer st.finish()
-	stop := context.AfterFunc(ctx, func() { c.stopped(ctx, st) })
+	// The user's ctx of this call, read here: OnStop binds the client to
+	// a new one (start) while a callback of this call may still run.
+	userCtx := c.ctx
+	stop := context.AfterFunc(ctx, func() { st.stopped(ctx, userCtx) })
 	defer stop()
 	rctx = httptrace.WithClientTrace(rctx, &httptrace.ClientTrace{
 		GotConn: func(httptrace.GotConnInfo) { st.phase.CompareAndSwap(phaseIdle, phaseConn) },
@@ -311,9 +314,10 @@ func (h netHeader) Set(key, value string) {
 
 func (h netHeader) SetBytesV(key string, value []byte) { h.Set(key, string(value)) }
 
-// stopped runs when the call's ctx is done during the call.
-func (c *netClient) stopped(ctx context.Context, st *netReq) {
-	if c.ctx.Err() == nil {
+// stopped runs when the call's ctx is done during the call; userCtx is the
+// user's ctx the call was made under (its end is a hard stop).
+func (st *netReq) stopped(ctx, userCtx context.Context) {
+	if userCtx.Err() == nil {
 		st.cancel(context.Cause(ctx)) // the task's own cancel or deadline
 		return
 	}

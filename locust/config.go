@@ -21,7 +21,11 @@ import (
 // Config is everything one run needs. Main fills it from flags and the
 // environment; RunHeadless takes it from a test. A zero field means its
 // default (the value DefaultConfig holds), so Config{} runs as
-// DefaultConfig does, except that RunHeadless starts all users at once.
+// DefaultConfig does, except for the fields whose zero means something of
+// its own: Users 0 starts no user (RunHeadless: one), Web.Port 0 picks a
+// free port, RunTime 0 runs until stopped, and RunHeadless starts all
+// users at once when SpawnRate is 0 (elsewhere 0 spawns one a second, as
+// DefaultConfig does).
 type Config struct {
 	// Users is the peak number of concurrent users (-u/--users).
 	Users int

@@ -17,8 +17,10 @@
 // Everything a run needs is one Config. Main fills it from flags and
 // LOCUST_* environment variables (a flag wins over its variable);
 // RunHeadless takes it from the test. A zero field means its default, so
-// Config{} runs as DefaultConfig. Config.Validate is the one place that
-// judges it, so both paths report the same errors.
+// Config{} runs as DefaultConfig, but for the few fields whose zero means
+// something of its own (Config says which: Users 0 starts no user).
+// Config.Validate is the one place that judges it, so both paths report
+// the same errors.
 //
 // Exit codes follow Locust: 0 when the run went well, Config.ExitCodeOnError
 // (default 1) when any request failed or a task panicked, and 2 for a usage

@@ -237,8 +237,6 @@ func (m *Master) Addr() string { return m.srv.Addr().String() }
 // Registry is the merged stats registry.
 func (m *Master) Registry() *stats.Registry { return m.reg }
 
-// Configure sets the user classes and host of the next test (between
-// tests; a running test keeps its own).
 // SetParams sets the custom parameters sent to the workers with every
 // spawn of the next test (Locust sends its options with each spawn).
 func (m *Master) SetParams(v param.Values) {
@@ -247,6 +245,8 @@ func (m *Master) SetParams(v param.Values) {
 	m.mu.Unlock()
 }
 
+// Configure sets the user classes and host of the next test (between
+// tests; a running test keeps its own).
 func (m *Master) Configure(classes []user.Spawner, host string) error {
 	m.ctl.Lock()
 	defer m.ctl.Unlock()

@@ -79,9 +79,10 @@ type WorkerOptions struct {
 	LogInterval time.Duration
 }
 
-// Worker runs users on behalf of a master: it applies the master's spawn
-// targets with a user pool, reports stats deltas every ReportInterval and
-// a final one on stop, heartbeats, and reconnects after a master restart or
+// Worker runs users on behalf of a master: it runs each test the master
+// starts on a Local of its own (the standalone engine) and applies each
+// spawn's targets to it, reports stats deltas every ReportInterval and a
+// final one on stop, heartbeats, and reconnects after a master restart or
 // a reconnect message.
 type Worker struct {
 	o      WorkerOptions

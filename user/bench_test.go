@@ -87,20 +87,33 @@ func localServer(b *testing.B) string {
 
 // BenchmarkHTTPGet is one recorded GET over a keep-alive connection to a
 // local fasthttp server (client and server share the machine's cores).
-func BenchmarkHTTPGet(b *testing.B) {
-	host := localServer(b)
-	reg := stats.NewRegistry(stats.Options{})
-	c := user.Class[limitUser]{Tasks: taskset.Weighted(taskset.Task[limitUser]{Name: "get",
+func BenchmarkHTTPGet(b *testing.B) { benchFast(b, localServer(b)) }
+
+// benchFast runs b.N recorded GETs of one fasthttp-based user against host.
+func benchFast(b *testing.B, host string) {
+	if s := runRecorded(b, host, fastGetClass(false)); s.Total.NumRequests != int64(b.N) || s.Total.NumFailures != 0 {
+		b.Fatalf("recorded %d requests, %d failures; want %d, 0", s.Total.NumRequests, s.Total.NumFailures, b.N)
+	}
+}
+
+// fastGetClass is one user.HTTP user that GETs /bench benchLimit times.
+func fastGetClass(traced bool) user.Class[limitUser] {
+	return user.Class[limitUser]{Traceparent: traced, Tasks: taskset.Weighted(taskset.Task[limitUser]{Name: "get",
 		Run: func(u *limitUser, ctx context.Context) error { return u.benchUser.Get(ctx) }})}
+}
+
+// runRecorded times one user of c against host for b.N iterations (its
+// task stops the user after benchLimit) and returns what it recorded.
+func runRecorded(b *testing.B, host string, c interface {
+	Run(context.Context, *user.Env)
+}) *stats.Snapshot {
+	reg := stats.NewRegistry(stats.Options{})
 	benchLimit = b.N
 	b.ReportAllocs()
 	b.ResetTimer()
 	c.Run(context.Background(), &user.Env{Host: host, Stats: reg})
 	b.StopTimer()
-	s := reg.Snapshot()
-	if s.Total.NumRequests != int64(b.N) || s.Total.NumFailures != 0 {
-		b.Fatalf("recorded %d requests, %d failures; want %d, 0", s.Total.NumRequests, s.Total.NumFailures, b.N)
-	}
+	return reg.Snapshot()
 }
 
 // targetProcess starts this test binary as a web server in its own process
@@ -272,16 +285,7 @@ func BenchmarkConstantThroughputDelivery(b *testing.B) {
 // call (Env.Traceparent): new ids from the user's random source, the
 // header, and the exemplar's top-K in the stats.
 func BenchmarkHTTPGetTraced(b *testing.B) {
-	host := localServer(b)
-	reg := stats.NewRegistry(stats.Options{})
-	c := user.Class[limitUser]{Traceparent: true, Tasks: taskset.Weighted(taskset.Task[limitUser]{Name: "get",
-		Run: func(u *limitUser, ctx context.Context) error { return u.benchUser.Get(ctx) }})}
-	benchLimit = b.N
-	b.ReportAllocs()
-	b.ResetTimer()
-	c.Run(context.Background(), &user.Env{Host: host, Stats: reg})
-	b.StopTimer()
-	s := reg.Snapshot()
+	s := runRecorded(b, localServer(b), fastGetClass(true))
 	if s.Total.NumRequests != int64(b.N) || len(s.Entries[0].Exemplars) != min(b.N, stats.MaxExemplars) {
 		b.Fatalf("recorded %d requests, %d exemplars; want %d", s.Total.NumRequests, len(s.Entries[0].Exemplars), b.N)
 	}

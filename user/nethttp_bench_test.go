@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/golocust/golocust/stats"
 	"github.com/golocust/golocust/taskset"
 	"github.com/golocust/golocust/user"
 )
@@ -43,33 +42,12 @@ func (u *netBenchUser) Bench(ctx context.Context) error {
 
 // benchNet runs b.N recorded GETs of one NetHTTP user against host.
 func benchNet(b *testing.B, host string, setup func(*user.NetHTTP)) {
-	reg := stats.NewRegistry(stats.Options{})
 	c := user.Class[netBenchUser]{Tasks: taskset.Weighted(taskset.Task[netBenchUser]{Run: (*netBenchUser).Bench})}
 	netBenchSetup = setup
 	defer func() { netBenchSetup = nil }()
-	benchLimit = b.N
-	b.ReportAllocs()
-	b.ResetTimer()
-	c.Run(context.Background(), &user.Env{Host: host, Stats: reg})
-	b.StopTimer()
-	s := reg.Snapshot()
+	s := runRecorded(b, host, c)
 	if s.Total.NumRequests != int64(b.N) || s.Total.NumFailures != 0 {
 		b.Fatalf("recorded %d requests, %d failures; want %d, 0: %v", s.Total.NumRequests, s.Total.NumFailures, b.N, s.Errors)
-	}
-}
-
-// benchFast runs b.N recorded GETs of one fasthttp-based user against host.
-func benchFast(b *testing.B, host string) {
-	reg := stats.NewRegistry(stats.Options{})
-	c := user.Class[limitUser]{Tasks: taskset.Weighted(taskset.Task[limitUser]{Name: "get",
-		Run: func(u *limitUser, ctx context.Context) error { return u.benchUser.Get(ctx) }})}
-	benchLimit = b.N
-	b.ReportAllocs()
-	b.ResetTimer()
-	c.Run(context.Background(), &user.Env{Host: host, Stats: reg})
-	b.StopTimer()
-	if s := reg.Snapshot(); s.Total.NumRequests != int64(b.N) || s.Total.NumFailures != 0 {
-		b.Fatalf("recorded %d requests, %d failures; want %d, 0", s.Total.NumRequests, s.Total.NumFailures, b.N)
 	}
 }
 

@@ -511,3 +511,49 @@ func TestBaselineBoundErrorsSayWhatToWrite(t *testing.T) {
 		assert.ErrorContains(t, err, says, expr)
 	}
 }
+
+// rps>baseline*0.95, per name as for the other thresholds: each run lasts
+// 10 s on a fake clock, so a name's throughput is its count / 10 s. The
+// baseline had 100 /checkout and 100 /cart; the current run 90 /checkout
+// (9/s < 0.95 × 10/s) and 110 /cart (11/s), 200 in all (20/s, as before).
+func TestBaselineThroughputBoundIsPerName(t *testing.T) {
+	mk := func(counts map[string]int) *stats.Snapshot {
+		now, advance := clock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+		r := stats.NewRegistry(stats.Options{Now: now})
+		var names []string
+		for name, n := range counts {
+			for range n {
+				names = append(names, name)
+			}
+		}
+		step := 10 * time.Second / time.Duration(len(names)-1)
+		for i, name := range names {
+			if i > 0 {
+				advance(step)
+			}
+			r.Record(stats.Sample{Method: "GET", Name: name, Duration: 10 * time.Millisecond})
+		}
+		snap := r.Snapshot()
+		require.Equal(t, 10*time.Second, snap.LastRequest.Sub(snap.Start).Round(time.Millisecond), "the run spans 10 s")
+		return snap
+	}
+	base := mk(map[string]int{"/checkout": 100, "/cart": 100})
+	cur := mk(map[string]int{"/checkout": 90, "/cart": 110})
+	for _, tc := range []struct {
+		expr            string
+		passed          bool
+		measured, bound float64
+	}{
+		{"/checkout:rps>baseline*0.95", false, 9, 9.5},
+		{"GET /checkout:rps>baseline*95%", false, 9, 9.5},
+		{"/cart:rps>baseline*0.95", true, 11, 9.5},
+		{"rps>baseline*0.95", true, 20, 19},
+		{"/checkout:rps>baseline*0.85", true, 9, 8.5},
+	} {
+		r := MustParse(tc.expr).EvaluateAgainst(cur, base, nil)
+		require.False(t, r.Missing, "%s: %s", tc.expr, r.Message)
+		assert.Equal(t, tc.passed, r.Passed, "%s: %s", tc.expr, r)
+		assert.InDelta(t, tc.measured, r.Measured, 1e-6, tc.expr) // the step 10 s / (n-1) is rounded to the ns
+		assert.InDelta(t, tc.bound, r.Bound, 1e-6, tc.expr)
+	}
+}

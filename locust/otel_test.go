@@ -1,14 +1,17 @@
 package locust
 
 import (
+	"encoding/hex"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 
 	"github.com/golocust/golocust/internal/demotarget"
 	"github.com/golocust/golocust/internal/otlptest"
+	"github.com/golocust/golocust/stats"
 	"github.com/golocust/golocust/telemetry"
 )
 
@@ -86,4 +89,61 @@ func TestOTelBadProtocolIsAUsageError(t *testing.T) {
 		func(string) (string, bool) { return "", false }, &out, &out, shopperClass(""))
 	assert.Equal(t, ExitUsage, code)
 	assert.Contains(t, out.String(), `--otel: OTEL_EXPORTER_OTLP_PROTOCOL is "carrier-pigeon": want grpc (the default) or http/protobuf`)
+}
+
+// With --otel and --traceparent the run's slowest traced requests are
+// exported as client spans carrying the ids their traceparent carried: a
+// span for each exemplar of the final statistics, each span a request the
+// target logged, none twice, and the target's slow /checkout requests
+// among them with their duration.
+func TestOTelWithTraceparentExportsTheSlowestRequestsAsSpans(t *testing.T) {
+	rcv := otlptest.Start(t)
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", rcv.GRPCEndpoint)
+	t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+	t.Setenv("OTEL_METRICS_EXPORTER", "")
+	t.Setenv("OTEL_TRACES_EXPORTER", "")
+	tt := newTraceTarget(t)
+	cfg := DefaultConfig()
+	cfg.Host, cfg.Users, cfg.SpawnRate = tt.url, 4, 100
+	cfg.Load.Iterations = 500
+	cfg.Traceparent, cfg.OTel = true, true
+	res := RunHeadless(t, cfg, checkoutClass("local"))
+	require.NotNil(t, res)
+
+	logged := map[string]time.Duration{}
+	for _, path := range []string{"/item", "/checkout"} {
+		for _, r := range tt.requests(path) {
+			logged[r.traceID] = r.handling
+		}
+	}
+	require.Len(t, logged, 1000, "every request carried a fresh trace id")
+	spans := map[string]*tracepb.Span{} // by span id
+	for _, s := range rcv.Spans() {
+		sid := hex.EncodeToString(s.GetSpanId())
+		require.NotContains(t, spans, sid, "a span is exported once")
+		spans[sid] = s
+		tid := hex.EncodeToString(s.GetTraceId())
+		require.Contains(t, logged, tid, "span %s (%s) is a request the target saw", sid, s.GetName())
+		assert.GreaterOrEqual(t, time.Duration(s.GetEndTimeUnixNano()-s.GetStartTimeUnixNano())+time.Millisecond, logged[tid],
+			"the span covers the target's handling")
+	}
+	for _, e := range res.Stats.Entries {
+		require.Len(t, e.Exemplars, stats.MaxExemplars, e.Name)
+		for _, x := range e.Exemplars {
+			s := spans[x.SpanID.String()]
+			require.NotNil(t, s, "the exemplar %s of %s was exported", x.TraceID, e.Name)
+			assert.Equal(t, x.TraceID.String(), hex.EncodeToString(s.GetTraceId()))
+			assert.Equal(t, e.Name, s.GetName())
+			assert.Equal(t, tracepb.Span_SPAN_KIND_CLIENT, s.GetKind())
+			assert.EqualValues(t, x.Duration, s.GetEndTimeUnixNano()-s.GetStartTimeUnixNano())
+		}
+	}
+	bySpanTrace := map[string]bool{}
+	for _, s := range spans {
+		bySpanTrace[hex.EncodeToString(s.GetTraceId())] = true
+	}
+	for _, r := range tt.slowest("/checkout", 500/slowEvery) {
+		require.GreaterOrEqual(t, r.handling, slowCheckout)
+		assert.True(t, bySpanTrace[r.traceID], "the target's slow request %s has a span", r.traceID)
+	}
 }

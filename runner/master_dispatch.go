@@ -20,8 +20,8 @@ import (
 
 // dispatch sends every active worker its share of the cluster counts.
 // When the set of workers changed since the last dispatch (or rebalance is
-// set), the users are spread afresh (Distribute), otherwise moved with the
-// fewest changes (Adjust).
+// set), the users are spread afresh (Distribute) in a new numbering epoch,
+// otherwise moved with the fewest changes (Adjust).
 func (m *Master) dispatch(counts []int, rebalance bool) {
 	m.dmu.Lock()
 	defer m.dmu.Unlock()
@@ -48,84 +48,20 @@ func (m *Master) dispatch(counts []int, rebalance bool) {
 	}
 	fresh := rebalance || !slices.Equal(ids, m.rowIDs) || len(m.rows) != len(ws)
 	var rows [][]int
+	var seqMsgs []*locustpb.MasterMessage
 	if fresh {
 		rows = Distribute(counts, len(ws))
+		seqMsgs = m.numberLocked(ws, counts)
 	} else {
 		rows = Adjust(m.rows, counts)
 	}
-	// Seq numbering: per class, the worker that holds the class's first
-	// extra user (Distribute deals round-robin from an offset) is position
-	// 0, so that the numbers of a level distribution are 0..n-1.
-	//
-	// A new distribution during a test starts a new numbering epoch above
-	// every number the previous ones can have issued: a worker's users
-	// hold class-local numbers below the users it was ever told to add, so
-	// the last epoch's numbers are below base + stride × (most added + 1).
-	var seqMsgs []*locustpb.MasterMessage
-	if fresh {
-		if m.seqStride > 0 {
-			most := 0
-			for _, add := range m.seqAdded {
-				for _, n := range add {
-					most = max(most, n)
-				}
-			}
-			m.seqBase += int64(m.seqStride) * int64(most+1)
-		}
-		m.seqStride = len(ws)
-		offset := 0
-		pos := make([]map[string]int, len(ws))
-		for k := range pos {
-			pos[k] = make(map[string]int, len(m.names))
-		}
-		for i, t := range counts {
-			for k := range ws {
-				pos[k][m.names[i]] = (k - offset + len(ws)) % len(ws)
-			}
-			if t > 0 {
-				offset = (offset + t%len(ws)) % len(ws)
-			}
-		}
-		seqMsgs = make([]*locustpb.MasterMessage, len(ws))
-		for k, w := range ws {
-			seqMsgs[k] = numberingMessage(seqInfo{Base: m.seqBase, Stride: len(ws), Pos: pos[k]}, w.sess.Hello().GetVersion())
-		}
-	}
-	stopUs := m.o.StopTimeout.Microseconds()
 	for k, w := range ws {
 		var msgs []*locustpb.MasterMessage
 		if seqMsgs != nil {
 			msgs = append(msgs, seqMsgs[k])
 		}
 		if fresh || !slices.Equal(w.assigned, rows[k]) {
-			add := m.seqAdded[w.id]
-			if add == nil {
-				add = make([]int, len(m.names))
-				m.seqAdded[w.id] = add
-			}
-			for i, n := range rows[k] {
-				old := 0
-				if i < len(w.assigned) {
-					old = w.assigned[i]
-				}
-				if n > old {
-					add[i] += n - old
-				}
-			}
-			w.assigned = slices.Clone(rows[k])
-			m.seq++
-			cc := make(map[string]int64, len(m.names))
-			for i, n := range m.names {
-				cc[n] = int64(rows[k][i])
-			}
-			opts := &locustpb.RunOptions{Tags: m.o.Tags, ExcludeTags: m.o.ExcludeTags, ResetStats: m.o.ResetStats, Classes: m.settings, Params: m.params.Map(), Traceparent: m.o.Traceparent}
-			if m.plan != nil {
-				opts.Arrival = m.o.Load.share(m.plan.part[w.id], m.plan.parts, m.plan.runID)
-			}
-			msgs = append(msgs, &locustpb.MasterMessage{Kind: &locustpb.MasterMessage_Spawn{Spawn: &locustpb.Spawn{
-				Sequence: m.seq, UserClassCounts: cc, Host: m.host, StopTimeoutUs: stopUs,
-				Options: opts,
-			}}})
+			msgs = append(msgs, m.spawnLocked(w, rows[k]))
 		}
 		if len(msgs) > 0 {
 			sends = append(sends, out{w.sess, msgs})
@@ -142,6 +78,83 @@ func (m *Master) dispatch(counts []int, rebalance bool) {
 			}
 		}
 	}
+}
+
+// numberLocked starts a new numbering epoch (Env.Seq) for a fresh
+// distribution of counts over ws and returns each worker's Numbering
+// message, in the form its protocol version reads. m.mu is held.
+//
+// Per class, the worker that holds the class's first extra user
+// (Distribute deals round-robin from an offset) is position 0, so that
+// the numbers of a level distribution are 0..n-1. A new distribution
+// during a test starts above every number the previous ones can have
+// issued: a worker's users hold class-local numbers below the users it
+// was ever told to add, so the last epoch's numbers are below base +
+// stride × (most added + 1).
+func (m *Master) numberLocked(ws []*workerNode, counts []int) []*locustpb.MasterMessage {
+	if m.seqStride > 0 {
+		most := 0
+		for _, add := range m.seqAdded {
+			for _, n := range add {
+				most = max(most, n)
+			}
+		}
+		m.seqBase += int64(m.seqStride) * int64(most+1)
+	}
+	m.seqStride = len(ws)
+	offset := 0
+	pos := make([]map[string]int, len(ws))
+	for k := range pos {
+		pos[k] = make(map[string]int, len(m.names))
+	}
+	for i, t := range counts {
+		for k := range ws {
+			pos[k][m.names[i]] = (k - offset + len(ws)) % len(ws)
+		}
+		if t > 0 {
+			offset = (offset + t%len(ws)) % len(ws)
+		}
+	}
+	msgs := make([]*locustpb.MasterMessage, len(ws))
+	for k, w := range ws {
+		msgs[k] = numberingMessage(seqInfo{Base: m.seqBase, Stride: len(ws), Pos: pos[k]}, w.sess.Hello().GetVersion())
+	}
+	return msgs
+}
+
+// spawnLocked notes that w is told to run row (per class) and what it
+// adds to its numbering, and returns the Spawn that tells it, with the
+// test's host, stop timeout, options and w's share of the load model.
+// m.mu is held.
+func (m *Master) spawnLocked(w *workerNode, row []int) *locustpb.MasterMessage {
+	add := m.seqAdded[w.id]
+	if add == nil {
+		add = make([]int, len(m.names))
+		m.seqAdded[w.id] = add
+	}
+	for i, n := range row {
+		old := 0
+		if i < len(w.assigned) {
+			old = w.assigned[i]
+		}
+		if n > old {
+			add[i] += n - old
+		}
+	}
+	w.assigned = slices.Clone(row)
+	m.seq++
+	cc := make(map[string]int64, len(m.names))
+	for i, n := range m.names {
+		cc[n] = int64(row[i])
+	}
+	opts := &locustpb.RunOptions{Tags: m.o.Tags, ExcludeTags: m.o.ExcludeTags, ResetStats: m.o.ResetStats, Classes: m.settings, Params: m.params.Map(), Traceparent: m.o.Traceparent}
+	if m.plan != nil {
+		opts.Arrival = m.o.Load.share(m.plan.part[w.id], m.plan.parts, m.plan.runID)
+	}
+	return &locustpb.MasterMessage{Kind: &locustpb.MasterMessage_Spawn{Spawn: &locustpb.Spawn{
+		Sequence: m.seq, UserClassCounts: cc, Host: m.host, StopTimeoutUs: m.o.StopTimeout.Microseconds(),
+		Options: opts,
+	}}}
 }
 
 // spreadHosts orders workers so that users are spread over hosts first,

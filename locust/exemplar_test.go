@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -288,4 +289,62 @@ func entryOf(s *stats.Snapshot, method, name string) *stats.Entry {
 		}
 	}
 	return nil
+}
+
+// The web UI shows for /checkout's p99 (the rows' exemplars marked
+// at_p99, what a click on the p99 lists) the trace ids the target logged
+// for its slowest requests, in a run started from the UI.
+func TestWebUIExemplarsAtTheP99AreTheTargetsSlowestRequests(t *testing.T) {
+	tt := newTraceTarget(t)
+	cfg := DefaultConfig()
+	cfg.Traceparent = true
+	cfg.Load.Iterations = 500
+	base, end := startWebSessionWith(t, cfg, checkoutClass("web"))
+	defer http.DefaultClient.CloseIdleConnections()
+	code, body := postForm(t, base+"/swarm", url.Values{"user_count": {"4"}, "spawn_rate": {"100"}, "host": {tt.url}})
+	require.Equal(t, http.StatusOK, code, body)
+
+	type exemplar struct {
+		TraceID      string  `json:"trace_id"`
+		ResponseTime float64 `json:"response_time"`
+		AtP99        bool    `json:"at_p99"`
+	}
+	var st struct {
+		State string `json:"state"`
+		Stats []struct {
+			Method      string     `json:"method"`
+			Name        string     `json:"name"`
+			NumRequests int64      `json:"num_requests"`
+			Exemplars   []exemplar `json:"exemplars"`
+		} `json:"stats"`
+	}
+	var shown []exemplar
+	require.Eventually(t, func() bool {
+		getJSON(t, base+"/stats/requests", &st)
+		for _, r := range st.Stats {
+			if r.Method == "GET" && r.Name == "/checkout" && r.NumRequests == 500 {
+				shown = r.Exemplars
+				return st.State == "stopped"
+			}
+		}
+		return false
+	}, 60*time.Second, 100*time.Millisecond, "the 500 iterations end the run")
+
+	var want, atP99, all []string
+	for _, r := range tt.slowest("/checkout", 500/slowEvery) {
+		require.GreaterOrEqual(t, r.handling, slowCheckout, "the target's slowest are its slept ones")
+		want = append(want, r.traceID)
+	}
+	require.Len(t, want, 500/slowEvery)
+	for _, x := range shown {
+		all = append(all, x.TraceID)
+		if x.AtP99 {
+			atP99 = append(atP99, x.TraceID)
+		}
+	}
+	require.Len(t, shown, stats.MaxExemplars)
+	assert.ElementsMatch(t, want, atP99, "the p99's trace ids are the target's slowest requests (shown: %v)", all)
+	assert.Contains(t, want, shown[0].TraceID, "the max is one of them")
+	res := end()
+	assert.EqualValues(t, 500, entryOf(res.Stats, "GET", "/checkout").NumRequests)
 }

@@ -33,6 +33,17 @@ type flagDef struct {
 	// env lists extra environment variables besides LOCUST_<LONG_NAME>,
 	// for the few flags whose Locust variable is named otherwise.
 	env []string
+	// secret keeps the value out of errors (a secret custom parameter):
+	// a mistyped secret is close to the real one.
+	secret bool
+}
+
+// shown quotes a value for an error about d, or masks it when d is secret.
+func (d flagDef) shown(v string) string {
+	if d.secret {
+		return "(secret)"
+	}
+	return strconv.Quote(v)
 }
 
 // name returns how errors name the flag: "-u/--users" or "--csv".
@@ -139,7 +150,7 @@ func parseCommandLine(c *Config, args []string, lookupEnv func(string) (string, 
 				continue
 			}
 			if err := d.value.Set(v); err != nil {
-				return defs, &UsageError{Msg: fmt.Sprintf("invalid value %q in %s for %s: %v", v, env, d.name(), err)}
+				return defs, &UsageError{Msg: fmt.Sprintf("invalid value %s in %s for %s: %v", d.shown(v), env, d.name(), err)}
 			}
 			fromEnv = true
 			break
@@ -147,7 +158,7 @@ func parseCommandLine(c *Config, args []string, lookupEnv func(string) (string, 
 		if e, ok := files[d.long]; ok && !fromEnv {
 			for _, v := range e.values {
 				if err := d.value.Set(v); err != nil {
-					return defs, &UsageError{Msg: fmt.Sprintf("invalid value %q in %s for %s: %v", v, e.where, d.name(), err)}
+					return defs, &UsageError{Msg: fmt.Sprintf("invalid value %s in %s for %s: %v", d.shown(v), e.where, d.name(), err)}
 				}
 			}
 		}
@@ -164,7 +175,7 @@ func parseCommandLine(c *Config, args []string, lookupEnv func(string) (string, 
 }
 
 var (
-	invalidValueRE = regexp.MustCompile(`^invalid (?:boolean )?value "(.*)" for flag -([^:]+): (.*)$`)
+	invalidValueRE = regexp.MustCompile(`(?s)^invalid (?:boolean )?value "(.*)" for flag -([^:]+): (.*)$`)
 	undefinedRE    = regexp.MustCompile(`^flag provided but not defined: -(.+)$`)
 	needsArgRE     = regexp.MustCompile(`^flag needs an argument: -(.+)$`)
 )
@@ -176,7 +187,11 @@ func explainFlagError(err error, byName map[string]flagDef, args []string) strin
 	msg := err.Error()
 	if m := invalidValueRE.FindStringSubmatch(msg); m != nil {
 		if d, ok := byName[m[2]]; ok {
-			return fmt.Sprintf("invalid value %q for %s: %s", m[1], d.name(), m[3])
+			v, err := strconv.Unquote(`"` + m[1] + `"`) // the flag package quoted it
+			if err != nil {
+				v = m[1]
+			}
+			return fmt.Sprintf("invalid value %s for %s: %s", d.shown(v), d.name(), m[3])
 		}
 	}
 	if m := needsArgRE.FindStringSubmatch(msg); m != nil {

@@ -73,6 +73,7 @@ func TestBadCommandLinesAreOneLineUsageErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"-u", "abc"}, nil, `invalid value "abc" for -u/--users`},
+		{[]string{"-u", `a"b`}, nil, `invalid value "a\"b" for -u/--users`}, // quoted once, as typed
 		{[]string{"--users", "-5"}, nil, `invalid value "-5" for -u/--users`},
 		{[]string{"-r", "-1"}, nil, `invalid value "-1" for -r/--spawn-rate`},
 		{[]string{"-r", "NaN"}, nil, `invalid value "NaN" for -r/--spawn-rate`},

@@ -44,7 +44,7 @@ func paramFlags(c *Config) []flagDef {
 			usage += " (" + strings.Join(info.Choices, ", ") + ")"
 		}
 		defs = append(defs, flagDef{long: info.Name, group: "Custom parameters (this scenario's)", usage: usage,
-			value: &paramValue{spec: p, vals: &c.ParamValues}})
+			value: &paramValue{spec: p, vals: &c.ParamValues}, secret: info.Secret})
 	}
 	return defs
 }

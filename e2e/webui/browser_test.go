@@ -112,6 +112,20 @@ func TestBrowserRunLifecycle(t *testing.T) {
 	b.Click("#btn-edit")
 	b.WaitJS(`document.querySelector('#swarm-dialog').open && document.querySelector('#form-title').textContent === 'Edit running load test'`, "the edit dialog")
 	assert.Equal(t, "true", b.Eval(`String(document.querySelector('.full-only').hidden)`))
+	// In the dialog too, each label sits above its field and the two
+	// fields line up, as the start form's fields do.
+	assert.Equal(t, "ok", b.Eval(`(() => {
+		const r = (sel) => document.querySelector(sel).getBoundingClientRect();
+		const out = [];
+		for (const id of ['f-users', 'f-rate']) {
+			const l = r('label[for=' + id + ']'), i = r('#' + id);
+			if (!(l.bottom <= i.top + 1)) out.push(id + ': label beside or below its field');
+			if (Math.abs(l.left - i.left) > 1) out.push(id + ': label not aligned with its field');
+		}
+		const u = r('#f-users'), s = r('#f-rate');
+		if (Math.abs(u.left - s.left) > 1 || Math.abs(u.width - s.width) > 1) out.push('users and ramp-up fields differ');
+		return out.join('; ') || 'ok';
+	})()`))
 	b.SetValue("f-users", "20")
 	b.Screenshot("/tmp/webui-edit.png")
 	b.Click("#f-submit")

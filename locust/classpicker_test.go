@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
+	"reflect"
+	"regexp"
 	"strconv"
 	"testing"
 	"time"
@@ -15,6 +18,7 @@ import (
 
 	"github.com/golocust/golocust/internal/demotarget"
 	"github.com/golocust/golocust/runner"
+	"github.com/golocust/golocust/taskset"
 	"github.com/golocust/golocust/transport"
 	"github.com/golocust/golocust/user"
 )
@@ -119,4 +123,63 @@ func TestClassPickerEditReachesTheWorkers(t *testing.T) {
 	for _, e := range res.Stats.Entries {
 		assert.Equal(t, "/items", e.Name)
 	}
+}
+
+// The weight and fixed count edited with POST /user decide how the next
+// test's users split over the classes, as the class's own would: a fixed
+// count first, then the rest by weight. Each class requests its own path,
+// so the target tells which classes ran.
+func TestClassPickerWeightAndFixedCountSplitTheUsers(t *testing.T) {
+	srv := startTarget(t, demotarget.Options{})
+	cfg := DefaultConfig()
+	cfg.Host = srv.URL
+	cfg.Web.ClassPicker = true
+	cfg.StopTimeout = 5 * time.Second
+	browser := user.Class[shopper]{Name: "Browser", Wait: user.Constant(2 * time.Millisecond),
+		Tasks: taskset.Weighted(taskset.Task[shopper]{Weight: 1, Run: (*shopper).Items})}
+	shop := shopperClass("")
+	shop.Tasks = taskset.Weighted(taskset.Task[shopper]{Weight: 1, Run: (*shopper).Item})
+	base, end := startWebSessionWith(t, cfg, shop, browser)
+	defer http.DefaultClient.CloseIdleConnections()
+
+	users := regexp.MustCompile(`(?m)^locust_users\{class="(\w+)"\} (\d+)$`)
+	split := func() map[string]int {
+		resp, err := http.Get(base + "/metrics")
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		out := map[string]int{}
+		for _, m := range users.FindAllStringSubmatch(string(b), -1) {
+			out[m[1]], _ = strconv.Atoi(m[2])
+		}
+		return out
+	}
+	run := func(want map[string]int) {
+		t.Helper()
+		code, body := postForm(t, base+"/swarm", url.Values{"user_count": {"6"}, "spawn_rate": {"1000"}})
+		require.Equal(t, http.StatusOK, code, body)
+		require.Eventually(t, func() bool { return reflect.DeepEqual(split(), want) }, 20*time.Second, 20*time.Millisecond,
+			"want %v, last %v", want, split())
+		code, body = postForm(t, base+"/stop", nil)
+		require.Equal(t, http.StatusOK, code, body)
+		require.Eventually(t, func() bool { return split()["Browser"]+split()["Shopper"] == 0 }, 20*time.Second, 20*time.Millisecond)
+	}
+	run(map[string]int{"Browser": 3, "Shopper": 3}) // as compiled: weight 1 each
+
+	code, ans := postJSON(t, base+"/user", map[string]any{"user_class_name": "Browser", "fixed_count": 1})
+	require.Equal(t, http.StatusOK, code, ans)
+	run(map[string]int{"Browser": 1, "Shopper": 5})
+
+	code, ans = postJSON(t, base+"/user", map[string]any{"user_class_name": "Browser", "fixed_count": 0, "weight": 2})
+	require.Equal(t, http.StatusOK, code, ans)
+	items, item := srv.Count("/items"), srv.Count("/item")
+	run(map[string]int{"Browser": 4, "Shopper": 2})
+
+	// The statistics are the last test's, as each new test resets them.
+	res := end()
+	assert.Positive(t, srv.Count("/items")-items, "Browser ran")
+	assert.Positive(t, srv.Count("/item")-item, "Shopper ran")
+	assert.Equal(t, srv.Count("/items")-items, entryCount(res, "GET", "/items"))
+	assert.Equal(t, srv.Count("/item")-item, entryCount(res, "GET", "/item?id=[id]"))
 }

@@ -241,8 +241,8 @@ func findHandler[F any](mu *sync.Mutex, handlers map[string]F, unknown map[strin
 // addHandler registers fn for a custom message type in handlers, guarded
 // by mu: the master's and the worker's registries follow the same rules.
 func addHandler[F any](mu *sync.Mutex, handlers map[string]F, typ string, fn F, isNil bool) error {
-	if typ == "" || strings.HasPrefix(typ, reservedPrefix) {
-		return fmt.Errorf("runner: custom message type %q is empty or reserved", typ)
+	if err := checkCustomType(typ); err != nil {
+		return err
 	}
 	if isNil {
 		return errors.New("runner: nil custom message handler")
@@ -256,9 +256,22 @@ func addHandler[F any](mu *sync.Mutex, handlers map[string]F, typ string, fn F, 
 	return nil
 }
 
+// checkCustomType refuses an empty custom message type and the types
+// starting with "golocust.", which protocol 1.0 peers read as control
+// messages: the custom channel is the users' alone, both ways.
+func checkCustomType(typ string) error {
+	if typ == "" || strings.HasPrefix(typ, reservedPrefix) {
+		return fmt.Errorf("runner: custom message type %q is empty or reserved (types starting with %q are the runner's): choose another", typ, reservedPrefix)
+	}
+	return nil
+}
+
 // Send sends a custom message to one worker, or to every connected worker
-// when workerID is "".
+// when workerID is "". An empty or reserved type is refused.
 func (m *Master) Send(typ string, data []byte, workerID string) error {
+	if err := checkCustomType(typ); err != nil {
+		return err
+	}
 	msg := &locustpb.MasterMessage{Kind: &locustpb.MasterMessage_Custom{Custom: &locustpb.Custom{Type: typ, Data: data}}}
 	m.mu.Lock()
 	var sess []*transport.Session

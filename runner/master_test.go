@@ -431,6 +431,18 @@ func TestCustomMessages(t *testing.T) {
 		return logs.FilterMessageSnippet("unknown message type").Len() == 2
 	})
 	assert.Error(t, m.Send("pong", nil, "no-such-worker"))
+
+	// The runner's own types never travel as users' messages: a 1.0 peer
+	// would read them as control (a stop-test request, a numbering).
+	assert.EqualError(t, w.Send("golocust.stoptest", []byte("spoofed")), `runner: custom message type "golocust.stoptest" is empty or reserved (types starting with "golocust." are the runner's): choose another`)
+	assert.ErrorContains(t, w.Send("", nil), "empty or reserved")
+	assert.ErrorContains(t, m.Send("golocust.seq", []byte("{}"), ""), "empty or reserved")
+	assert.ErrorContains(t, m.Send("", nil, w.ID()), "empty or reserved")
+	select {
+	case err := <-m.StopTest():
+		t.Fatalf("a refused message reached the master: %v", err)
+	default:
+	}
 }
 
 // testServer is a bare transport server standing in for a master.

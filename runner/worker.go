@@ -175,8 +175,12 @@ func (w *Worker) RegisterHandler(typ string, fn func(data []byte)) error {
 	return addHandler(&w.mu, w.handlers, typ, fn, fn == nil)
 }
 
-// Send sends a custom message to the master.
+// Send sends a custom message to the master. An empty or reserved type
+// (starting with "golocust.") is refused.
 func (w *Worker) Send(typ string, data []byte) error {
+	if err := checkCustomType(typ); err != nil {
+		return err
+	}
 	w.mu.Lock()
 	st := w.stream
 	w.mu.Unlock()

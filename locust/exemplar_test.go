@@ -3,11 +3,13 @@ package locust
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -293,7 +295,8 @@ func entryOf(s *stats.Snapshot, method, name string) *stats.Entry {
 
 // The web UI shows for /checkout's p99 (the rows' exemplars marked
 // at_p99, what a click on the p99 lists) the trace ids the target logged
-// for its slowest requests, in a run started from the UI.
+// for its slowest requests, in a run started from the UI; the session's
+// /metrics shows them as OpenMetrics exemplars.
 func TestWebUIExemplarsAtTheP99AreTheTargetsSlowestRequests(t *testing.T) {
 	tt := newTraceTarget(t)
 	cfg := DefaultConfig()
@@ -345,6 +348,27 @@ func TestWebUIExemplarsAtTheP99AreTheTargetsSlowestRequests(t *testing.T) {
 	require.Len(t, shown, stats.MaxExemplars)
 	assert.ElementsMatch(t, want, atP99, "the p99's trace ids are the target's slowest requests (shown: %v)", all)
 	assert.Contains(t, want, shown[0].TraceID, "the max is one of them")
+
+	// /metrics, scraped as OpenMetrics, shows the slow ones as exemplars
+	// of the buckets they fell in.
+	req, err := http.NewRequest(http.MethodGet, base+"/metrics", nil)
+	require.NoError(t, err)
+	req.Header.Set("Accept", "application/openmetrics-text; version=1.0.0")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	page, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	require.NoError(t, err)
+	line := regexp.MustCompile(`(?m)^locust_response_time_seconds_bucket\{method="GET",name="/checkout",le="[^"]*"\} \d+ # \{[^}]*trace_id="([0-9a-f]{32})"[^}]*\} (\S+)`)
+	slowShown := 0
+	for _, m := range line.FindAllStringSubmatch(string(page), -1) {
+		assert.Contains(t, all, m[1], "a /metrics exemplar is one of the kept")
+		if v, err := strconv.ParseFloat(m[2], 64); err == nil && v >= slowCheckout.Seconds() {
+			slowShown++
+			assert.Contains(t, want, m[1], "a slow bucket's exemplar is one of the target's slowest")
+		}
+	}
+	assert.Positive(t, slowShown, "the slow requests' bucket has an exemplar:\n%s", page)
 	res := end()
 	assert.EqualValues(t, 500, entryOf(res.Stats, "GET", "/checkout").NumRequests)
 }

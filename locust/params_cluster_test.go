@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/golocust/golocust/param"
+	"github.com/golocust/golocust/runner"
 	"github.com/golocust/golocust/taskset"
 	"github.com/golocust/golocust/user"
 )
@@ -50,6 +51,20 @@ func TestCustomParametersGoToTheWorkersWithTheSpawn(t *testing.T) {
 	cfg.Cluster.MasterBindPort, _ = strconv.Atoi(port)
 	cfg.Params = []param.Spec{labelParam}
 	cfg.ParamValues = map[string]string{"label": "from-master"}
+	// The master's hooks see the cluster: its workers, and at the stop
+	// the numbers merged from their reports.
+	var masterHooks []string
+	var masterStopRequests int64
+	cfg.Hooks.TestStart = func(_ context.Context, e *Environment) error {
+		masterHooks = append(masterHooks, fmt.Sprintf("start master=%v worker=%v workers=%d index=%d label=%s",
+			e.IsMaster(), e.IsWorker(), e.WorkerCount(), e.WorkerIndex(), labelParam.Get(e.Params())))
+		return nil
+	}
+	cfg.Hooks.TestStop = func(_ context.Context, e *Environment) error {
+		masterHooks = append(masterHooks, fmt.Sprintf("stop master=%v users=%d state=%s", e.IsMaster(), e.UserCount(), e.State()))
+		masterStopRequests = e.Stats().Total.NumRequests
+		return nil
+	}
 	out := &testLogWriter{t: t}
 	defer out.flush()
 	cfg.Stdout, cfg.Stderr = out, out
@@ -91,6 +106,11 @@ func TestCustomParametersGoToTheWorkersWithTheSpawn(t *testing.T) {
 	cancel()
 	assert.NoError(t, <-wdone)
 	require.NotNil(t, res)
+	assert.Equal(t, []string{
+		"start master=true worker=false workers=1 index=-1 label=from-master",
+		"stop master=true users=0 state=" + string(runner.StateStopped),
+	}, masterHooks)
+	assert.Equal(t, res.Stats.Total.NumRequests, masterStopRequests, "the master's TestStop sees the merged final numbers")
 	hookMu.Lock()
 	assert.Equal(t, []string{
 		"init worker=true index=-1 label=default-label host=false", // before it connects: its own values

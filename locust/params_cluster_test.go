@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -17,6 +20,7 @@ import (
 	"github.com/golocust/golocust/param"
 	"github.com/golocust/golocust/runner"
 	"github.com/golocust/golocust/taskset"
+	"github.com/golocust/golocust/transport"
 	"github.com/golocust/golocust/user"
 )
 
@@ -145,4 +149,70 @@ func TestWorkerInitHookErrorEndsTheWorker(t *testing.T) {
 	assert.Equal(t, "Hooks.Init: no fixtures", err.Error())
 	var ue *UsageError
 	assert.NotErrorAs(t, err, &ue, "exit 1, not a usage error's 2")
+}
+
+// On a master, a value set in the web form travels with the next spawn:
+// the worker's users send it, and the test after it, started with
+// another value, sends that one.
+func TestWebFormParametersReachTheWorkers(t *testing.T) {
+	var mu sync.Mutex
+	seen := map[string]int64{}
+	tg := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen[r.Header.Get("X-Label")]++
+		mu.Unlock()
+	}))
+	defer tg.Close()
+	count := func(label string) int64 {
+		mu.Lock()
+		defer mu.Unlock()
+		return seen[label]
+	}
+	port := clusterPort(t)
+	cfg := DefaultConfig()
+	cfg.Host = tg.URL
+	cfg.Cluster.Master = true
+	cfg.Cluster.MasterBindPort, _ = strconv.Atoi(port)
+	cfg.StopTimeout = 5 * time.Second
+	cfg.Params = []param.Spec{labelParam}
+	base, end := startWebSessionWith(t, cfg, labellerClass())
+	defer http.DefaultClient.CloseIdleConnections()
+
+	w, err := runner.NewWorker(runner.WorkerOptions{
+		Classes: []user.Spawner{labellerClass()},
+		Client:  transport.ClientOptions{Address: "127.0.0.1:" + port, BackoffBase: 20 * time.Millisecond},
+	})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	wdone := make(chan error, 1)
+	go func() { wdone <- w.Run(ctx) }()
+	require.Eventually(t, func() bool {
+		var wc struct {
+			WorkerCount int `json:"worker_count"`
+		}
+		getJSON(t, base+"/worker-count", &wc)
+		return wc.WorkerCount == 1
+	}, 10*time.Second, 20*time.Millisecond)
+
+	for _, label := range []string{"first-form", "second-form"} {
+		code, body := postForm(t, base+"/swarm", url.Values{"user_count": {"2"}, "spawn_rate": {"100"}, "label": {label}})
+		require.Equal(t, http.StatusOK, code, body)
+		require.Eventually(t, func() bool { return count(label) > 10 }, 10*time.Second, 20*time.Millisecond)
+		code, body = postForm(t, base+"/stop", nil)
+		require.Equal(t, http.StatusOK, code, body)
+		require.Eventually(t, func() bool {
+			var st struct {
+				State string `json:"state"`
+			}
+			getJSON(t, base+"/stats/requests", &st)
+			return st.State == "stopped"
+		}, 10*time.Second, 20*time.Millisecond)
+	}
+	cancel()
+	require.NoError(t, <-wdone)
+	res := end()
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []string{"first-form", "second-form"}, slices.Sorted(maps.Keys(seen)), "the worker's users sent only the forms' values")
+	assert.Equal(t, seen["second-form"], res.Stats.Total.NumRequests, "the last test's numbers, merged from the worker")
 }

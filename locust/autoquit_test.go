@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -112,4 +113,38 @@ func TestReportDurationLeavesOutTheAutoquitWait(t *testing.T) {
 	require.NoError(t, err)
 	assert.GreaterOrEqual(t, d, 1.0, "at least the run time")
 	assert.Less(t, d, 3.0, "the run time plus the 2 s autoquit would be 3 s or more")
+}
+
+// A run started from the web UI: the report's duration is that test's,
+// not the web UI's idle time before it and after it.
+func TestReportDurationLeavesOutTheIdleWebUI(t *testing.T) {
+	srv := startTarget(t, demotarget.Options{})
+	html := filepath.Join(t.TempDir(), "report.html")
+	cfg := DefaultConfig()
+	cfg.Host, cfg.HTML, cfg.StopTimeout = srv.URL, html, 5*time.Second
+	base, end := startWebSession(t, cfg)
+	defer http.DefaultClient.CloseIdleConnections()
+	time.Sleep(500 * time.Millisecond) // idle before the test: part of the scenario, not a wait for a condition
+	began := time.Now()
+	code, body := postForm(t, base+"/swarm", url.Values{"user_count": {"2"}, "spawn_rate": {"100"}})
+	require.Equal(t, http.StatusOK, code, body)
+	require.Eventually(t, func() bool { return srv.Total() > 20 }, 20*time.Second, 20*time.Millisecond)
+	code, body = postForm(t, base+"/stop", nil)
+	require.Equal(t, http.StatusOK, code, body)
+	var st struct {
+		State string `json:"state"`
+	}
+	require.Eventually(t, func() bool { getJSON(t, base+"/stats/requests", &st); return st.State == "stopped" }, 20*time.Second, 20*time.Millisecond)
+	stopped := time.Since(began)
+	time.Sleep(500 * time.Millisecond) // idle after the test
+	res := end()
+	require.NotNil(t, res)
+	b, err := os.ReadFile(html)
+	require.NoError(t, err)
+	m := regexp.MustCompile(`"duration_seconds":\s*([0-9.]+)`).FindSubmatch(b)
+	require.NotNil(t, m, "the report's data block has the duration")
+	d, err := strconv.ParseFloat(string(m[1]), 64)
+	require.NoError(t, err)
+	assert.Positive(t, d)
+	assert.LessOrEqual(t, d, stopped.Seconds(), "no longer than from the start request to the stopped state")
 }

@@ -2,6 +2,7 @@ package webui
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -371,4 +372,34 @@ func (f *fakeCtl) setState(s string) {
 	f.mu.Lock()
 	f.state = s
 	f.mu.Unlock()
+}
+
+// A refused start is logged with its form, a secret custom parameter's
+// value masked under either spelling of its name; a started one logs no
+// custom parameter at all.
+func TestAuditLogMasksSecretParameters(t *testing.T) {
+	f := newFake()
+	log := audit.New(nil)
+	params := func() []CustomParam {
+		return []CustomParam{{Name: "api-key", Kind: "string", Secret: true, HasValue: true}, {Name: "env", Kind: "string", Value: "dev"}}
+	}
+	base, _ := startServer(t, Options{Controller: f, Audit: log, Params: params})
+	for _, name := range []string{"api-key", "api_key"} {
+		resp, body := do(t, http.MethodPost, base+"/swarm", url.Values{"user_count": {"-1"}, "spawn_rate": {"1"}, name: {"hunter2"}, "env": {"qa"}}, nil)
+		require.Equal(t, http.StatusBadRequest, resp.StatusCode, string(body))
+	}
+	resp, body := do(t, http.MethodPost, base+"/swarm", url.Values{"user_count": {"2"}, "spawn_rate": {"1"}, "api-key": {"hunter2"}, "env": {"qa"}}, nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+	refused := 0
+	for _, e := range log.Recent() {
+		assert.NotContains(t, fmt.Sprint(e.Detail), "hunter2", "%s/%s", e.Action, e.Outcome)
+		if e.Action == audit.Start && e.Outcome == audit.Refused {
+			refused++
+			assert.Equal(t, "qa", e.Detail["env"], "other fields are kept")
+			assert.Contains(t, []any{e.Detail["api-key"], e.Detail["api_key"]}, "(secret)")
+		}
+	}
+	assert.Equal(t, 2, refused)
+	_, n := f.lastStart()
+	assert.Equal(t, 1, n)
 }

@@ -297,10 +297,17 @@ const OnStopGrace = 5 * time.Second
 
 // stopped tells whether the user must end: a graceful stop (stopping
 // closed) or a hard one (ctx done).
+//
+// It is asked before every task, so it is two single-case selects, which
+// compile to a non-blocking receive each, rather than one select of two
+// cases, which goes through the runtime's general select.
 func stopped(ctx context.Context, stopping <-chan struct{}) bool {
 	select {
 	case <-stopping:
 		return true
+	default:
+	}
+	select {
 	case <-ctx.Done():
 		return true
 	default:

@@ -3,8 +3,10 @@ package user
 import (
 	"bufio"
 	"context"
+	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,6 +25,16 @@ type scriptedServer struct {
 	ln    net.Listener
 	conns atomic.Int32
 	wg    sync.WaitGroup
+	mu    sync.Mutex
+	seen  []*http.Request // every request read, body consumed
+	body  []string        // their bodies
+}
+
+// requests returns the requests the server has read so far.
+func (s *scriptedServer) requests() ([]*http.Request, []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.seen), slices.Clone(s.body)
 }
 
 const okResponse = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
@@ -56,7 +68,13 @@ func (s *scriptedServer) serve(c net.Conn) {
 		if err != nil {
 			return
 		}
+		body, _ := io.ReadAll(req.Body)
+		s.mu.Lock()
+		s.seen, s.body = append(s.seen, req), append(s.body, string(body))
+		s.mu.Unlock()
 		switch req.URL.Path {
+		case "/cookie": // sets a cookie for the host
+			_, _ = c.Write([]byte("HTTP/1.1 200 OK\r\nSet-Cookie: sid=7\r\nContent-Length: 2\r\n\r\nok"))
 		case "/close-after": // answer, then close while the client is idle
 			_, _ = c.Write([]byte(okResponse))
 			return
@@ -123,4 +141,61 @@ func TestExchangeEdges(t *testing.T) {
 	snap := reg.Snapshot()
 	assert.EqualValues(t, 8, snap.Total.NumRequests)
 	assert.EqualValues(t, 1, snap.Total.NumFailures)
+}
+
+// A repeated plain request is written from the bytes kept of the first
+// one; any difference (method, path, host, a header, a body, a cookie)
+// builds the request anew, so the target always sees what the call asked.
+func TestRepeatedRequestsAreWrittenAsAsked(t *testing.T) {
+	s := newScriptedServer(t)
+	h := &HTTP{}
+	_, err := h.bindHTTP(&Env{Host: "http://" + s.ln.Addr().String()})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	h.start(ctx)
+	defer h.close()
+
+	base := "http://" + s.ln.Addr().String()
+	calls := []func() *Response{
+		func() *Response { return h.Get(ctx, "/a") },
+		func() *Response { return h.Get(ctx, "/a") }, // from the kept bytes
+		func() *Response { return h.Get(ctx, "/b") },
+		func() *Response { return h.Head(ctx, "/b") },
+		func() *Response { return h.Get(ctx, "/b", Header("X-A", "1")) },
+		func() *Response { return h.Get(ctx, "/b") },
+		func() *Response { return h.Post(ctx, "/b", Body([]byte("hi"))) },
+		func() *Response { return h.Get(ctx, "/b", Name("named")) }, // a name is no header: kept bytes
+		func() *Response { return h.Get(ctx, base+"/b?q=1") },
+		func() *Response { return h.Get(ctx, "/cookie") },
+		func() *Response { return h.Get(ctx, "/b") }, // now with the cookie
+	}
+	for i, call := range calls {
+		require.NoError(t, call().Err(), "call %d", i)
+	}
+	seen, bodies := s.requests()
+	require.Len(t, seen, len(calls))
+	type view struct{ method, uri, xa, cookie, body string }
+	var got []view
+	for i, r := range seen {
+		got = append(got, view{r.Method, r.RequestURI, r.Header.Get("X-A"), r.Header.Get("Cookie"), bodies[i]})
+		assert.Equal(t, s.ln.Addr().String(), r.Host, "request %d", i)
+		assert.Equal(t, userAgent, r.Header.Get("User-Agent"), "request %d", i)
+	}
+	assert.Equal(t, []view{
+		{"GET", "/a", "", "", ""},
+		{"GET", "/a", "", "", ""},
+		{"GET", "/b", "", "", ""},
+		{"HEAD", "/b", "", "", ""},
+		{"GET", "/b", "1", "", ""},
+		{"GET", "/b", "", "", ""},
+		{"POST", "/b", "", "", "hi"},
+		{"GET", "/b", "", "", ""},
+		{"GET", "/b?q=1", "", "", ""},
+		{"GET", "/cookie", "", "", ""},
+		{"GET", "/b", "", "sid=7", ""},
+	}, got)
+	// The last plain request is the one kept: the calls with a cookie
+	// were built anew each time.
+	assert.True(t, strings.HasPrefix(string(h.c.wire.bytes), "GET /cookie HTTP/1.1\r\n"), "%q", h.c.wire.bytes)
 }

@@ -75,6 +75,31 @@ type client struct {
 	unbind  func() bool // stops the abort of the current start's ctx
 	h       *HTTP
 	tp      [traceparentLen]byte // the traceparent of the current call
+	wire    wire                 // the last plain request as written
+}
+
+// wire is a plain request (no per-call header, body, cookie or trace) as
+// fasthttp wrote it. Such a request is the same bytes every time its
+// method, URI and host are, so a user that repeats a call writes the
+// bytes it kept instead of building and serialising the request anew:
+// that was about a sixth of the client's own CPU per request (see
+// bench/efficiency.sh). It holds one request line and a few headers.
+type wire struct {
+	bytes  []byte
+	method string
+	uri    []byte
+	host   *hostConn
+}
+
+// matches reports whether w holds the request of method and uri to host.
+func (w *wire) matches(method string, uri []byte, host *hostConn) bool {
+	return w.host == host && w.method == method && string(w.uri) == string(uri)
+}
+
+// Write appends p: w is the sink the request is serialised into.
+func (w *wire) Write(p []byte) (int, error) {
+	w.bytes = append(w.bytes, p...)
+	return len(p), nil
 }
 
 // hostConn is one keep-alive connection to one host, with its cookies.
@@ -260,17 +285,27 @@ func (c *client) do(ctx context.Context, method, path string, opts []Option) *Re
 	if !k.begin(ctx, r, method, name, opts) {
 		return r // not sent, not recorded
 	}
-	req := &c.req
-	req.Reset()
-	req.Header.SetMethod(method)
-	req.Header.SetRequestURIBytes(c.uri)
-	req.Header.SetHost(hc.hostHeader)
-	for i := range hc.jar {
-		req.Header.SetCookie(hc.jar[i].name, hc.jar[i].value)
-	}
-	k.setHeaders(&req.Header, hc.auth, opts, tracing(c.env, c.h.Traceparent, &c.tp))
-	if k.body != nil {
-		req.SetBodyRaw(k.body)
+	tc := tracing(c.env, c.h.Traceparent, &c.tp)
+	plain := k.body == nil && k.ctype == "" && len(hc.jar) == 0 && tc.rnd == nil && !hasHeaders(opts)
+	var w *wire
+	if plain && c.wire.matches(method, c.uri, hc) {
+		w = &c.wire
+	} else {
+		req := &c.req
+		req.Reset()
+		req.Header.SetMethod(method)
+		req.Header.SetRequestURIBytes(c.uri)
+		req.Header.SetHost(hc.hostHeader)
+		for i := range hc.jar {
+			req.Header.SetCookie(hc.jar[i].name, hc.jar[i].value)
+		}
+		k.setHeaders(&req.Header, hc.auth, opts, tc)
+		if k.body != nil {
+			req.SetBodyRaw(k.body)
+		}
+		if plain && c.wire.keep(req, method, c.uri, hc) {
+			w = &c.wire
+		}
 	}
 	raw := &r.Raw
 	raw.Reset()
@@ -279,7 +314,7 @@ func (c *client) do(ctx context.Context, method, path string, opts []Option) *Re
 	if k.fromCtx {
 		slack = 0 // the caller's own deadline is kept exactly
 	}
-	sent, err := c.exchange(hc, req, raw, k.deadline, slack)
+	sent, err := c.exchange(hc, &c.req, w, raw, k.deadline, slack)
 	end := k.end()
 	if err == nil {
 		c.storeCookies(hc, raw)
@@ -289,11 +324,16 @@ func (c *client) do(ctx context.Context, method, path string, opts []Option) *Re
 	return k.finish(c.env, r, ctx, c.ctx, sent, err, end)
 }
 
-// exchange sends req on hc's connection (dialling when needed) and reads
-// the response. sent reports whether the request was written completely.
+// exchange sends req (or, when w is not nil, the bytes w kept of the same
+// request) on hc's connection (dialling when needed) and reads the
+// response. sent reports whether the request was written completely.
 // A reused connection that the server closed while idle (EOF before any
 // response byte) is redialled once.
-func (c *client) exchange(hc *hostConn, req *fasthttp.Request, resp *fasthttp.Response, deadline time.Time, slack time.Duration) (sent bool, err error) {
+func (c *client) exchange(hc *hostConn, req *fasthttp.Request, w *wire, resp *fasthttp.Response, deadline time.Time, slack time.Duration) (sent bool, err error) {
+	head, closing := resp.SkipBody, false
+	if w == nil {
+		closing = req.Header.ConnectionClose()
+	}
 	for attempt := 0; ; attempt++ {
 		reused := hc.conn != nil
 		if !reused {
@@ -306,7 +346,12 @@ func (c *client) exchange(hc *hostConn, req *fasthttp.Request, resp *fasthttp.Re
 			c.drop(hc)
 			return false, err
 		}
-		if err := write(conn, req); err != nil {
+		if w != nil {
+			_, err = conn.Write(w.bytes)
+		} else {
+			err = write(conn, req)
+		}
+		if err != nil {
 			c.drop(hc)
 			if reused && attempt == 0 && isStale(err) && c.ctx.Err() == nil {
 				continue
@@ -321,7 +366,7 @@ func (c *client) exchange(hc *hostConn, req *fasthttp.Request, resp *fasthttp.Re
 		// users' requests reach the target in bursts, so it is woken less
 		// often. See bench/efficiency.sh.
 		runtime.Gosched()
-		keep, err := read(conn, resp, req.Header.IsHead())
+		keep, err := read(conn, resp, head)
 		if err != nil {
 			if errors.Is(err, io.EOF) && hc.raw.rerr != nil && !errors.Is(hc.raw.rerr, io.EOF) {
 				err = hc.raw.rerr // fasthttp reports any error on the first byte as EOF
@@ -329,12 +374,12 @@ func (c *client) exchange(hc *hostConn, req *fasthttp.Request, resp *fasthttp.Re
 			c.drop(hc)
 			if reused && attempt == 0 && isStale(err) && c.ctx.Err() == nil {
 				resp.Reset()
-				resp.SkipBody = req.Header.IsHead()
+				resp.SkipBody = head
 				continue
 			}
 			return true, err
 		}
-		if !keep || resp.ConnectionClose() || req.Header.ConnectionClose() {
+		if !keep || resp.ConnectionClose() || closing {
 			c.drop(hc)
 		}
 		return true, nil
@@ -348,6 +393,28 @@ var (
 	readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
 	writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 4096) }}
 )
+
+// keep stores req, a plain request of method and uri to host, as it is
+// written, so that the next identical call can write it as is. false: it
+// was not kept (fasthttp refused to serialise it; the normal write will
+// report why).
+func (w *wire) keep(req *fasthttp.Request, method string, uri []byte, host *hostConn) bool {
+	w.host = nil
+	w.bytes = w.bytes[:0]
+	bw := writers.Get().(*bufio.Writer)
+	bw.Reset(w)
+	err := req.Write(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	bw.Reset(nil)
+	writers.Put(bw)
+	if err != nil {
+		return false
+	}
+	w.method, w.uri, w.host = method, append(w.uri[:0], uri...), host
+	return true
+}
 
 func write(conn net.Conn, req *fasthttp.Request) error {
 	bw := writers.Get().(*bufio.Writer)
@@ -403,7 +470,7 @@ func (c *client) dial(hc *hostConn, deadline time.Time) error {
 	if err != nil {
 		return err
 	}
-	hc.raw = &trackConn{Conn: raw}
+	hc.raw = &trackConn{Conn: raw, io: newRawIO(raw)}
 	var conn net.Conn = hc.raw
 	if hc.tls {
 		cfg := c.h.TLSConfig
@@ -435,9 +502,11 @@ func (c *client) dial(hc *hostConn, deadline time.Time) error {
 }
 
 // trackConn keeps the last read error, which fasthttp hides behind io.EOF
-// when it happens on a response's first byte.
+// when it happens on a response's first byte, and reads and writes a TCP
+// connection with raw system calls where it can (see rawIO).
 type trackConn struct {
 	net.Conn
+	io           *rawIO // nil: not TCP on Linux, use Conn's Read and Write
 	rerr         error
 	deadlines    int       // SetDeadline calls, for the test that keeps them rare
 	lastDeadline time.Time // the last one set, for the test of its precision
@@ -449,12 +518,23 @@ func (t *trackConn) SetDeadline(d time.Time) error {
 	return t.Conn.SetDeadline(d)
 }
 
-func (t *trackConn) Read(p []byte) (int, error) {
-	n, err := t.Conn.Read(p)
+func (t *trackConn) Read(p []byte) (n int, err error) {
+	if t.io != nil {
+		n, err = t.io.Read(p)
+	} else {
+		n, err = t.Conn.Read(p)
+	}
 	if err != nil {
 		t.rerr = err
 	}
 	return n, err
+}
+
+func (t *trackConn) Write(p []byte) (int, error) {
+	if t.io != nil {
+		return t.io.Write(p)
+	}
+	return t.Conn.Write(p)
 }
 
 func (c *client) drop(hc *hostConn) {

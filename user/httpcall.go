@@ -162,6 +162,16 @@ func (k *httpCall) setHeaders(h headerSetter, auth string, opts []Option, tc cal
 	}
 }
 
+// hasHeaders reports whether opts set a request header.
+func hasHeaders(opts []Option) bool {
+	for i := range opts {
+		if opts[i].kind == optHeader {
+			return true
+		}
+	}
+	return false
+}
+
 // setTraceparent gives the call its trace context: the caller's own
 // traceparent (a Header option; its ids are recorded when it parses), or
 // fresh ids from the user's random source, sent as a traceparent.

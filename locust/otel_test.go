@@ -1,7 +1,10 @@
 package locust
 
 import (
+	"context"
 	"encoding/hex"
+	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +16,7 @@ import (
 	"github.com/golocust/golocust/internal/otlptest"
 	"github.com/golocust/golocust/stats"
 	"github.com/golocust/golocust/telemetry"
+	"github.com/golocust/golocust/user"
 )
 
 // With --otel a run exports to a real OTLP receiver: while it runs the
@@ -146,4 +150,79 @@ func TestOTelWithTraceparentExportsTheSlowestRequestsAsSpans(t *testing.T) {
 		require.GreaterOrEqual(t, r.handling, slowCheckout)
 		assert.True(t, bySpanTrace[r.traceID], "the target's slow request %s has a span", r.traceID)
 	}
+}
+
+// With --otel a master exports the cluster's numbers, merged from its
+// workers (which export nothing, so nothing is counted twice): the final
+// export carries per name exactly what the master counted and the target
+// saw, and an export during the run has the workers' 4 users.
+func TestOTelOnAMasterExportsTheMergedNumbers(t *testing.T) {
+	rcv := otlptest.Start(t)
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", rcv.GRPCEndpoint)
+	t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+	t.Setenv("OTEL_METRIC_EXPORT_INTERVAL", "100") // ms
+	t.Setenv("OTEL_METRICS_EXPORTER", "")
+	srv := startTarget(t, demotarget.Options{})
+	port := clusterPort(t)
+	out := &testLogWriter{t: t}
+	defer out.flush()
+
+	cfg := DefaultConfig()
+	cfg.Headless, cfg.Users, cfg.SpawnRate, cfg.RunTime, cfg.Host = true, 4, 100, 2*time.Second, srv.URL
+	cfg.StopTimeout = 5 * time.Second
+	cfg.OTel = true
+	cfg.Cluster.Master, cfg.Cluster.ExpectWorkers = true, 2
+	cfg.Cluster.MasterBindPort, _ = strconv.Atoi(port)
+	cfg.Stdout, cfg.Stderr = out, out
+	done := make(chan *Result, 1)
+	go func() {
+		res, err := execute(t.Context(), &cfg, []user.Spawner{shopperClass("")})
+		assert.NoError(t, err)
+		done <- res
+	}()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var workers sync.WaitGroup
+	for range 2 {
+		wcfg := DefaultConfig()
+		wcfg.Cluster.Worker = true
+		wcfg.Cluster.MasterPort, _ = strconv.Atoi(port)
+		wcfg.OTel = true // a worker leaves the export to its master
+		wcfg.Stdout, wcfg.Stderr = out, out
+		workers.Go(func() {
+			_, err := execute(ctx, &wcfg, []user.Spawner{shopperClass("")})
+			assert.NoError(t, err)
+		})
+	}
+	var res *Result
+	select {
+	case res = <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("the master did not end its run")
+	}
+	cancel()
+	workers.Wait()
+	require.NotNil(t, res)
+	require.Positive(t, res.Stats.Total.NumRequests)
+
+	exports := rcv.Exports()
+	require.NotEmpty(t, exports)
+	sawUsers := false
+	for _, ex := range exports {
+		if u, ok := otlptest.Gauge(ex, telemetry.UsersMetric); ok && u == 4 {
+			sawUsers = true
+		}
+	}
+	assert.True(t, sawUsers, "an export during the run has the workers' 4 users")
+	last := exports[len(exports)-1]
+	h := otlptest.Histograms(last, telemetry.DurationMetric)
+	require.Len(t, h, len(res.Stats.Entries))
+	var total uint64
+	for _, e := range res.Stats.Entries {
+		dp := h[e.Method+" "+e.Name]
+		require.NotNil(t, dp, "%s %s exported", e.Method, e.Name)
+		assert.EqualValues(t, e.NumRequests, dp.GetCount(), "%s %s", e.Method, e.Name)
+		total += dp.GetCount()
+	}
+	assert.EqualValues(t, srv.Total(), total, "the export counts each request the target saw once")
 }

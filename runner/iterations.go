@@ -104,11 +104,12 @@ func (l *IterationLimit) Taken() int64 { return l.taken.Load() }
 func (l *IterationLimit) Exhausted() <-chan struct{} { return l.exhausted }
 
 // KeepClassWaits wraps classes so that their users still wait between
-// tasks as their class's Wait says while a gate without a schedule of its
-// own (an IterationLimit over closed users) runs them: with a gate the
-// user package does not apply the class wait. The wait is the class's
-// ClassWait() (user.Class's Wait), not a nested task set's own.
-// Classes without a wait are returned as they are.
+// tasks as their wait strategies say while a gate without a schedule of
+// its own runs them: with a gate the user package does not apply the
+// class wait unless the gate says it keeps it. The wrapper says so for the
+// gate, so the user loop applies the waits itself (the wait of the task
+// set the last task came from, as without a gate). Classes without a wait
+// are returned as they are.
 //
 // Deprecated: a gate that keeps the class's wait says so itself
 // (user.WaitKeeper, as IterationLimit without Inner does) and the user
@@ -126,82 +127,34 @@ func keepWait(c user.Spawner) user.Spawner {
 	if _, ok := c.(waitKeeper); ok {
 		return c
 	}
-	if w := classWait(c); w != nil {
-		return waitKeeper{Spawner: c, wait: w}
+	if cw, ok := c.(interface{ ClassWait() taskset.Wait }); ok && cw.ClassWait() != nil {
+		return waitKeeper{Spawner: c}
 	}
 	return c
 }
 
-// classWait returns a class's wait strategy: that of its ClassWait method
-// (user.Class has one), else nil.
-func classWait(c user.Spawner) taskset.Wait {
-	if cw, ok := c.(interface{ ClassWait() taskset.Wait }); ok {
-		return cw.ClassWait()
-	}
-	return nil
-}
-
-type waitKeeper struct {
-	user.Spawner
-	wait taskset.Wait
-}
+type waitKeeper struct{ user.Spawner }
 
 func (k waitKeeper) Filter(include, exclude []string) (user.Spawner, error) {
 	f, err := k.Spawner.Filter(include, exclude)
 	if err != nil {
 		return nil, err
 	}
-	return waitKeeper{Spawner: f, wait: k.wait}, nil
+	return waitKeeper{Spawner: f}, nil
 }
 
 func (k waitKeeper) Run(ctx context.Context, env *user.Env) {
 	if env != nil && env.Gate != nil && !keepsClassWait(env.Gate) {
-		env.Gate = &waitGate{inner: env.Gate, waiter: k.wait.NewWaiter(env.Rand), stopping: env.Stopping}
+		env.Gate = keptWait{env.Gate}
 	}
 	k.Spawner.Run(ctx, env)
 }
 
-// waitGate applies one user's class wait before asking the inner gate.
-type waitGate struct {
-	inner    user.IterationGate
-	waiter   taskset.Waiter
-	stopping <-chan struct{}
-	last     time.Time // start of the previous iteration; zero before the first
-	timer    *time.Timer
-}
+// keptWait is a gate that leaves the pacing between its iterations to the
+// class's wait, which the user loop then applies.
+type keptWait struct{ user.IterationGate }
 
-func (g *waitGate) Next(ctx context.Context) (time.Time, bool) {
-	var intended time.Time
-	if !g.last.IsZero() {
-		pause := g.waiter.Pause(g.last, time.Now())
-		if p, ok := g.waiter.(taskset.Pacer); ok {
-			intended = p.Intended()
-		}
-		if pause > 0 {
-			if g.timer == nil {
-				g.timer = time.NewTimer(pause)
-			} else {
-				g.timer.Reset(pause)
-			}
-			select {
-			case <-g.timer.C:
-			case <-g.stopping:
-				return time.Time{}, false
-			case <-ctx.Done():
-				return time.Time{}, false
-			}
-		}
-	}
-	it, ok := g.inner.Next(ctx)
-	if !ok {
-		return time.Time{}, false
-	}
-	if !it.IsZero() {
-		intended = it
-	}
-	g.last = time.Now()
-	return intended, true
-}
+func (keptWait) KeepsClassWait() bool { return true }
 
 func keepsClassWait(g user.IterationGate) bool {
 	k, ok := g.(user.WaitKeeper)

@@ -155,6 +155,35 @@ func TestIterationLimitKeepsTheClassWait(t *testing.T) {
 	})
 }
 
+// admitN admits n iterations in all and has no schedule: a gate of the
+// user's own that does not say whether it keeps the class's wait.
+type admitN struct{ left atomic.Int64 }
+
+func (g *admitN) Next(ctx context.Context) (time.Time, bool) {
+	return time.Time{}, g.left.Add(-1) >= 0 && ctx.Err() == nil
+}
+
+// Under a gate of the user's own, the deprecated wrapper still makes the
+// users wait as their class says, once: 2 users, 10 iterations, 100 ms
+// apart, so the last one starts at 400 ms.
+func TestKeepClassWaitsUnderAGateOfTheUsersOwn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tickerRuns.Store(0)
+		c := user.Class[ticker]{Name: "T", Wait: user.Constant(100 * time.Millisecond), Tasks: taskset.Weighted(taskset.Task[ticker]{Run: (*ticker).Tick})}
+		gate := &admitN{}
+		gate.left.Store(10)
+		l := newLocal(t, Options{Classes: KeepClassWaits([]user.Spawner{c}), Gate: gate})
+		defer l.Quit()
+		start := time.Now()
+		require.NoError(t, l.Start(2, 2))
+		for synctest.Wait(); l.UserCount() > 0; synctest.Wait() {
+			time.Sleep(time.Millisecond) // fake time: the loop ends at the users' end to the millisecond
+		}
+		assert.Equal(t, 500*time.Millisecond, time.Since(start).Truncate(time.Millisecond), "the 11th pick is refused after the 5th wait")
+		assert.Equal(t, int64(10), tickerRuns.Load())
+	})
+}
+
 func TestKeepClassWaitsLeavesClassesWithoutAWait(t *testing.T) {
 	c := &fakeClass{name: "A", weight: 1}
 	assert.Same(t, c, KeepClassWaits([]user.Spawner{c})[0].(*fakeClass))

@@ -7,6 +7,8 @@
 #   COUNT=3 bash bench/flakes.sh ./user     # fewer runs, chosen packages
 #   BUSY=0 bash bench/flakes.sh             # without the busy loops
 #   RUN='Arrival|Stall' COUNT=20 bash bench/flakes.sh ./locust  # some tests only
+#   RACE=0 bash bench/flakes.sh ./user      # without -race: the HTTP client's
+#                                           # raw socket path, which -race turns off
 #
 # Exit status 0 only when every run of every package passed.
 set -uo pipefail
@@ -15,6 +17,9 @@ COUNT=${COUNT:-20}
 BUSY=${BUSY:-2}
 TIMEOUT=${TIMEOUT:-60m}
 RUN=${RUN:-.}
+RACE=${RACE:-1}
+race=(-race)
+[ "$RACE" = 1 ] || race=()
 pkgs=("$@")
 [ ${#pkgs[@]} -gt 0 ] || pkgs=(./runner ./locust ./user ./transport ./webui)
 
@@ -34,7 +39,7 @@ failed=0
 for p in "${pkgs[@]}"; do
   log="$logs/$(echo "$p" | tr -c 'A-Za-z0-9\n' _).log"
   start=$(date +%s)
-  go test -race -count="$COUNT" -timeout "$TIMEOUT" -run "$RUN" "$p" >"$log" 2>&1
+  go test "${race[@]}" -count="$COUNT" -timeout "$TIMEOUT" -run "$RUN" "$p" >"$log" 2>&1
   rc=$?
   secs=$(( $(date +%s) - start ))
   fails=$(grep -E '^\s*--- FAIL' "$log" | sed 's/ (.*//' | sort | uniq -c | sort -rn)

@@ -172,5 +172,12 @@ func selectClasses(cfg *Config, classes []user.Spawner, log *zap.Logger) ([]user
 	if len(dropped) > 0 {
 		log.Warn("user classes had no tasks left after filtering by tags and are not run", zap.Strings("classes", dropped))
 	}
+	for _, c := range kept {
+		if w, ok := c.(user.Warner); ok {
+			for _, msg := range w.ClassWarnings() {
+				log.Warn(msg)
+			}
+		}
+	}
 	return kept, nil
 }

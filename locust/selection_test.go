@@ -1,14 +1,18 @@
 package locust
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/url"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap"
 
+	"github.com/golocust/golocust/internal/demotarget"
 	"github.com/golocust/golocust/internal/selection"
 	"github.com/golocust/golocust/taskset"
 	"github.com/golocust/golocust/user"
@@ -189,4 +193,21 @@ func TestClassHostIsCheckedWhenItIsAnHTTPURL(t *testing.T) {
 			assert.EqualError(t, err, wantErr, host)
 		}
 	}
+}
+
+// A class whose Markov chain has states no user can reach is run, with a
+// warning naming them, once, as Locust warns when it loads the class.
+func TestUnreachableMarkovStatesAreWarnedAboutOnce(t *testing.T) {
+	srv := startTarget(t, demotarget.Options{})
+	m := taskset.NewMarkov[shopper]()
+	items, item := m.State((*shopper).Items), m.State((*shopper).Item)
+	items.To(items, 1)
+	item.To(items, 1) // nothing leads to Item
+	class := user.Class[shopper]{Name: "Walker", Wait: user.Constant(2 * time.Millisecond), Tasks: m.Set()}
+	var stdout, stderr bytes.Buffer
+	code := Run(t.Context(), []string{"--headless", "-t", "1s", "-u", "2", "-r", "100", "-H", srv.URL, "--json"}, env(nil), &stdout, &stderr, class)
+	require.Equal(t, ExitOK, code, stderr.String())
+	assert.Equal(t, 1, strings.Count(stderr.String(), "user class Walker: the Markov states Item of MarkovTaskSet are never reached from its first state"), stderr.String())
+	assert.Zero(t, srv.Count("/item"), "the unreachable state never ran")
+	assert.Equal(t, srv.Count("/items"), jsonRequestTotal(t, stdout.Bytes()))
 }

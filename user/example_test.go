@@ -187,3 +187,18 @@ func ExampleClass_traceparent() {
 	fmt.Println(seen == "00-"+x.TraceID.String()+"-"+x.SpanID.String()+"-01")
 	// Output: true
 }
+
+// A Markov chain with a state that no transition leads to: the class says
+// so, and locust.Main logs it as a warning before the run.
+func ExampleClass_ClassWarnings() {
+	m := taskset.NewMarkov[Shopper]()
+	browse, buy := m.State((*Shopper).Browse), m.State((*Shopper).Buy)
+	browse.To(browse, 1)
+	buy.To(browse, 1) // nothing leads to Buy
+	c := user.Class[Shopper]{Tasks: m.Set()}
+	for _, w := range c.ClassWarnings() {
+		fmt.Println(w)
+	}
+	// Output:
+	// user class Shopper: the Markov states Buy of MarkovTaskSet are never reached from its first state; add a transition to them with To, or leave them out
+}

@@ -265,7 +265,9 @@ func TestConnectionErrors(t *testing.T) {
 		assert.Equal(t, map[string]int64{"GET /slow: timeout after 50ms": 1, "GET /slow: timeout after 1m0s": 1}, errorsOf(r.reg.Snapshot()))
 		assert.ErrorIs(t, errs[2], context.DeadlineExceeded)
 		assert.Equal(t, 0, tg.count("GET /ok"), "a request whose ctx is done is not sent")
-		assert.Equal(t, 2, tg.count("GET /slow"))
+		// Both were written before the client gave up; a busy target may
+		// read the second only after that.
+		eventually(t, func() bool { return tg.count("GET /slow") == 2 }, "the target saw both /slow requests")
 	})
 }
 

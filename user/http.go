@@ -30,7 +30,12 @@ import (
 // next call. The 4 KiB socket read and write buffers come from shared pools
 // for the time of one exchange, so a waiting user holds none (about 3.5 KiB
 // of heap per user for client, connection and two cookies; see
-// BenchmarkUserMemory). Response headers may be up to 1 MiB. Redirects are
+// BenchmarkUserMemory); a user keeps only the bytes of its last plain
+// request (no per-call header, body, cookie or trace), to write them again
+// when it repeats that request. On Linux the client reads and writes its
+// TCP sockets with raw system calls inside the runtime's poller, which
+// keeps the scheduler out of every call (builds with -race use net.Conn's
+// own calls, whose race annotations tests rely on). Response headers may be up to 1 MiB. Redirects are
 // not followed; no request is retried, except once on a fresh connection
 // when a reused keep-alive connection turns out to have been closed by the
 // server while idle. Certificates of https hosts are verified (see

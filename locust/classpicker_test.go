@@ -2,7 +2,6 @@ package locust
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -92,21 +91,10 @@ func TestClassPickerEditReachesTheWorkers(t *testing.T) {
 	base, end := startWebSession(t, cfg)
 	defer http.DefaultClient.CloseIdleConnections()
 
-	w, err := runner.NewWorker(runner.WorkerOptions{
+	_, stopWorker := startWorkerOf(t, base, runner.WorkerOptions{
 		Classes: []user.Spawner{shopperClass("")},
 		Client:  transport.ClientOptions{Address: "127.0.0.1:" + port, BackoffBase: 20 * time.Millisecond},
 	})
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	wdone := make(chan error, 1)
-	go func() { wdone <- w.Run(ctx) }()
-	require.Eventually(t, func() bool {
-		var wc struct {
-			WorkerCount int `json:"worker_count"`
-		}
-		getJSON(t, base+"/worker-count", &wc)
-		return wc.WorkerCount == 1
-	}, 10*time.Second, 20*time.Millisecond)
 
 	code, ans := postJSON(t, base+"/user", map[string]any{"user_class_name": "Shopper", "tasks": []string{"Items"}, "host": srv.URL})
 	require.Equal(t, http.StatusOK, code, ans)
@@ -115,8 +103,7 @@ func TestClassPickerEditReachesTheWorkers(t *testing.T) {
 	require.Eventually(t, func() bool { return srv.Count("/items") > 20 }, 10*time.Second, 20*time.Millisecond)
 	code, body = postForm(t, base+"/stop", nil)
 	require.Equal(t, http.StatusOK, code, body)
-	cancel()
-	require.NoError(t, <-wdone)
+	stopWorker()
 	res := end()
 	assert.Zero(t, srv.Count("/item"), "the unpicked task never ran on the worker")
 	assert.Equal(t, srv.Total(), res.Stats.Total.NumRequests, "the master merged what the worker sent to the edited host")

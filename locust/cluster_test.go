@@ -2,7 +2,6 @@ package locust
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -112,23 +111,12 @@ func TestWebUIMasterWithAWorker(t *testing.T) {
 
 	wlogs := newLogRing(500)
 	_, _ = wlogs.Write([]byte("a line of the worker's log\n"))
-	w, err := runner.NewWorker(runner.WorkerOptions{
+	w, stopWorker := startWorkerOf(t, base, runner.WorkerOptions{
 		Classes:     []user.Spawner{shopperClass("")},
 		Client:      transport.ClientOptions{Address: "127.0.0.1:" + port, BackoffBase: 20 * time.Millisecond},
 		LogLines:    wlogs.newLines(),
 		LogInterval: 20 * time.Millisecond,
 	})
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	wdone := make(chan error, 1)
-	go func() { wdone <- w.Run(ctx) }()
-	require.Eventually(t, func() bool {
-		var wc struct {
-			WorkerCount int `json:"worker_count"`
-		}
-		getJSON(t, base+"/worker-count", &wc)
-		return wc.WorkerCount == 1
-	}, 10*time.Second, 20*time.Millisecond)
 	// The Logs tab shows the worker's lines under its id.
 	require.Eventually(t, func() bool {
 		var logs struct {
@@ -166,8 +154,7 @@ func TestWebUIMasterWithAWorker(t *testing.T) {
 
 	code, body = postForm(t, base+"/stop", nil)
 	require.Equal(t, http.StatusOK, code, body)
-	cancel()
-	require.NoError(t, <-wdone)
+	stopWorker()
 	res := end()
 	assert.Positive(t, res.Stats.Total.NumRequests)
 	assert.Equal(t, srv.Total(), res.Stats.Total.NumRequests, "the master counts what the target saw")

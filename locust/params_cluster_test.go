@@ -178,21 +178,10 @@ func TestWebFormParametersReachTheWorkers(t *testing.T) {
 	base, end := startWebSessionWith(t, cfg, labellerClass())
 	defer http.DefaultClient.CloseIdleConnections()
 
-	w, err := runner.NewWorker(runner.WorkerOptions{
+	_, stopWorker := startWorkerOf(t, base, runner.WorkerOptions{
 		Classes: []user.Spawner{labellerClass()},
 		Client:  transport.ClientOptions{Address: "127.0.0.1:" + port, BackoffBase: 20 * time.Millisecond},
 	})
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	wdone := make(chan error, 1)
-	go func() { wdone <- w.Run(ctx) }()
-	require.Eventually(t, func() bool {
-		var wc struct {
-			WorkerCount int `json:"worker_count"`
-		}
-		getJSON(t, base+"/worker-count", &wc)
-		return wc.WorkerCount == 1
-	}, 10*time.Second, 20*time.Millisecond)
 
 	for _, label := range []string{"first-form", "second-form"} {
 		code, body := postForm(t, base+"/swarm", url.Values{"user_count": {"2"}, "spawn_rate": {"100"}, "label": {label}})
@@ -208,8 +197,7 @@ func TestWebFormParametersReachTheWorkers(t *testing.T) {
 			return st.State == "stopped"
 		}, 10*time.Second, 20*time.Millisecond)
 	}
-	cancel()
-	require.NoError(t, <-wdone)
+	stopWorker()
 	res := end()
 	mu.Lock()
 	defer mu.Unlock()

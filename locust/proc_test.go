@@ -2,6 +2,7 @@ package locust
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"net"
@@ -16,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golocust/golocust/runner"
 	"github.com/stretchr/testify/require"
 )
 
@@ -198,4 +200,27 @@ func (c *cluster) master(t *testing.T, name string, args ...string) *proc {
 
 func (c *cluster) worker(t *testing.T, name string, args ...string) *proc {
 	return startProc(t, c.bin, name, append([]string{"--worker", "--master-port", c.port}, args...)...)
+}
+
+// startWorkerOf runs an in-process worker with o until stop is called, and
+// waits until the master serving the web UI at base counts it. stop ends
+// the worker and checks that it ended without an error.
+func startWorkerOf(t *testing.T, base string, o runner.WorkerOptions) (w *runner.Worker, stop func()) {
+	t.Helper()
+	w, err := runner.NewWorker(o)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	require.Eventually(t, func() bool {
+		var wc struct {
+			WorkerCount int `json:"worker_count"`
+		}
+		getJSON(t, base+"/worker-count", &wc)
+		return wc.WorkerCount == 1
+	}, 10*time.Second, 20*time.Millisecond, "the master counts the worker")
+	return w, func() {
+		cancel()
+		require.NoError(t, <-done)
+	}
 }

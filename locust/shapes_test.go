@@ -1,7 +1,6 @@
 package locust
 
 import (
-	"context"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -235,21 +234,10 @@ func TestWebFormShapeClassOnAMaster(t *testing.T) {
 	base, end := startWebSession(t, cfg)
 	defer http.DefaultClient.CloseIdleConnections()
 
-	w, err := runner.NewWorker(runner.WorkerOptions{
+	w, stopWorker := startWorkerOf(t, base, runner.WorkerOptions{
 		Classes: []user.Spawner{shopperClass("")},
 		Client:  transport.ClientOptions{Address: "127.0.0.1:" + port, BackoffBase: 20 * time.Millisecond},
 	})
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	wdone := make(chan error, 1)
-	go func() { wdone <- w.Run(ctx) }()
-	require.Eventually(t, func() bool {
-		var wc struct {
-			WorkerCount int `json:"worker_count"`
-		}
-		getJSON(t, base+"/worker-count", &wc)
-		return wc.WorkerCount == 1
-	}, 10*time.Second, 20*time.Millisecond)
 
 	for _, c := range []struct {
 		shape string
@@ -264,8 +252,7 @@ func TestWebFormShapeClassOnAMaster(t *testing.T) {
 		require.Equal(t, http.StatusOK, code, body)
 		waitSwarm(t, base, "stopped", func(s swarmState) bool { return s.State == "stopped" && s.UserCount == 0 })
 	}
-	cancel()
-	require.NoError(t, <-wdone)
+	stopWorker()
 	res := end()
 	assert.Positive(t, res.Stats.Total.NumRequests)
 }

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	colmetricpb "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
@@ -34,32 +36,7 @@ func TestOTelExportsTheRunToAnOTLPReceiver(t *testing.T) {
 	require.NotNil(t, res.Stats)
 	require.Positive(t, res.Stats.Total.NumRequests)
 
-	exports := rcv.Exports()
-	require.NotEmpty(t, exports)
-	sawUsers := false
-	for _, ex := range exports {
-		if u, ok := otlptest.Gauge(ex, telemetry.UsersMetric); ok && u == 4 {
-			sawUsers = true
-		}
-	}
-	assert.True(t, sawUsers, "an export during the run has the 4 users")
-
-	last := exports[len(exports)-1]
-	h := otlptest.Histograms(last, telemetry.DurationMetric)
-	require.Len(t, h, len(res.Stats.Entries))
-	var total uint64
-	for _, e := range res.Stats.Entries {
-		dp := h[e.Method+" "+e.Name]
-		require.NotNil(t, dp, "%s %s exported", e.Method, e.Name)
-		assert.EqualValues(t, e.NumRequests, dp.GetCount(), "%s %s", e.Method, e.Name)
-		assert.InDelta(t, e.TotalTime.Seconds(), dp.GetSum(), 1e-6)
-		var buckets uint64
-		for _, b := range dp.GetBucketCounts() {
-			buckets += b
-		}
-		assert.Equal(t, dp.GetCount(), buckets, "buckets add up")
-		total += dp.GetCount()
-	}
+	last, total := checkExports(t, rcv, res, 4)
 	assert.EqualValues(t, res.Stats.Total.NumRequests, total)
 	assert.Equal(t, srv.Total(), res.Stats.Total.NumRequests, "the target saw the same")
 	u, ok := otlptest.Gauge(last, telemetry.UsersMetric)
@@ -205,15 +182,26 @@ func TestOTelOnAMasterExportsTheMergedNumbers(t *testing.T) {
 	require.NotNil(t, res)
 	require.Positive(t, res.Stats.Total.NumRequests)
 
+	_, total := checkExports(t, rcv, res, 4)
+	assert.EqualValues(t, srv.Total(), total, "the export counts each request the target saw once")
+}
+
+// checkExports asserts what rcv got from a run whose final numbers are
+// res: an export during the run with users users, and a last export whose
+// request-duration histogram has, per name, the run's count and total
+// time, its buckets adding up. It returns that last export and the total
+// count it exported.
+func checkExports(t *testing.T, rcv *otlptest.Receiver, res *Result, users int64) (*colmetricpb.ExportMetricsServiceRequest, uint64) {
+	t.Helper()
 	exports := rcv.Exports()
 	require.NotEmpty(t, exports)
 	sawUsers := false
 	for _, ex := range exports {
-		if u, ok := otlptest.Gauge(ex, telemetry.UsersMetric); ok && u == 4 {
+		if u, ok := otlptest.Gauge(ex, telemetry.UsersMetric); ok && u == users {
 			sawUsers = true
 		}
 	}
-	assert.True(t, sawUsers, "an export during the run has the workers' 4 users")
+	assert.True(t, sawUsers, "an export during the run has the %d users", users)
 	last := exports[len(exports)-1]
 	h := otlptest.Histograms(last, telemetry.DurationMetric)
 	require.Len(t, h, len(res.Stats.Entries))
@@ -222,7 +210,13 @@ func TestOTelOnAMasterExportsTheMergedNumbers(t *testing.T) {
 		dp := h[e.Method+" "+e.Name]
 		require.NotNil(t, dp, "%s %s exported", e.Method, e.Name)
 		assert.EqualValues(t, e.NumRequests, dp.GetCount(), "%s %s", e.Method, e.Name)
+		assert.InDelta(t, e.TotalTime.Seconds(), dp.GetSum(), 1e-6)
+		var buckets uint64
+		for _, b := range dp.GetBucketCounts() {
+			buckets += b
+		}
+		assert.Equal(t, dp.GetCount(), buckets, "buckets add up")
 		total += dp.GetCount()
 	}
-	assert.EqualValues(t, srv.Total(), total, "the export counts each request the target saw once")
+	return last, total
 }

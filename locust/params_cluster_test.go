@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strconv"
@@ -40,14 +39,7 @@ func labellerClass() user.Class[labeller] {
 // The master sends its custom parameters with the spawn: the worker's
 // users read the master's values, not the worker's defaults.
 func TestCustomParametersGoToTheWorkersWithTheSpawn(t *testing.T) {
-	var mu sync.Mutex
-	seen := map[string]int64{}
-	tg := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		seen[r.Header.Get("X-Label")]++
-		mu.Unlock()
-	}))
-	defer tg.Close()
+	tg := newLabelTarget(t)
 	port := clusterPort(t)
 	cfg := DefaultConfig()
 	cfg.Headless, cfg.Users, cfg.SpawnRate, cfg.RunTime, cfg.Host = true, 2, 100, 1500*time.Millisecond, tg.URL
@@ -122,8 +114,7 @@ func TestCustomParametersGoToTheWorkersWithTheSpawn(t *testing.T) {
 		"stop worker=true index=0 label=from-master host=true",
 	}, hooks)
 	hookMu.Unlock()
-	mu.Lock()
-	defer mu.Unlock()
+	seen := tg.counts()
 	assert.Len(t, seen, 1, "%v", seen)
 	assert.Positive(t, seen["from-master"])
 	assert.Equal(t, seen["from-master"], res.Stats.Total.NumRequests)
@@ -155,19 +146,7 @@ func TestWorkerInitHookErrorEndsTheWorker(t *testing.T) {
 // the worker's users send it, and the test after it, started with
 // another value, sends that one.
 func TestWebFormParametersReachTheWorkers(t *testing.T) {
-	var mu sync.Mutex
-	seen := map[string]int64{}
-	tg := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		seen[r.Header.Get("X-Label")]++
-		mu.Unlock()
-	}))
-	defer tg.Close()
-	count := func(label string) int64 {
-		mu.Lock()
-		defer mu.Unlock()
-		return seen[label]
-	}
+	tg := newLabelTarget(t)
 	port := clusterPort(t)
 	cfg := DefaultConfig()
 	cfg.Host = tg.URL
@@ -186,7 +165,7 @@ func TestWebFormParametersReachTheWorkers(t *testing.T) {
 	for _, label := range []string{"first-form", "second-form"} {
 		code, body := postForm(t, base+"/swarm", url.Values{"user_count": {"2"}, "spawn_rate": {"100"}, "label": {label}})
 		require.Equal(t, http.StatusOK, code, body)
-		require.Eventually(t, func() bool { return count(label) > 10 }, 10*time.Second, 20*time.Millisecond)
+		require.Eventually(t, func() bool { return tg.count(label) > 10 }, 10*time.Second, 20*time.Millisecond)
 		code, body = postForm(t, base+"/stop", nil)
 		require.Equal(t, http.StatusOK, code, body)
 		require.Eventually(t, func() bool {
@@ -199,8 +178,7 @@ func TestWebFormParametersReachTheWorkers(t *testing.T) {
 	}
 	stopWorker()
 	res := end()
-	mu.Lock()
-	defer mu.Unlock()
+	seen := tg.counts()
 	assert.Equal(t, []string{"first-form", "second-form"}, slices.Sorted(maps.Keys(seen)), "the worker's users sent only the forms' values")
 	assert.Equal(t, seen["second-form"], res.Stats.Total.NumRequests, "the last test's numbers, merged from the worker")
 }

@@ -2,6 +2,7 @@ package locust
 
 import (
 	"bytes"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -50,14 +51,7 @@ func TestCustomParametersFromConfigFiles(t *testing.T) {
 // included: every request the target saw carries the file's value, and
 // the JSON output counts them all.
 func TestRunWithACustomParameterFromLocustConf(t *testing.T) {
-	var mu sync.Mutex
-	seen := map[string]int64{}
-	tg := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		seen[r.Header.Get("X-Label")]++
-		mu.Unlock()
-	}))
-	defer tg.Close()
+	tg := newLabelTarget(t)
 	t.Chdir(t.TempDir())
 	writeFile(t, "locust.conf", "headless = true\nusers = 2\nspawn-rate = 100\nrun-time = 1\nhost = "+tg.URL+
 		"\njson = true\nonly-summary = true\nlabel = from-the-file\n")
@@ -66,8 +60,7 @@ func TestRunWithACustomParameterFromLocustConf(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	code := RunWith(t.Context(), cfg, nil, env(map[string]string{"HOME": t.TempDir()}), &stdout, &stderr, labellerClass())
 	require.Equal(t, ExitOK, code, stderr.String())
-	mu.Lock()
-	defer mu.Unlock()
+	seen := tg.counts()
 	assert.Len(t, seen, 1, "every request carried the file's value: %v", seen)
 	assert.Positive(t, seen["from-the-file"])
 	assert.Equal(t, seen["from-the-file"], jsonRequestTotal(t, stdout.Bytes()), "the JSON counts what the target saw")
@@ -111,4 +104,37 @@ func TestABadSecretParameterIsNotEchoed(t *testing.T) {
 			assert.NotContains(t, stderr.String()+stdout.String(), typed)
 		})
 	}
+}
+
+// labelTarget is a local target that counts its requests per value of
+// their X-Label header (the custom parameter labellerClass sends).
+type labelTarget struct {
+	*httptest.Server
+	mu   sync.Mutex
+	seen map[string]int64
+}
+
+func newLabelTarget(t *testing.T) *labelTarget {
+	lt := &labelTarget{seen: map[string]int64{}}
+	lt.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		lt.mu.Lock()
+		lt.seen[r.Header.Get("X-Label")]++
+		lt.mu.Unlock()
+	}))
+	t.Cleanup(lt.Close)
+	return lt
+}
+
+// count returns how many requests carried label.
+func (lt *labelTarget) count(label string) int64 {
+	lt.mu.Lock()
+	defer lt.mu.Unlock()
+	return lt.seen[label]
+}
+
+// counts returns a copy of the counts per label.
+func (lt *labelTarget) counts() map[string]int64 {
+	lt.mu.Lock()
+	defer lt.mu.Unlock()
+	return maps.Clone(lt.seen)
 }

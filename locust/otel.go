@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -49,11 +50,20 @@ func (s *session) startOTel(ctx context.Context) (func(), error) {
 	// The SDK reports a failed periodic export through its global error
 	// handler, which by default prints through the standard logger; send
 	// it to the session's log with the rest of its messages.
+	// A periodic export still on its way when the session stops is cut
+	// short by the shutdown, which sends the final numbers at once: that
+	// is no failure (the final export's own result is logged below).
 	log := s.log
+	var stopping atomic.Bool
 	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+		if stopping.Load() {
+			log.Debug("--otel: a periodic export was cut short by the final one", zap.Error(err))
+			return
+		}
 		log.Warn("--otel: an export failed", zap.Error(err))
 	}))
 	return func() {
+		stopping.Store(true)
 		s.dropSnapshot() // the final export reads the final numbers
 		ctx, cancel := context.WithTimeout(context.Background(), otelShutdownTimeout)
 		defer cancel()

@@ -202,7 +202,8 @@ func checkExports(t *testing.T, rcv *otlptest.Receiver, res *Result, users int64
 		}
 	}
 	assert.True(t, sawUsers, "an export during the run has the %d users", users)
-	last := exports[len(exports)-1]
+	last := otlptest.Latest(exports, telemetry.UsersMetric)
+	require.NotNil(t, last)
 	h := otlptest.Histograms(last, telemetry.DurationMetric)
 	require.Len(t, h, len(res.Stats.Entries))
 	var total uint64

@@ -199,6 +199,36 @@ func (r *Receiver) Exports() []*colmetricpb.ExportMetricsServiceRequest {
 	return append([]*colmetricpb.ExportMetricsServiceRequest(nil), r.exports...)
 }
 
+// Latest returns the export of the latest collection among exports, by
+// the time of its data points of metric name, as a collector orders them;
+// nil when none has that metric. The order of arrival is not enough: an
+// export cancelled by a shutdown may still be recorded after the final
+// one, which the shutdown sends at once.
+func Latest(exports []*colmetricpb.ExportMetricsServiceRequest, name string) *colmetricpb.ExportMetricsServiceRequest {
+	var latest *colmetricpb.ExportMetricsServiceRequest
+	var at uint64
+	for _, ex := range exports {
+		for _, m := range Metrics(ex, name) {
+			var ts []uint64
+			for _, dp := range m.GetGauge().GetDataPoints() {
+				ts = append(ts, dp.GetTimeUnixNano())
+			}
+			for _, dp := range m.GetSum().GetDataPoints() {
+				ts = append(ts, dp.GetTimeUnixNano())
+			}
+			for _, dp := range m.GetHistogram().GetDataPoints() {
+				ts = append(ts, dp.GetTimeUnixNano())
+			}
+			for _, t := range ts {
+				if latest == nil || t > at {
+					latest, at = ex, t
+				}
+			}
+		}
+	}
+	return latest
+}
+
 // WaitFor waits until cond holds for the exports received, failing the
 // test after d.
 func (r *Receiver) WaitFor(t testing.TB, d time.Duration, what string, cond func([]*colmetricpb.ExportMetricsServiceRequest) bool) {
